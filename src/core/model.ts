@@ -1,0 +1,114 @@
+/**
+ * The device-model format: one file per model under devices/, each calling defineModel().
+ * A model is data (id, vendor, kind, ports, metrics, examples) plus a pure decoder.
+ * Decoders only name vocabulary metrics; units, physical ranges and derived metrics
+ * (fill_pct, water_volume_m3) are added by src/ingest/normalise.ts.
+ */
+import { metricDef, DEVICE_KINDS, EVENT_TYPES, type DeviceKind, type EventType } from './vocabulary.js';
+
+export type ReadingValue = number | boolean | string;
+
+export interface DecodedReading {
+  metric: string;
+  value: ReadingValue;
+  /** measurement time (epoch ms) when the payload carries one; else the receive time is used */
+  ts?: number;
+}
+
+export interface DecodedEvent {
+  type: EventType;
+  ts?: number;
+  data: Record<string, unknown>;
+}
+
+export interface Decoded {
+  readings: DecodedReading[];
+  events: DecodedEvent[];
+}
+
+export interface DecodeInput {
+  payload: Buffer;
+  /** LoRaWAN FPort, or the {port} of devices/{id}/up/{port}; undefined when none */
+  port?: number;
+  /** receive time, epoch ms: the reading time unless the payload carries its own */
+  receivedAt: number;
+}
+
+export type PayloadFormat = 'json' | 'binary' | 'senml';
+
+export interface ModelExample {
+  description: string;
+  /** FPort for binary models */
+  port?: number;
+  /** binary payload as hex */
+  hex?: string;
+  /** JSON payload (native and SenML models) */
+  json?: unknown;
+  /** device attributes the example needs (binDepthMm, litresPerPulse) */
+  attributes?: Record<string, unknown>;
+  /** receive time to decode the example with (ISO); default 2026-01-01T00:00:00Z */
+  receivedAt?: string;
+  /**
+   * Expected normalised readings at the message time, metric -> value. For payloads that
+   * carry several timestamps use `series` instead (or as well).
+   */
+  readings?: Record<string, ReadingValue>;
+  /** expected readings with their own timestamps (meter logs, profiles) */
+  series?: Array<{ metric: string; ts: string; value: ReadingValue }>;
+  events?: Array<{ type: EventType; data?: Record<string, unknown> }>;
+  /** the decoder must refuse this payload (a DecodeError whose reason contains this text) */
+  error?: string;
+}
+
+export interface DeviceModel {
+  /** `vendor.model`, lower-case */
+  id: string;
+  vendor: string;
+  /** the vendor's product name */
+  name: string;
+  kind: DeviceKind;
+  description?: string;
+  format: PayloadFormat;
+  /** FPorts the decoder accepts (binary LoRaWAN models) */
+  ports?: number[];
+  /** expected report interval; offline after 3x this */
+  reportIntervalS: number;
+  /** below this battery voltage the device is low on battery (battery_low rule) */
+  lowBatteryV?: number;
+  /** metrics the decoder can emit (derived ones included), all in the vocabulary */
+  metrics: string[];
+  events?: EventType[];
+  /** device attributes this model reads, with what they mean */
+  attributes?: Record<string, string>;
+  /** where this decoder departs from the vendor codec's output, and why */
+  deviations?: string[];
+  decode(input: DecodeInput): Decoded;
+  examples: ModelExample[];
+}
+
+/** A payload the model cannot decode. The message becomes a dead letter with this reason. */
+export class DecodeError extends Error {
+  readonly code = 'GW_DECODE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'DecodeError';
+  }
+}
+
+const ID_RE = /^[a-z0-9]+(?:[.-][a-z0-9]+)*$/;
+
+/** Checks a model definition once, at load time, so a bad model never reaches ingest. */
+export function defineModel(model: DeviceModel): DeviceModel {
+  const where = `device model ${model.id}`;
+  if (!ID_RE.test(model.id) || !model.id.includes('.') && model.id !== 'senml') throw new Error(`${where}: id must be vendor.model, lower-case`);
+  if (!DEVICE_KINDS.includes(model.kind)) throw new Error(`${where}: unknown kind ${model.kind}`);
+  for (const m of model.metrics) if (!metricDef(m)) throw new Error(`${where}: metric ${m} is not in the vocabulary`);
+  for (const e of model.events ?? []) if (!EVENT_TYPES.includes(e)) throw new Error(`${where}: unknown event type ${e}`);
+  if (!(model.reportIntervalS > 0)) throw new Error(`${where}: reportIntervalS must be > 0`);
+  if (model.examples.length === 0) throw new Error(`${where}: at least one example is required`);
+  return Object.freeze(model);
+}
+
+export function emptyDecoded(): Decoded {
+  return { readings: [], events: [] };
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // integration tests start real servers on free ports; two cores, so keep it modest
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
