@@ -1,0 +1,92 @@
+/**
+ * The REST API as a fastify plugin-style factory: schemas are zod (validation, types and
+ * the OpenAPI document from one source), authentication is a bearer API key checked once
+ * per request, and every error has the CONTRACT's shape {"error", "details"?}.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { HttpError, sendError, fromRegistryError } from './common.js';
+import { RegistryError } from '../registry/devices.js';
+import type { ApiContext } from './context.js';
+import { deviceRoutes } from './routes/devices.js';
+import { modelRoutes } from './routes/models.js';
+import { telemetryRoutes } from './routes/telemetry.js';
+import { eventRoutes } from './routes/events.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { integrationRoutes } from './routes/integrations.js';
+import { operationsRoutes } from './routes/operations.js';
+
+export async function buildApp(ctx: ApiContext, opts: { log: Logger; bodyLimit: number }): Promise<FastifyInstance> {
+  const app = Fastify({
+    // one line per request is noise at info level; debug and trace keep request logs
+    loggerInstance: opts.log.child({ component: 'http' }, { level: opts.log.levelVal >= 30 ? 'warn' : opts.log.level }) as FastifyBaseLogger,
+    bodyLimit: opts.bodyLimit,
+    ajv: { customOptions: { coerceTypes: false } },
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Estate telemetry gateway', version: '1', description: 'Devices, telemetry, events, alerts of a residential smart community.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.decorateRequest('apiKey', null);
+  app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (req, reply) => {
+    const roles = req.routeOptions.config?.roles;
+    if (!roles) return;
+    const header = req.headers.authorization;
+    let token: string | undefined;
+    if (header?.startsWith('Bearer ')) token = header.slice(7).trim();
+    else if (req.routeOptions.url?.endsWith('/stream')) token = (req.query as Record<string, string> | undefined)?.token;
+    const key = token ? ctx.apiKeys.authenticate(token) : undefined;
+    if (!key) return sendError(reply, new HttpError(401, token ? 'invalid API token' : 'missing bearer token'));
+    if (!roles.includes(key.role)) return sendError(reply, new HttpError(403, `role ${key.role} may not ${req.method} ${req.routeOptions.url}`));
+    req.apiKey = { name: key.name, role: key.role };
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const where = (err as { validationContext?: string }).validationContext ?? 'request';
+      const details = err.validation.map((v) => ({
+        field: `${where}${v.instancePath.replace(/\//g, '.')}`.replace(/\.$/, ''),
+        message: v.message ?? 'invalid',
+      }));
+      return sendError(reply, new HttpError(400, `${details[0]!.field}: ${details[0]!.message}`, details));
+    }
+    if (err instanceof HttpError) return sendError(reply, err);
+    if (err instanceof RegistryError) return sendError(reply, fromRegistryError(err));
+    const e = err as { statusCode?: number; message: string; code?: string };
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      return sendError(reply, new HttpError(e.statusCode, e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `request body larger than ${opts.bodyLimit} bytes` : e.message));
+    }
+    req.log.error({ err }, 'request failed');
+    return sendError(reply, new HttpError(500, 'internal error'));
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, new HttpError(404, `no route ${req.method} ${req.url.split('?')[0]}`)));
+
+  await app.register(operationsRoutes(ctx));
+  await app.register(async (api) => {
+    await api.register(deviceRoutes(ctx));
+    await api.register(modelRoutes(ctx));
+    await api.register(telemetryRoutes(ctx));
+    await api.register(eventRoutes(ctx));
+    await api.register(deadLetterRoutes(ctx));
+    await api.register(apiKeyRoutes(ctx));
+    await api.register(integrationRoutes(ctx));
+    for (const extra of ctx.extraRoutes ?? []) await api.register(extra);
+  }, { prefix: '/api/v1' });
+  return app as unknown as FastifyInstance;
+}

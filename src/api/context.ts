@@ -1,0 +1,21 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { DeviceRegistry, Device } from '../registry/devices.js';
+import type { ApiKeys } from '../registry/api-keys.js';
+import type { Integrations } from '../registry/integrations.js';
+import type { TelemetryStore, Readiness } from '../storage/telemetry-store.js';
+import type { Db } from '../storage/database.js';
+import type { Metrics } from '../metrics.js';
+
+/** What the routes need, passed in (no module-level singletons). */
+export interface ApiContext {
+  db: Db;
+  registry: DeviceRegistry;
+  apiKeys: ApiKeys;
+  integrations: Integrations;
+  store: TelemetryStore;
+  metrics: Metrics;
+  clock: () => number;
+  readiness: () => Readiness;
+  isOnline: (device: Device) => boolean;
+  extraRoutes?: FastifyPluginAsync[];
+}

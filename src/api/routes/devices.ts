@@ -1,0 +1,198 @@
+import { z } from 'zod';
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { DeviceIdSchema, DevEuiSchema, SitePathSchema } from '../../core/ids.js';
+import { DEVICE_KINDS, metricDef } from '../../core/vocabulary.js';
+import { getModel } from '../../../devices/index.js';
+import type { Device, DeviceInput } from '../../registry/devices.js';
+import { RegistryError } from '../../registry/devices.js';
+import type { ApiContext } from '../context.js';
+import { ADMIN, READERS, badRequest, iso, notFound } from '../common.js';
+import type { LatestValue } from '../../storage/telemetry-store.js';
+
+const positive = z.number().positive();
+/** Attributes are free-form JSON; the ones the gateway itself reads are checked. */
+export const AttributesSchema = z.record(z.string().min(1).max(64), z.json()).superRefine((a, ctx) => {
+  const checks: Record<string, z.ZodType> = {
+    binDepthMm: positive, litresPerPulse: positive, volumeOffsetM3: z.number(), reportIntervalS: z.number().int().positive(),
+    fullThresholdPct: z.number().min(0).max(100), thresholds: z.record(z.string(), z.number()),
+  };
+  for (const [k, schema] of Object.entries(checks)) {
+    if (a[k] === undefined || a[k] === null) continue;
+    const r = schema.safeParse(a[k]);
+    if (!r.success) ctx.addIssue({ code: 'custom', path: [k], message: r.error.issues[0]!.message });
+  }
+  if (JSON.stringify(a).length > 16_384) ctx.addIssue({ code: 'custom', message: 'attributes larger than 16 KiB' });
+});
+
+const ModelId = z.string().min(1).max(100).refine((m) => getModel(m) !== undefined, 'unknown model (see GET /api/v1/models)');
+const Lorawan = z.strictObject({ devEui: DevEuiSchema });
+
+export const DeviceCreateSchema = z.strictObject({
+  id: DeviceIdSchema,
+  model: ModelId,
+  name: z.string().max(200).optional(),
+  site: SitePathSchema.optional(),
+  attributes: AttributesSchema.optional(),
+  lorawan: Lorawan.optional(),
+});
+
+const DevicePatchSchema = z.strictObject({
+  model: ModelId.optional(),
+  name: z.string().max(200).nullable().optional(),
+  site: SitePathSchema.optional(),
+  attributes: z.record(z.string().min(1).max(64), z.json().nullable()).optional(),
+  lorawan: Lorawan.nullable().optional(),
+});
+
+const IdParams = z.object({ id: z.string().max(200) });
+
+export function sitePrefixMatches(site: string, prefix: string): boolean {
+  const p = prefix.replace(/\/+$/, '');
+  return p === '' || site === p || site.startsWith(`${p}/`);
+}
+
+function batteryOf(latest: Map<string, LatestValue> | undefined) {
+  for (const metric of ['battery_pct', 'battery_v']) {
+    const v = latest?.get(metric);
+    if (v) return { metric, value: v.value, unit: metricDef(metric)!.unit, ts: iso(v.ts) };
+  }
+  return null;
+}
+
+export function deviceJson(ctx: ApiContext, d: Device, latest?: Map<string, LatestValue>) {
+  return {
+    id: d.id, model: d.model, kind: d.kind, name: d.name, site: d.site, attributes: d.attributes,
+    lorawan: d.lorawan, online: ctx.isOnline(d), lastSeen: iso(d.lastSeen), battery: batteryOf(latest),
+    createdAt: iso(d.createdAt), updatedAt: iso(d.updatedAt),
+  };
+}
+
+const csvValue = (v: string): unknown => {
+  const t = v.trim();
+  if (t === '') return undefined;
+  if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
+  if (t === 'true' || t === 'false') return t === 'true';
+  return t;
+};
+
+/** CSV rows -> device objects: columns id, model, name, site, devEui (or lorawan.devEui), attributes (JSON) and attributes.<key>. */
+function csvRows(text: string): unknown[] {
+  const records = parseCsv(text, { columns: (h: string[]) => h.map((c) => c.trim()), skip_empty_lines: true, trim: true, bom: true, relax_column_count: false }) as Array<Record<string, string>>;
+  return records.map((rec) => {
+    const out: Record<string, unknown> = {};
+    const attributes: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(rec)) {
+      if (v === '' || v === undefined) continue;
+      if (k === 'devEui' || k === 'lorawan.devEui') out.lorawan = { devEui: v };
+      else if (k === 'attributes') {
+        try { Object.assign(attributes, JSON.parse(v)); } catch { out.attributes = v; }
+      } else if (k.startsWith('attributes.')) attributes[k.slice(11)] = csvValue(v);
+      else out[k] = v;
+    }
+    if (Object.keys(attributes).length && out.attributes === undefined) out.attributes = attributes;
+    return out;
+  });
+}
+
+export const deviceRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post('/devices', { config: { roles: ADMIN }, schema: { tags: ['devices'], summary: 'Provision a device; its secret is returned once', body: DeviceCreateSchema } }, async (req, reply) => {
+    const { device, secret } = await ctx.registry.create(req.body as DeviceInput);
+    return reply.code(201).send({ device: deviceJson(ctx, device), credentials: { username: device.id, password: secret } });
+  });
+
+  r.post('/devices/bulk', {
+    config: { roles: ADMIN },
+    schema: { tags: ['devices'], summary: 'Idempotent bulk upsert: JSON array or text/csv; credentials for newly created devices only', body: z.union([z.array(z.unknown()).max(10_000), z.string().max(10_000_000)]) },
+  }, async (req) => {
+    let rows: unknown[];
+    if (typeof req.body === 'string') {
+      try { rows = csvRows(req.body); } catch (err) { throw badRequest('body', `invalid CSV: ${(err as Error).message}`); }
+      if (rows.length > 10_000) throw badRequest('body', 'more than 10000 rows');
+    } else rows = req.body as unknown[];
+    let created = 0;
+    let updated = 0;
+    const errors: Array<{ row: number; id?: string; error: string }> = [];
+    const credentials: Array<{ id: string; username: string; password: string }> = [];
+    for (const [i, row] of rows.entries()) {
+      const parsed = DeviceCreateSchema.safeParse(row);
+      const id = typeof (row as { id?: unknown })?.id === 'string' ? (row as { id: string }).id : undefined;
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        errors.push({ row: i + 1, ...(id ? { id } : {}), error: `${issue.path.join('.') || 'row'}: ${issue.message}` });
+        continue;
+      }
+      try {
+        const res = await ctx.registry.upsert(parsed.data as DeviceInput);
+        if (res.created) { created++; credentials.push({ id: res.device.id, username: res.device.id, password: res.secret! }); } else updated++;
+      } catch (err) {
+        if (!(err instanceof RegistryError)) throw err;
+        errors.push({ row: i + 1, id: parsed.data.id, error: err.message });
+      }
+    }
+    return { created, updated, errors, credentials };
+  });
+
+  r.get('/devices', {
+    config: { roles: READERS },
+    schema: {
+      tags: ['devices'],
+      querystring: z.strictObject({
+        model: z.string().optional(), kind: z.enum(DEVICE_KINDS).optional(), site: z.string().max(300).optional(),
+        online: z.enum(['true', 'false']).optional(),
+        limit: z.coerce.number().int().min(1).max(10_000).default(1000), offset: z.coerce.number().int().min(0).default(0),
+      }),
+    },
+  }, async (req) => {
+    const q = req.query;
+    const all = [...ctx.registry.all()].filter((d) =>
+      (q.model === undefined || d.model === q.model) && (q.kind === undefined || d.kind === q.kind)
+      && (q.site === undefined || sitePrefixMatches(d.site, q.site))
+      && (q.online === undefined || ctx.isOnline(d) === (q.online === 'true'))).sort((a, b) => a.id.localeCompare(b.id));
+    const page = all.slice(q.offset, q.offset + q.limit);
+    const latest = await ctx.store.latestMany(page.map((d) => d.id), ['battery_pct', 'battery_v']);
+    return { total: all.length, devices: page.map((d) => deviceJson(ctx, d, latest.get(d.id))) };
+  });
+
+  r.get('/devices/:id', { config: { roles: READERS }, schema: { tags: ['devices'], params: IdParams } }, async (req) => {
+    const d = ctx.registry.get(req.params.id);
+    if (!d) throw notFound(`device ${req.params.id}`);
+    return deviceJson(ctx, d, await ctx.store.latest(d.id));
+  });
+
+  r.patch('/devices/:id', { config: { roles: ADMIN }, schema: { tags: ['devices'], params: IdParams, body: DevicePatchSchema } }, async (req) => {
+    const body = req.body;
+    if (body.attributes) {
+      const merged = { ...(ctx.registry.get(req.params.id)?.attributes ?? {}), ...body.attributes };
+      for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k];
+      const check = AttributesSchema.safeParse(merged);
+      if (!check.success) throw badRequest(`body.attributes.${check.error.issues[0]!.path.join('.')}`, check.error.issues[0]!.message);
+    }
+    const d = ctx.registry.update(req.params.id, body as Partial<DeviceInput>);
+    return deviceJson(ctx, d, await ctx.store.latest(d.id));
+  });
+
+  r.delete('/devices/:id', { config: { roles: ADMIN }, schema: { tags: ['devices'], params: IdParams } }, async (req, reply) => {
+    ctx.registry.delete(req.params.id);
+    return reply.code(204).send();
+  });
+
+  r.post('/devices/:id/credentials', { config: { roles: ADMIN }, schema: { tags: ['devices'], summary: 'Rotate the device secret; the old one stops working at once', params: IdParams } }, async (req) => {
+    const secret = await ctx.registry.rotate(req.params.id);
+    return { credentials: { username: req.params.id, password: secret } };
+  });
+
+  r.get('/devices/:id/latest', { config: { roles: READERS }, schema: { tags: ['telemetry'], params: IdParams } }, async (req) => {
+    const d = ctx.registry.get(req.params.id);
+    if (!d) throw notFound(`device ${req.params.id}`);
+    const latest = await ctx.store.latest(d.id);
+    const readings: Record<string, { value: unknown; unit: string | null; ts: string | null; quality?: string }> = {};
+    for (const [metric, v] of [...latest.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+      readings[metric] = { value: v.value, unit: metricDef(metric)?.unit ?? null, ts: iso(v.ts), ...(v.quality !== 'ok' ? { quality: v.quality } : {}) };
+    }
+    return { deviceId: d.id, readings };
+  });
+};

@@ -1,0 +1,157 @@
+/**
+ * Configuration: config/gateway.yaml (or GATEWAY_CONFIG) validated by zod, then the
+ * environment variables of the CONTRACT on top. A bad value is a ConfigError naming the
+ * key; main.ts prints it as one line and exits 2.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+const WebhookSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }),
+  secret: z.string().min(1),
+  match: z.strictObject({
+    severity: z.union([z.string(), z.array(z.string())]).optional(),
+    kind: z.union([z.string(), z.array(z.string())]).optional(),
+    site: z.string().optional(),
+    rule: z.union([z.string(), z.array(z.string())]).optional(),
+  }).default({}),
+});
+
+const SourceSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+  url: z.string().regex(/^(mqtts?|wss?|tcp|tls):\/\//, 'must be an mqtt://, mqtts://, ws:// or wss:// URL'),
+  username: z.string().default(''),
+  password: z.string().default(''),
+  clientId: z.string().optional(),
+  topics: z.array(z.string().min(1)).min(1),
+  format: z.enum(['ttn-v3', 'chirpstack-v4', 'native']),
+  protocolVersion: z.union([z.literal(4), z.literal(5)]).default(4),
+});
+
+export const ConfigSchema = z.strictObject({
+  dataDir: z.string().min(1).default('./data'),
+  logLevel: logLevel.default('info'),
+  adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  http: z.strictObject({
+    host: z.string().min(1).default('0.0.0.0'),
+    port: port.default(8080),
+    /** largest REST request body, bytes */
+    bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  }).prefault({}),
+  mqtt: z.strictObject({
+    host: z.string().min(1).default('0.0.0.0'),
+    port: port.default(1883),
+    /** largest MQTT packet accepted from a client, bytes */
+    maxPacketBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(256 * 1024),
+    /** refused publish (MQTT 3.1.1 has no negative PUBACK): acknowledge and drop (like Mosquitto, EMQX default) or disconnect */
+    denyAction: z.enum(['ignore', 'disconnect']).default('ignore'),
+  }).prefault({}),
+  store: z.strictObject({
+    type: z.enum(['sqlite', 'influx-v1', 'influx-v2']).default('sqlite'),
+    sqlite: z.strictObject({
+      /** FULL: a commit survives power loss; NORMAL: survives a process crash only */
+      synchronous: z.enum(['full', 'normal']).default('full'),
+    }).prefault({}),
+    influx: z.strictObject({
+      url: z.url().default('http://127.0.0.1:8086'),
+      database: z.string().default('telemetry'),
+      username: z.string().default(''),
+      password: z.string().default(''),
+      org: z.string().default(''),
+      bucket: z.string().default(''),
+      token: z.string().default(''),
+    }).prefault({}),
+  }).prefault({}),
+  ingest: z.strictObject({
+    /** group commit: wait at most this long for more messages before committing */
+    batchMaxDelayMs: z.number().min(0).max(1000).default(4),
+    /** group commit: commit at once when this many messages are waiting */
+    batchMaxMessages: z.number().int().min(1).max(100_000).default(2000),
+  }).prefault({}),
+  sources: z.array(SourceSchema).default([]),
+  notify: z.strictObject({
+    webhooks: z.array(WebhookSchema).default([]),
+  }).prefault({}),
+  rulesFile: z.string().default('config/rules.yaml'),
+  privacy: z.strictObject({
+    /** store residents' raw card numbers / face ids instead of keyed hashes (only where law and consent allow) */
+    storeRawCredentials: z.boolean().default(false),
+  }).prefault({}),
+  retention: z.strictObject({
+    rawDays: z.number().int().min(1).default(90),
+    deadLetterDays: z.number().int().min(1).default(30),
+  }).prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  readonly code = 'GW_CONFIG';
+}
+
+function formatIssue(issue: z.core.$ZodIssue, prefix = ''): string {
+  const key = issue.path.map(String).join('.');
+  return `${prefix}${key || '(root)'}: ${issue.message}`;
+}
+
+const ENV: Array<{ name: string; path: string[]; parse: (v: string) => unknown }> = [
+  { name: 'GATEWAY_DATA_DIR', path: ['dataDir'], parse: (v) => v },
+  { name: 'GATEWAY_HTTP_PORT', path: ['http', 'port'], parse: Number },
+  { name: 'GATEWAY_MQTT_PORT', path: ['mqtt', 'port'], parse: Number },
+  { name: 'GATEWAY_HOST', path: ['http', 'host'], parse: (v) => v },
+  { name: 'GATEWAY_HOST', path: ['mqtt', 'host'], parse: (v) => v },
+  { name: 'GATEWAY_ADMIN_TOKEN', path: ['adminToken'], parse: (v) => v },
+  { name: 'GATEWAY_LOG_LEVEL', path: ['logLevel'], parse: (v) => v },
+];
+
+function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
+  let cur = obj;
+  for (const k of path.slice(0, -1)) {
+    const next = cur[k];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[path[path.length - 1]!] = value;
+}
+
+/** Reads and validates the configuration. Throws ConfigError with a one-line message. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config & { configFile: string | null } {
+  const explicit = env.GATEWAY_CONFIG;
+  const file = resolve(cwd, explicit ?? 'config/gateway.yaml');
+  let raw: unknown = {};
+  let configFile: string | null = file;
+  try {
+    const text = readFileSync(file, 'utf8');
+    try {
+      raw = YAML.parse(text, { prettyErrors: false }) ?? {};
+    } catch (err) {
+      throw new ConfigError(`config ${file}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`);
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && explicit === undefined) configFile = null;
+    else throw new ConfigError(`GATEWAY_CONFIG: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`config ${file}: top level must be a mapping`);
+  const fromFile = ConfigSchema.safeParse(raw);
+  if (!fromFile.success) throw new ConfigError(`config ${file}: ${formatIssue(fromFile.error.issues[0]!)}`);
+
+  const merged = structuredClone(raw) as Record<string, unknown>;
+  for (const { name, path, parse } of ENV) {
+    const v = env[name];
+    if (v === undefined || v === '') continue;
+    setPath(merged, path, parse(v));
+  }
+  const result = ConfigSchema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const envVar = ENV.find((e) => e.path.join('.') === issue.path.join('.') && env[e.name]);
+    throw new ConfigError(envVar ? `${envVar.name}: ${issue.message}` : `config: ${formatIssue(issue)}`);
+  }
+  return { ...result.data, configFile };
+}

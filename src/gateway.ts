@@ -1,0 +1,181 @@
+/**
+ * Composition of one gateway: store, registry, ingest, broker, REST API. Constructors only
+ * store their dependencies; start() acts, stop() undoes in reverse order.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { openDatabase, type Db } from './storage/database.js';
+import { SqliteTelemetryStore } from './storage/sqlite-telemetry.js';
+import type { TelemetryStore } from './storage/telemetry-store.js';
+import { DeviceRegistry, type Device } from './registry/devices.js';
+import { ApiKeys } from './registry/api-keys.js';
+import { Integrations } from './registry/integrations.js';
+import { generateToken } from './registry/secrets.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { GroupCommitter, type Entry } from './ingest/committer.js';
+import { IngestPipeline } from './ingest/pipeline.js';
+import { createPseudonymiser, loadSiteSecret } from './ingest/privacy.js';
+import { EmbeddedBroker } from './broker/broker.js';
+import { buildApp } from './api/app.js';
+import { getModel } from '../devices/index.js';
+import { metricDef } from './core/vocabulary.js';
+
+export interface GatewayOptions {
+  log: Logger;
+  clock?: () => number;
+}
+
+export interface RunningPorts {
+  http: number;
+  mqtt: number;
+}
+
+export class Gateway {
+  readonly metrics: Metrics = createMetrics();
+  readonly clock: () => number;
+  db!: Db;
+  store!: TelemetryStore;
+  registry!: DeviceRegistry;
+  apiKeys!: ApiKeys;
+  integrations!: Integrations;
+  committer!: GroupCommitter;
+  pipeline!: IngestPipeline;
+  broker!: EmbeddedBroker;
+  app!: FastifyInstance;
+  ports: RunningPorts = { http: 0, mqtt: 0 };
+  /** called after every group commit with the committed entries */
+  readonly committedListeners: Array<(entries: Entry[]) => void> = [];
+  private stopping = false;
+
+  constructor(readonly config: Config, private readonly opts: GatewayOptions) {
+    this.clock = opts.clock ?? Date.now;
+  }
+
+  get log(): Logger { return this.opts.log; }
+
+  reportIntervalS(device: Device): number {
+    const attr = Number(device.attributes.reportIntervalS);
+    if (Number.isFinite(attr) && attr > 0) return attr;
+    return getModel(device.model)?.reportIntervalS ?? 3600;
+  }
+
+  /** online = a message within 3 x the expected report interval (ALERTS.md device_offline) */
+  isOnline(device: Device): boolean {
+    return device.lastSeen !== null && this.clock() - device.lastSeen <= 3 * this.reportIntervalS(device) * 1000;
+  }
+
+  async start(): Promise<RunningPorts> {
+    const { config, log } = this;
+    this.db = openDatabase({ dataDir: config.dataDir, synchronous: config.store.sqlite.synchronous });
+    this.registry = new DeviceRegistry(this.db, this.clock);
+    this.registry.load();
+    this.apiKeys = new ApiKeys(this.db, this.clock);
+    this.apiKeys.load();
+    this.integrations = new Integrations(this.db, this.clock);
+    this.integrations.load();
+    this.bootstrapAdmin();
+
+    this.store = new SqliteTelemetryStore(this.db);
+    await this.store.start();
+
+    const occupiedAtStart = await this.store.latestMany([...this.registry.all()].filter((d) => d.kind === 'parking').map((d) => d.id), ['occupied']);
+    this.committer = new GroupCommitter(this.store, {
+      maxDelayMs: config.ingest.batchMaxDelayMs,
+      maxMessages: config.ingest.batchMaxMessages,
+      onCommitted: (entries, ms) => this.onCommitted(entries, ms),
+      onFailed: (err, entries) => {
+        this.metrics.writeFailures.inc();
+        log.error({ err: err.message, messages: entries.length }, 'group commit failed; messages not acknowledged');
+      },
+    });
+    this.pipeline = new IngestPipeline({
+      registry: this.registry,
+      committer: this.committer,
+      metrics: this.metrics,
+      log: log.child({ component: 'ingest' }),
+      clock: this.clock,
+      pseudonymise: createPseudonymiser(loadSiteSecret(config.dataDir), config.privacy.storeRawCredentials),
+      lastOccupied: (id) => occupiedAtStart.get(id)?.get('occupied')?.value as boolean | undefined,
+    });
+    this.broker = new EmbeddedBroker(
+      { host: config.mqtt.host, port: config.mqtt.port, maxPacketBytes: config.mqtt.maxPacketBytes, denyAction: config.mqtt.denyAction },
+      { registry: this.registry, integrations: this.integrations, apiKeys: this.apiKeys, pipeline: this.pipeline, metrics: this.metrics, log: log.child({ component: 'mqtt' }) },
+    );
+    this.app = await buildApp({
+      db: this.db, registry: this.registry, apiKeys: this.apiKeys, integrations: this.integrations, store: this.store, metrics: this.metrics,
+      clock: this.clock, readiness: () => this.readiness(), isOnline: (d) => this.isOnline(d),
+    }, { log, bodyLimit: config.http.bodyLimitBytes });
+
+    this.ports.mqtt = await this.broker.start();
+    await this.app.listen({ host: config.http.host, port: config.http.port });
+    const addr = this.app.server.address();
+    this.ports.http = typeof addr === 'object' && addr ? addr.port : config.http.port;
+    log.info({ http: this.ports.http, mqtt: this.ports.mqtt, dataDir: config.dataDir, store: this.store.name, devices: this.registry.size }, 'gateway started');
+    return this.ports;
+  }
+
+  readiness(): { ok: boolean; degraded?: boolean; reason?: string } {
+    if (this.stopping) return { ok: false, reason: 'shutting down' };
+    if (!this.broker?.isListening) return { ok: false, reason: 'MQTT broker not listening' };
+    return this.store.readiness();
+  }
+
+  private onCommitted(entries: Entry[], ms: number): void {
+    const m = this.metrics;
+    m.batchLatency.observe(ms / 1000);
+    m.batchSize.observe(entries.length);
+    let readings = 0;
+    let events = 0;
+    for (const e of entries) {
+      readings += e.readings.length;
+      events += e.events.length;
+      if (e.deviceId !== undefined) this.registry.markSeen(e.deviceId, e.receivedAt);
+      if (e.readings.length > 0 && e.deviceId !== undefined) {
+        this.broker.publish(`telemetry/${e.deviceId}`, JSON.stringify({
+          deviceId: e.deviceId,
+          readings: e.readings.map((r) => ({ metric: r.metric, value: r.value, unit: r.unit ?? metricDef(r.metric)?.unit ?? null, ts: new Date(r.ts).toISOString(), ...(r.quality !== 'ok' ? { quality: r.quality } : {}) })),
+        }));
+      }
+    }
+    m.readingsWritten.inc(readings);
+    m.eventsWritten.inc(events);
+    for (const l of this.committedListeners) {
+      try {
+        l(entries);
+      } catch (err) {
+        this.log.error({ err }, 'post-commit listener failed');
+      }
+    }
+  }
+
+  /** CONTRACT: GATEWAY_ADMIN_TOKEN, or a generated token printed once and kept in admin.token (0600). */
+  private bootstrapAdmin(): void {
+    if (this.config.adminToken) {
+      this.apiKeys.ensure('admin', 'admin', this.config.adminToken);
+      return;
+    }
+    if (this.apiKeys.size > 0) return;
+    const token = generateToken();
+    this.apiKeys.create('admin', 'admin', token);
+    const file = join(this.config.dataDir, 'admin.token');
+    writeFileSync(file, `${token}\n`, { mode: 0o600 });
+    // printed once, on stdout, outside the JSON log so it is easy to copy
+    process.stdout.write(`\nAdmin API token (shown once, also in ${file}):\n  ${token}\n\n`);
+  }
+
+  /** Graceful stop: stop accepting, flush pending writes, close the store. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.broker?.stopAccepting();
+    await this.app?.close();
+    await this.committer?.flush();
+    await this.broker?.close();
+    await this.store?.stop();
+    this.db?.close();
+    this.log.info('gateway stopped');
+  }
+}

@@ -1,0 +1,46 @@
+/** Composition root: read config, start the gateway, stop it on SIGTERM/SIGINT. */
+import pino from 'pino';
+import { ConfigError, loadConfig } from './config.js';
+import { Gateway } from './gateway.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gateway: invalid configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = pino({ level: config.logLevel, base: { service: 'gateway' } });
+  const gateway = new Gateway(config, { log });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    gateway.stop().then(() => process.exit(0), (err) => {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    await gateway.start();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {
+      process.stderr.write(`gateway: cannot listen: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`gateway: failed to start: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,25 @@
+/** Prometheus metrics of one gateway instance (its own registry: no process-wide globals). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'gateway_process_' });
+  const m = {
+    registry,
+    messagesReceived: new Counter({ name: 'gateway_messages_received_total', help: 'MQTT messages received for ingest, by model', labelNames: ['model'], registers: [registry] }),
+    messagesDecoded: new Counter({ name: 'gateway_messages_decoded_total', help: 'messages decoded into readings, by model', labelNames: ['model'], registers: [registry] }),
+    deadLetters: new Counter({ name: 'gateway_messages_dead_lettered_total', help: 'messages stored as dead letters, by model', labelNames: ['model'], registers: [registry] }),
+    readingsWritten: new Counter({ name: 'gateway_readings_written_total', help: 'readings committed to the store', registers: [registry] }),
+    eventsWritten: new Counter({ name: 'gateway_events_written_total', help: 'events committed to the store', registers: [registry] }),
+    batchLatency: new Histogram({ name: 'gateway_write_batch_seconds', help: 'time to commit one group-commit batch', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry] }),
+    batchSize: new Histogram({ name: 'gateway_write_batch_messages', help: 'messages per group-commit batch', buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2000], registers: [registry] }),
+    writeFailures: new Counter({ name: 'gateway_write_failures_total', help: 'group commits that failed (their messages were not acknowledged)', registers: [registry] }),
+    spoolDepth: new Gauge({ name: 'gateway_spool_depth', help: 'batches waiting in the on-disk spool for the store', registers: [registry] }),
+    connectedClients: new Gauge({ name: 'gateway_connected_clients', help: 'MQTT clients connected to the embedded broker', registers: [registry] }),
+    authRefusals: new Counter({ name: 'gateway_auth_refusals_total', help: 'refused MQTT connects, publishes and subscribes, by action and reason', labelNames: ['action', 'reason'], registers: [registry] }),
+    alertsOpen: new Gauge({ name: 'gateway_alerts_open', help: 'alerts not resolved, by rule', labelNames: ['rule'], registers: [registry] }),
+  };
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,118 @@
+/**
+ * The embedded store: one SQLite file in WAL mode holding the device registry, API keys,
+ * integrations, dead letters and (store.type = sqlite) the time series. Schema changes are
+ * numbered migrations run in order at start-up, each in its own transaction.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type Db = Database.Database;
+
+const MIGRATIONS: string[] = [
+  // 1: registry, telemetry, events, dead letters
+  `
+  CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    name TEXT,
+    site TEXT NOT NULL DEFAULT '',
+    attributes TEXT NOT NULL DEFAULT '{}',
+    dev_eui TEXT UNIQUE,
+    secret_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    last_seen INTEGER
+  );
+  CREATE INDEX devices_site ON devices(site);
+  CREATE TABLE integrations (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE api_keys (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE readings (
+    device_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    value ANY,
+    received_at INTEGER NOT NULL,
+    quality INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (device_id, metric, ts)
+  ) WITHOUT ROWID, STRICT;
+  CREATE TABLE latest (
+    device_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    value ANY,
+    quality INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (device_id, metric)
+  ) WITHOUT ROWID, STRICT;
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (device_id, type, ts)
+  );
+  CREATE INDEX events_ts ON events(ts);
+  CREATE TABLE dead_letters (
+    id INTEGER PRIMARY KEY,
+    ts INTEGER NOT NULL,
+    topic TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    device_id TEXT,
+    reason TEXT NOT NULL,
+    payload BLOB NOT NULL
+  );
+  CREATE INDEX dead_letters_ts ON dead_letters(ts);
+  CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  `,
+];
+
+export interface OpenOptions {
+  dataDir: string;
+  synchronous?: 'full' | 'normal';
+  file?: string;
+}
+
+export function openDatabase({ dataDir, synchronous = 'full', file = 'gateway.db' }: OpenOptions): Db {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const db = new Database(join(dataDir, file));
+  db.pragma('journal_mode = WAL');
+  // FULL: every commit's WAL frames are fsynced before the commit returns, so a PUBACK
+  // sent after commit survives power loss, not only a process crash.
+  db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  db.pragma('temp_store = MEMORY');
+  db.pragma('cache_size = -32000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let i = version; i < MIGRATIONS.length; i++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[i]!);
+      db.pragma(`user_version = ${i + 1}`);
+    })();
+  }
+}
+
+export function kvGet(db: Db, key: string): string | undefined {
+  const row = db.prepare('SELECT value FROM kv WHERE key = ?').get(key) as { value: string } | undefined;
+  return row?.value;
+}
+
+export function kvSet(db: Db, key: string, value: string): void {
+  db.prepare('INSERT INTO kv(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+}

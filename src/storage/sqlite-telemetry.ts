@@ -1,0 +1,132 @@
+/**
+ * The embedded time-series store: readings keyed by (device, metric, ts) so a redelivered
+ * duplicate is stored once; a `latest` table for /latest without scanning history; events
+ * in their own table. One group commit = one transaction (with the batch's dead letters and
+ * last-seen updates), so the PUBACKs of a batch go out together after a single fsync.
+ */
+import type { Db } from './database.js';
+import type { ReadingValue } from '../core/model.js';
+import { metricDef } from '../core/vocabulary.js';
+import type { EventQuery, LatestValue, Readiness, SeriesQuery, StoredEvent, StoredPoint, TelemetryStore, WriteBatch } from './telemetry-store.js';
+
+type SqlValue = number | string | null;
+
+function toSql(v: ReadingValue): SqlValue {
+  return typeof v === 'boolean' ? (v ? 1 : 0) : v;
+}
+
+export function fromSql(metric: string, v: SqlValue): ReadingValue {
+  const type = metricDef(metric)?.type;
+  if (type === 'boolean') return v === 1;
+  if (type === 'string') return String(v);
+  return typeof v === 'number' ? v : Number(v);
+}
+
+const quality = (q: number): 'ok' | 'out_of_range' => (q === 1 ? 'out_of_range' : 'ok');
+
+export class SqliteTelemetryStore implements TelemetryStore {
+  readonly name = 'sqlite';
+  private lastError: string | undefined;
+  private readonly stmt;
+  private readonly writeTx;
+
+  constructor(private readonly db: Db) {
+    this.stmt = {
+      reading: db.prepare('INSERT OR IGNORE INTO readings (device_id, metric, ts, value, received_at, quality) VALUES (?, ?, ?, ?, ?, ?)'),
+      latest: db.prepare(`INSERT INTO latest (device_id, metric, ts, value, quality) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (device_id, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value, quality = excluded.quality
+        WHERE excluded.ts >= latest.ts`),
+      event: db.prepare('INSERT OR IGNORE INTO events (device_id, type, ts, data) VALUES (?, ?, ?, ?)'),
+      dead: db.prepare('INSERT INTO dead_letters (ts, topic, client_id, device_id, reason, payload) VALUES (?, ?, ?, ?, ?, ?)'),
+      seen: db.prepare('UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL OR last_seen < ?)'),
+      series: db.prepare('SELECT ts, value, quality FROM readings WHERE device_id = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?'),
+      scan: db.prepare('SELECT ts, value, quality FROM readings WHERE device_id = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts'),
+      previous: db.prepare('SELECT ts, value, quality FROM readings WHERE device_id = ? AND metric = ? AND ts < ? AND quality = 0 ORDER BY ts DESC LIMIT 1'),
+      latestOf: db.prepare('SELECT metric, ts, value, quality FROM latest WHERE device_id = ?'),
+    };
+    this.writeTx = db.transaction((batch: WriteBatch) => {
+      const s = this.stmt;
+      for (const r of batch.readings) {
+        const v = toSql(r.value);
+        const q = r.quality === 'out_of_range' ? 1 : 0;
+        s.reading.run(r.deviceId, r.metric, r.ts, v, r.receivedAt, q);
+        s.latest.run(r.deviceId, r.metric, r.ts, v, q);
+      }
+      for (const e of batch.events) s.event.run(e.deviceId, e.type, e.ts, JSON.stringify(e.data));
+      for (const d of batch.deadLetters) s.dead.run(d.ts, d.topic, d.clientId, d.deviceId ?? null, d.reason, d.payload);
+      for (const [id, ts] of batch.seen) s.seen.run(ts, id, ts);
+    });
+  }
+
+  async start(): Promise<void> {}
+
+  async commit(batch: WriteBatch): Promise<void> {
+    try {
+      this.writeTx(batch);
+      this.lastError = undefined;
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      throw err;
+    }
+  }
+
+  private point(metric: string, row: { ts: number; value: SqlValue; quality: number }): StoredPoint {
+    return { ts: row.ts, value: fromSql(metric, row.value), quality: quality(row.quality) };
+  }
+
+  async series(q: SeriesQuery & { limit: number }): Promise<StoredPoint[]> {
+    const rows = this.stmt.series.all(q.deviceId, q.metric, q.from, q.to, q.limit) as Array<{ ts: number; value: SqlValue; quality: number }>;
+    return rows.map((r) => this.point(q.metric, r));
+  }
+
+  *scan(q: SeriesQuery): Iterable<StoredPoint> {
+    for (const r of this.stmt.scan.iterate(q.deviceId, q.metric, q.from, q.to) as Iterable<{ ts: number; value: SqlValue; quality: number }>) {
+      yield this.point(q.metric, r);
+    }
+  }
+
+  async previous(deviceId: string, metric: string, before: number): Promise<StoredPoint | undefined> {
+    const row = this.stmt.previous.get(deviceId, metric, before) as { ts: number; value: SqlValue; quality: number } | undefined;
+    return row ? this.point(metric, row) : undefined;
+  }
+
+  async latest(deviceId: string): Promise<Map<string, LatestValue>> {
+    const out = new Map<string, LatestValue>();
+    for (const r of this.stmt.latestOf.all(deviceId) as Array<{ metric: string; ts: number; value: SqlValue; quality: number }>) {
+      out.set(r.metric, { ts: r.ts, value: fromSql(r.metric, r.value), quality: quality(r.quality) });
+    }
+    return out;
+  }
+
+  async latestMany(deviceIds: string[], metrics: string[]): Promise<Map<string, Map<string, LatestValue>>> {
+    const out = new Map<string, Map<string, LatestValue>>();
+    if (deviceIds.length === 0 || metrics.length === 0) return out;
+    const rows = this.db
+      .prepare(`SELECT device_id, metric, ts, value, quality FROM latest
+        WHERE metric IN (SELECT value FROM json_each(?)) AND device_id IN (SELECT value FROM json_each(?))`)
+      .all(JSON.stringify(metrics), JSON.stringify(deviceIds)) as Array<{ device_id: string; metric: string; ts: number; value: SqlValue; quality: number }>;
+    for (const r of rows) {
+      let m = out.get(r.device_id);
+      if (!m) out.set(r.device_id, (m = new Map()));
+      m.set(r.metric, { ts: r.ts, value: fromSql(r.metric, r.value), quality: quality(r.quality) });
+    }
+    return out;
+  }
+
+  async events(q: EventQuery): Promise<StoredEvent[]> {
+    const where = ['ts >= ?', 'ts < ?'];
+    const args: SqlValue[] = [q.from, q.to];
+    if (q.deviceId !== undefined) { where.push('device_id = ?'); args.push(q.deviceId); }
+    if (q.deviceIds !== undefined) { where.push('device_id IN (SELECT value FROM json_each(?))'); args.push(JSON.stringify(q.deviceIds)); }
+    if (q.type !== undefined) { where.push('type = ?'); args.push(q.type); }
+    const rows = this.db.prepare(`SELECT id, device_id, type, ts, data FROM events WHERE ${where.join(' AND ')} ORDER BY ts, id LIMIT ?`)
+      .all(...args, q.limit) as Array<{ id: number; device_id: string; type: string; ts: number; data: string }>;
+    return rows.map((r) => ({ id: String(r.id), deviceId: r.device_id, type: r.type, ts: r.ts, data: JSON.parse(r.data) as Record<string, unknown> }));
+  }
+
+  readiness(): Readiness {
+    return this.lastError ? { ok: false, reason: `sqlite write failed: ${this.lastError}` } : { ok: true };
+  }
+
+  async stop(): Promise<void> {}
+}

@@ -1,0 +1,70 @@
+import type { DeadLetter, DeviceEventRecord, Reading } from '../core/types.js';
+import type { ReadingValue } from '../core/model.js';
+
+/** Everything one group commit makes durable. */
+export interface WriteBatch {
+  readings: Reading[];
+  events: DeviceEventRecord[];
+  deadLetters: DeadLetter[];
+  /** device id -> latest receive time in this batch */
+  seen: Map<string, number>;
+}
+
+export interface StoredPoint {
+  ts: number;
+  value: ReadingValue;
+  quality: 'ok' | 'out_of_range';
+}
+
+export interface SeriesQuery {
+  deviceId: string;
+  metric: string;
+  from: number;
+  to: number;
+}
+
+export interface LatestValue {
+  value: ReadingValue;
+  ts: number;
+  quality: 'ok' | 'out_of_range';
+}
+
+export interface EventQuery {
+  deviceId?: string;
+  deviceIds?: string[];
+  type?: string;
+  from: number;
+  to: number;
+  limit: number;
+}
+
+export interface StoredEvent extends DeviceEventRecord {
+  id: string;
+}
+
+export interface Readiness {
+  ok: boolean;
+  degraded?: boolean;
+  reason?: string;
+}
+
+/**
+ * A time-series backend. commit() resolves only when the batch is durable (committed, or
+ * spooled to disk when the backend is unreachable): the QoS 1 PUBACK waits for it.
+ */
+export interface TelemetryStore {
+  readonly name: string;
+  start(): Promise<void>;
+  commit(batch: WriteBatch): Promise<void>;
+  /** points in [from, to), ascending, at most `limit` */
+  series(q: SeriesQuery & { limit: number }): Promise<StoredPoint[]>;
+  /** iterates all points in [from, to), ascending (for aggregation) */
+  scan(q: SeriesQuery): AsyncIterable<StoredPoint> | Iterable<StoredPoint>;
+  /** the last point before `before` */
+  previous(deviceId: string, metric: string, before: number): Promise<StoredPoint | undefined>;
+  latest(deviceId: string): Promise<Map<string, LatestValue>>;
+  latestMany(deviceIds: string[], metrics: string[]): Promise<Map<string, Map<string, LatestValue>>>;
+  events(q: EventQuery): Promise<StoredEvent[]>;
+  readiness(): Readiness;
+  stop(): Promise<void>;
+}
