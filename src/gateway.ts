@@ -170,7 +170,7 @@ export class Gateway {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    await this.broker?.stopAccepting();
+    this.broker?.stopAccepting();
     await this.app?.close();
     await this.committer?.flush();
     await this.broker?.close();

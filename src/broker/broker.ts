@@ -165,18 +165,20 @@ export class EmbeddedBroker {
     return typeof addr === 'object' && addr ? addr.port : this.opts.port;
   }
 
-  /** Stops accepting connections; existing clients stay until close(). */
-  async stopAccepting(): Promise<void> {
+  private closed: Promise<void> | undefined;
+
+  /** Stops accepting new connections; connected clients stay until close(). */
+  stopAccepting(): void {
     this.listening = false;
     const server = this.server;
-    if (!server) return;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (!server || this.closed) return;
+    // net.Server.close() calls back only when every connection has ended: close() ends them
+    this.closed = new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   async close(): Promise<void> {
-    this.listening = false;
-    const closing = this.stopAccepting();
+    this.stopAccepting();
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
-    await closing;
+    await this.closed;
   }
 }

@@ -1,0 +1,123 @@
+/** Test harness: a real gateway on free ports in a temp data dir, in-process or as a child process. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import pino from 'pino';
+import { ConfigSchema, type Config } from '../../src/config.js';
+import { Gateway } from '../../src/gateway.js';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export function tempDir(prefix = 'gw-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export interface TestGateway {
+  gateway: Gateway;
+  http: string;
+  mqttPort: number;
+  dataDir: string;
+  api: (path: string, init?: RequestInit & { token?: string | null; json?: unknown }) => Promise<{ status: number; body: any; text: string; headers: Headers }>;
+  stop: () => Promise<void>;
+}
+
+export function testConfig(dataDir: string, extra: Record<string, unknown> = {}): Config {
+  return ConfigSchema.parse({
+    dataDir,
+    adminToken: ADMIN_TOKEN,
+    logLevel: 'silent',
+    http: { host: '127.0.0.1', port: 0 },
+    mqtt: { host: '127.0.0.1', port: 0 },
+    rulesFile: join(ROOT, 'config/rules.yaml'),
+    ...extra,
+  });
+}
+
+export function apiClient(base: string) {
+  return async (path: string, init: RequestInit & { token?: string | null; json?: unknown } = {}) => {
+    const headers = new Headers(init.headers);
+    const token = init.token === undefined ? ADMIN_TOKEN : init.token;
+    if (token !== null) headers.set('authorization', `Bearer ${token}`);
+    let body = init.body;
+    if (init.json !== undefined) {
+      headers.set('content-type', 'application/json');
+      body = JSON.stringify(init.json);
+    }
+    const res = await fetch(base + path, { ...init, headers, body });
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: res.status, body: parsed as any, text, headers: res.headers };
+  };
+}
+
+export async function startGateway(opts: { dataDir?: string; config?: Record<string, unknown>; clock?: () => number } = {}): Promise<TestGateway> {
+  const dataDir = opts.dataDir ?? tempDir();
+  const gateway = new Gateway(testConfig(dataDir, opts.config), { log: pino({ level: process.env.TEST_LOG ?? 'silent' }), clock: opts.clock });
+  const ports = await gateway.start();
+  const http = `http://127.0.0.1:${ports.http}`;
+  return {
+    gateway, http, mqttPort: ports.mqtt, dataDir,
+    api: apiClient(http),
+    stop: async () => {
+      await gateway.stop();
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ChildGateway {
+  proc: ChildProcess;
+  http: string;
+  mqttPort: number;
+  httpPort: number;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** The real entry point (src/main.ts) in its own process, as `npm start` runs it. */
+export async function spawnGateway(env: Record<string, string>, opts: { waitReady?: boolean } = {}): Promise<ChildGateway> {
+  const httpPort = Number(env.GATEWAY_HTTP_PORT ?? (await freePort()));
+  const mqttPort = Number(env.GATEWAY_MQTT_PORT ?? (await freePort()));
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts')], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, GATEWAY_HOST: '127.0.0.1', GATEWAY_LOG_LEVEL: 'warn', ...env, GATEWAY_HTTP_PORT: String(httpPort), GATEWAY_MQTT_PORT: String(mqttPort) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => proc.on('exit', (code, signal) => res({ code, signal })));
+  const child: ChildGateway = { proc, http: `http://127.0.0.1:${httpPort}`, httpPort, mqttPort, stdout: () => out, stderr: () => err, exited };
+  if (opts.waitReady !== false) {
+    const deadline = Date.now() + 30_000;
+    let done = false;
+    exited.then(() => (done = true));
+    while (!done && Date.now() < deadline) {
+      try {
+        const r = await fetch(`${child.http}/readyz`);
+        if (r.status === 200) return child;
+      } catch { /* not up yet */ }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    proc.kill('SIGKILL');
+    throw new Error(`gateway did not become ready: ${err.slice(-2000)}`);
+  }
+  return child;
+}
