@@ -187,7 +187,7 @@ describe('telemetry, latest, events, dead letters', () => {
     expect(csv.code).toBe(200);
     expect(csv.out).toBe('ts,value\n2026-11-21T15:00:00.000Z,100\n2026-11-21T15:30:00.000Z,101\n');
 
-    for (const [q, field] of [['&every=1w&agg=mean', 'querystring.every'], ['&every=1h', 'querystring.every'], ['&every=1h&agg=median', 'querystring.agg'],
+    for (const [q, field] of [['&every=1w&agg=mean', 'querystring.every'], ['&every=1h', 'querystring.agg'], ['&every=1h&agg=median', 'querystring.agg'],
       ['&every=1d&agg=delta&tz=Mars/Base', 'querystring.tz'], ['&from=yesterday', 'querystring.from'], ['&limit=100001', 'querystring.limit'],
       ['&from=2026-01-01T00:00:00Z&to=2036-01-01T00:00:00Z&every=1s&agg=mean', 'querystring.every']] as const) {
       const r = await gw.api(`/api/v1/telemetry?device=wm-1&metric=water_volume_m3${q}`);
