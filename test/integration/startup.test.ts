@@ -1,0 +1,91 @@
+/** CONTRACT "Starting": embedded defaults, admin bootstrap, config errors (exit 2, one line), graceful SIGTERM. */
+import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { apiClient, spawnGateway, tempDir } from '../helpers/gateway.js';
+import { connect, publish } from '../helpers/mqtt.js';
+
+const dirs: string[] = [];
+const dir = () => { const d = tempDir('gw-start-'); dirs.push(d); return d; };
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('start-up', () => {
+  it('generates an admin token on first start, prints it once, writes admin.token 0600', async () => {
+    const dataDir = dir();
+    const g = await spawnGateway({ GATEWAY_DATA_DIR: dataDir });
+    const file = join(dataDir, 'admin.token');
+    const token = readFileSync(file, 'utf8').trim();
+    expect(token).toMatch(/^gw_[A-Za-z0-9_-]{43}$/);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(g.stdout()).toContain(token);
+    expect((await apiClient(g.http)('/api/v1/devices', { token })).status).toBe(200);
+    g.proc.kill('SIGTERM');
+    expect((await g.exited).code).toBe(0);
+    // second start: no new token printed, the old one still works
+    const g2 = await spawnGateway({ GATEWAY_DATA_DIR: dataDir });
+    expect(g2.stdout()).not.toContain('Admin API token');
+    expect((await apiClient(g2.http)('/api/v1/devices', { token })).status).toBe(200);
+    g2.proc.kill('SIGINT');
+    expect((await g2.exited).code).toBe(0);
+  });
+
+  it.each([
+    [{ GATEWAY_HTTP_PORT: 'eighty' }, /^gateway: invalid configuration: GATEWAY_HTTP_PORT: /],
+    [{ GATEWAY_MQTT_PORT: '70000' }, /^gateway: invalid configuration: GATEWAY_MQTT_PORT: /],
+    [{ GATEWAY_LOG_LEVEL: 'loud' }, /^gateway: invalid configuration: GATEWAY_LOG_LEVEL: /],
+  ])('exits 2 with one line naming the key for %o', async (env, line) => {
+    const g = await spawnGateway({ GATEWAY_DATA_DIR: dir(), ...env }, { waitReady: false });
+    const { code } = await g.exited;
+    expect(code).toBe(2);
+    const err = g.stderr().trim();
+    expect(err.split('\n')).toHaveLength(1);
+    expect(err).toMatch(line);
+  });
+
+  it('names the config-file key that fails validation', async () => {
+    const d = dir();
+    const cfg = join(d, 'gateway.yaml');
+    for (const [yaml, key] of [
+      ['store:\n  type: mongodb\n', 'store.type'],
+      ['mqtt:\n  port: -1\n', 'mqtt.port'],
+      ['notify:\n  webhooks:\n    - url: not-a-url\n      secret: x\n', 'notify.webhooks.0.url'],
+      ['unknownKey: 1\n', 'unknownKey'],
+      ['store: [\n', 'not valid YAML'],
+    ] as const) {
+      writeFileSync(cfg, yaml);
+      const g = await spawnGateway({ GATEWAY_DATA_DIR: d, GATEWAY_CONFIG: cfg }, { waitReady: false });
+      expect((await g.exited).code, yaml).toBe(2);
+      const err = g.stderr().trim();
+      expect(err.split('\n'), err).toHaveLength(1);
+      expect(err, yaml).toContain(key);
+    }
+  });
+
+  it('accepts a JSON config file and the env overrides it', async () => {
+    const d = dir();
+    const cfg = join(d, 'gateway.json');
+    writeFileSync(cfg, JSON.stringify({ http: { port: 1 }, logLevel: 'warn' }));
+    const g = await spawnGateway({ GATEWAY_DATA_DIR: d, GATEWAY_CONFIG: cfg, GATEWAY_ADMIN_TOKEN: 'json-config-admin-token' });
+    expect((await apiClient(g.http)('/api/v1/devices', { token: 'json-config-admin-token' })).status).toBe(200);
+    g.proc.kill('SIGTERM');
+    expect((await g.exited).code).toBe(0);
+  });
+
+  it('SIGTERM flushes what was acknowledged and exits 0', async () => {
+    const d = dir();
+    const g = await spawnGateway({ GATEWAY_DATA_DIR: d, GATEWAY_ADMIN_TOKEN: 'sigterm-admin-token-123' });
+    const api = apiClient(g.http);
+    const dev = await api('/api/v1/devices', { method: 'POST', token: 'sigterm-admin-token-123', json: { id: 'em-1', model: 'generic.electricity-meter' } });
+    const c = await connect(g.mqttPort, { username: 'em-1', password: dev.body.credentials.password });
+    const base = Date.parse('2026-11-22T00:00:00Z');
+    await Promise.all(Array.from({ length: 200 }, (_, i) => publish(c, 'devices/em-1/up', JSON.stringify({ ts: base + i * 1000, energy_import_kwh: i }))));
+    g.proc.kill('SIGTERM');
+    expect((await g.exited).code).toBe(0);
+    c.end(true);
+    const g2 = await spawnGateway({ GATEWAY_DATA_DIR: d, GATEWAY_ADMIN_TOKEN: 'sigterm-admin-token-123' });
+    const pts = await apiClient(g2.http)('/api/v1/telemetry?device=em-1&metric=energy_import_kwh&limit=1000', { token: 'sigterm-admin-token-123' });
+    expect(pts.body.points).toHaveLength(200);
+    g2.proc.kill('SIGTERM');
+    await g2.exited;
+  });
+});
