@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Config } from './config.js';
 import { openDatabase, type Db } from './storage/database.js';
 import { SqliteTelemetryStore } from './storage/sqlite-telemetry.js';
@@ -78,7 +78,9 @@ export class Gateway {
     this.integrations.load();
     this.bootstrapAdmin();
 
+    // --- section storage: store selection ---
     this.store = new SqliteTelemetryStore(this.db);
+    // --- end section storage: store selection ---
     await this.store.start();
 
     const occupiedAtStart = await this.store.latestMany([...this.registry.all()].filter((d) => d.kind === 'parking').map((d) => d.id), ['occupied']);
@@ -104,12 +106,21 @@ export class Gateway {
       { host: config.mqtt.host, port: config.mqtt.port, maxPacketBytes: config.mqtt.maxPacketBytes, denyAction: config.mqtt.denyAction },
       { registry: this.registry, integrations: this.integrations, apiKeys: this.apiKeys, pipeline: this.pipeline, metrics: this.metrics, log: log.child({ component: 'mqtt' }) },
     );
+    const extraRoutes: FastifyPluginAsync[] = [];
+    // --- section alerts: construction (push routes into extraRoutes, listeners into committedListeners) ---
+    // --- end section alerts: construction ---
+    // --- section sources: construction ---
+    // --- end section sources: construction ---
     this.app = await buildApp({
       db: this.db, registry: this.registry, apiKeys: this.apiKeys, integrations: this.integrations, store: this.store, metrics: this.metrics,
-      clock: this.clock, readiness: () => this.readiness(), isOnline: (d) => this.isOnline(d),
+      clock: this.clock, readiness: () => this.readiness(), isOnline: (d) => this.isOnline(d), extraRoutes,
     }, { log, bodyLimit: config.http.bodyLimitBytes });
 
     this.ports.mqtt = await this.broker.start();
+    // --- section alerts: start ---
+    // --- end section alerts: start ---
+    // --- section sources: start ---
+    // --- end section sources: start ---
     await this.app.listen({ host: config.http.host, port: config.http.port });
     const addr = this.app.server.address();
     this.ports.http = typeof addr === 'object' && addr ? addr.port : config.http.port;
@@ -171,8 +182,12 @@ export class Gateway {
     if (this.stopping) return;
     this.stopping = true;
     this.broker?.stopAccepting();
+    // --- section sources: stop ---
+    // --- end section sources: stop ---
     await this.app?.close();
     await this.committer?.flush();
+    // --- section alerts: stop ---
+    // --- end section alerts: stop ---
     await this.broker?.close();
     await this.store?.stop();
     this.db?.close();

@@ -9,9 +9,12 @@ import { join } from 'node:path';
 
 export type Db = Database.Database;
 
-const MIGRATIONS: string[] = [
-  // 1: registry, telemetry, events, dead letters
-  `
+/**
+ * Named migrations, applied in this order, each once (recorded in schema_migrations).
+ * Append new ones at the end of your section; never edit one that has shipped.
+ */
+const MIGRATIONS: Array<[name: string, sql: string]> = [
+  ['001-core', `
   CREATE TABLE devices (
     id TEXT PRIMARY KEY,
     model TEXT NOT NULL,
@@ -74,7 +77,11 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX dead_letters_ts ON dead_letters(ts);
   CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-  `,
+  `],
+  // --- section alerts migrations ---
+  // --- end section alerts migrations ---
+  // --- section storage migrations ---
+  // --- end section storage migrations ---
 ];
 
 export interface OpenOptions {
@@ -99,11 +106,13 @@ export function openDatabase({ dataDir, synchronous = 'full', file = 'gateway.db
 }
 
 function migrate(db: Db): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  for (let i = version; i < MIGRATIONS.length; i++) {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const applied = new Set((db.prepare('SELECT name FROM schema_migrations').all() as Array<{ name: string }>).map((r) => r.name));
+  for (const [name, sql] of MIGRATIONS) {
+    if (applied.has(name)) continue;
     db.transaction(() => {
-      db.exec(MIGRATIONS[i]!);
-      db.pragma(`user_version = ${i + 1}`);
+      db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)').run(name, Date.now());
     })();
   }
 }
