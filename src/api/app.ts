@@ -19,6 +19,7 @@ import { deadLetterRoutes } from './routes/dead-letters.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { integrationRoutes } from './routes/integrations.js';
 import { operationsRoutes } from './routes/operations.js';
+import { siteRoutes } from './routes/sites.js';
 
 export async function buildApp(ctx: ApiContext, opts: { log: Logger; bodyLimit: number }): Promise<FastifyInstance> {
   const app = Fastify({
@@ -86,6 +87,7 @@ export async function buildApp(ctx: ApiContext, opts: { log: Logger; bodyLimit: 
     await api.register(deadLetterRoutes(ctx));
     await api.register(apiKeyRoutes(ctx));
     await api.register(integrationRoutes(ctx));
+    await api.register(siteRoutes(ctx));
     for (const extra of ctx.extraRoutes ?? []) await api.register(extra);
   }, { prefix: '/api/v1' });
   return app as unknown as FastifyInstance;
