@@ -35,6 +35,12 @@ interface Row {
   secret_hash: string; created_at: number; updated_at: number; last_seen: number | null;
 }
 
+/** A fresh secret and its scrypt hash (the KDF runs in the libuv pool: batch these in parallel). */
+export async function newCredential(): Promise<{ secret: string; hash: string }> {
+  const secret = generateSecret();
+  return { secret, hash: await hashSecret(secret) };
+}
+
 export class RegistryError extends Error {
   constructor(readonly status: 400 | 404 | 409, message: string, readonly field?: string) {
     super(message);
@@ -95,12 +101,11 @@ export class DeviceRegistry {
   }
 
   /** Creates a device; returns it with its secret (shown once). 409 when the id exists. */
-  async create(input: DeviceInput): Promise<{ device: Device; secret: string }> {
+  async create(input: DeviceInput, credential?: { secret: string; hash: string }): Promise<{ device: Device; secret: string }> {
     if (this.devices.has(input.id)) throw new RegistryError(409, `device ${input.id} already exists`, 'id');
     this.checkModel(input.model);
     this.checkEui(input.lorawan?.devEui, input.id);
-    const secret = generateSecret();
-    const hash = await hashSecret(secret);
+    const { secret, hash } = credential ?? (await newCredential());
     // re-check after the await: another request may have created it meanwhile
     if (this.devices.has(input.id)) throw new RegistryError(409, `device ${input.id} already exists`, 'id');
     this.checkEui(input.lorawan?.devEui, input.id);
@@ -133,9 +138,9 @@ export class DeviceRegistry {
   }
 
   /** Bulk upsert: replaces the given fields of an existing device (attributes replaced whole). */
-  async upsert(input: DeviceInput): Promise<{ device: Device; created: boolean; secret?: string }> {
+  async upsert(input: DeviceInput, credential?: { secret: string; hash: string }): Promise<{ device: Device; created: boolean; secret?: string }> {
     if (!this.devices.has(input.id)) {
-      const { device, secret } = await this.create(input);
+      const { device, secret } = await this.create(input, credential);
       return { device, created: true, secret };
     }
     const device = this.update(input.id, {

@@ -6,7 +6,7 @@ import { DeviceIdSchema, DevEuiSchema, SitePathSchema } from '../../core/ids.js'
 import { DEVICE_KINDS, metricDef } from '../../core/vocabulary.js';
 import { getModel } from '../../../devices/index.js';
 import type { Device, DeviceInput } from '../../registry/devices.js';
-import { RegistryError } from '../../registry/devices.js';
+import { RegistryError, newCredential } from '../../registry/devices.js';
 import type { ApiContext } from '../context.js';
 import { ADMIN, READERS, badRequest, iso, notFound } from '../common.js';
 import type { LatestValue } from '../../storage/telemetry-store.js';
@@ -117,6 +117,13 @@ export const deviceRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
     let updated = 0;
     const errors: Array<{ row: number; id?: string; error: string }> = [];
     const credentials: Array<{ id: string; username: string; password: string }> = [];
+    // scrypt for every new device, four at a time in the thread pool, before the upserts
+    const fresh = rows.filter((row) => {
+      const id = (row as { id?: unknown })?.id;
+      return typeof id === 'string' && !ctx.registry.get(id);
+    }).length;
+    const pool: Array<{ secret: string; hash: string }> = [];
+    for (let i = 0; i < fresh; i += 4) pool.push(...(await Promise.all(Array.from({ length: Math.min(4, fresh - i) }, () => newCredential()))));
     for (const [i, row] of rows.entries()) {
       const parsed = DeviceCreateSchema.safeParse(row);
       const id = typeof (row as { id?: unknown })?.id === 'string' ? (row as { id: string }).id : undefined;
@@ -126,7 +133,7 @@ export const deviceRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
         continue;
       }
       try {
-        const res = await ctx.registry.upsert(parsed.data as DeviceInput);
+        const res = await ctx.registry.upsert(parsed.data as DeviceInput, ctx.registry.get(parsed.data.id) ? undefined : pool.pop());
         if (res.created) { created++; credentials.push({ id: res.device.id, username: res.device.id, password: res.secret! }); } else updated++;
       } catch (err) {
         if (!(err instanceof RegistryError)) throw err;

@@ -1,0 +1,58 @@
+/**
+ * npm run simulate -- --site jiangnan/sim-garden --devices 200 --rate 50 [--duration 60]
+ *   [--faults ph,turbidity,stuck,silent,garbage] [--lorawan 0.5] [--url http://127.0.0.1:8080]
+ *   [--mqtt mqtt://127.0.0.1:1883] [--token <admin token>] [--seed 1] [--prefix sim]
+ * The admin token defaults to GATEWAY_ADMIN_TOKEN, then ./data/admin.token.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { FAULTS, runFleet, type Fault } from './fleet.js';
+
+function fail(msg: string): never {
+  process.stderr.write(`simulate: ${msg}\n`);
+  process.exit(2);
+}
+
+const { values } = parseArgs({
+  options: {
+    site: { type: 'string', default: 'jiangnan/sim-garden' },
+    devices: { type: 'string', default: '60' },
+    rate: { type: 'string', default: '20' },
+    duration: { type: 'string', default: '0' },
+    faults: { type: 'string', default: '' },
+    lorawan: { type: 'string', default: '0.5' },
+    url: { type: 'string', default: `http://127.0.0.1:${process.env.GATEWAY_HTTP_PORT ?? 8080}` },
+    mqtt: { type: 'string', default: `mqtt://127.0.0.1:${process.env.GATEWAY_MQTT_PORT ?? 1883}` },
+    token: { type: 'string' },
+    seed: { type: 'string', default: '1' },
+    prefix: { type: 'string', default: 'sim' },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+const num = (name: string, v: string, min: number, max: number) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) fail(`--${name} must be a number in ${min}..${max}`);
+  return n;
+};
+const faults = values.faults ? values.faults.split(',').map((f) => f.trim()) : [];
+for (const f of faults) if (!FAULTS.includes(f as Fault)) fail(`--faults: unknown fault ${f} (one of ${FAULTS.join(', ')})`);
+let token = values.token ?? process.env.GATEWAY_ADMIN_TOKEN;
+if (!token) {
+  try { token = readFileSync('data/admin.token', 'utf8').trim(); } catch { fail('no admin token: pass --token, set GATEWAY_ADMIN_TOKEN, or run where data/admin.token is'); }
+}
+const duration = num('duration', values.duration!, 0, 7 * 86400);
+const controller = new AbortController();
+process.on('SIGINT', () => controller.abort());
+process.on('SIGTERM', () => controller.abort());
+
+const stats = await runFleet({
+  http: values.url!, mqtt: values.mqtt!, token: token!, site: values.site!, prefix: values.prefix!,
+  devices: num('devices', values.devices!, 1, 100_000), rate: num('rate', values.rate!, 0.1, 100_000),
+  durationS: duration === 0 ? Number.POSITIVE_INFINITY : duration, faults: faults as Fault[],
+  lorawanShare: num('lorawan', values.lorawan!, 0, 1), seed: num('seed', values.seed!, 0, 2 ** 31), signal: controller.signal,
+  onProgress: (s) => process.stderr.write(`\rsimulate: ${s.elapsedS.toFixed(0)} s  devices ${s.devices}  sent ${s.sent}  acked ${s.acked}  failed ${s.failed}  garbage ${s.garbage}   `),
+}).catch((err: Error) => fail(err.message));
+process.stderr.write('\n');
+process.stdout.write(`${JSON.stringify(stats)}\n`);
+process.exit(stats.failed > 0 ? 1 : 0);
