@@ -1,0 +1,244 @@
+/**
+ * npm run bench -- [--json] [--duration 15] [--devices 500] [--window 10]
+ *
+ * End-to-end benchmark on one machine: the gateway on embedded defaults in a child process,
+ * `--devices` simulated devices publishing QoS 1 readings of mixed kinds as fast as PUBACKs
+ * allow; then plain aedes (no hooks, a no-op subscriber) under the same load in the same
+ * run. With --json the last line is the CONTRACT's benchmark object.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import mqtt from 'mqtt';
+import { connectAll, percentile, runLoad, type LoadDevice } from './load.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    duration: { type: 'string', default: '15' },
+    devices: { type: 'string', default: '500' },
+    window: { type: 'string', default: '10' },
+    'keep-data': { type: 'boolean', default: false },
+  },
+});
+const DURATION = Number(args.duration);
+const DEVICES = Number(args.devices);
+const WINDOW = Number(args.window);
+if (!(DURATION > 0) || !(DEVICES > 0) || !(WINDOW > 0)) {
+  process.stderr.write('bench: --duration, --devices and --window must be positive numbers\n');
+  process.exit(2);
+}
+const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+const TOKEN = 'bench-admin-token-0123456789';
+
+async function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
+  });
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
+  return Math.round(kb / 1024);
+}
+
+async function api(base: string, path: string, init: RequestInit = {}): Promise<any> {
+  const res = await fetch(base + path, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+  if (res.status >= 300) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+const KINDS = [
+  { model: 'generic.water-quality', payload: (ts: number, seq: number) => ({ ts, ph: 7 + (seq % 50) / 100 }) },
+  { model: 'generic.bin-fill', payload: (ts: number, seq: number) => ({ ts, fill_pct: 10 + (seq % 60) }) },
+  { model: 'generic.parking', payload: (ts: number, seq: number) => ({ ts, occupied: seq % 2 === 0 }) },
+  { model: 'generic.water-meter', payload: (ts: number, seq: number) => ({ ts, water_volume_m3: 100 + seq * 0.001 }) },
+  { model: 'generic.electricity-meter', payload: (ts: number, seq: number) => ({ ts, energy_import_kwh: 5000 + seq * 0.01 }) },
+  { model: 'generic.door-access', payload: (ts: number, seq: number) => ({ ts, door_open: seq % 2 === 1 }) },
+];
+
+async function startGateway(dataDir: string): Promise<{ proc: ChildProcess; http: string; mqttPort: number }> {
+  const httpPort = await freePort();
+  const mqttPort = await freePort();
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts')], {
+    cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, GATEWAY_DATA_DIR: dataDir, GATEWAY_HTTP_PORT: String(httpPort), GATEWAY_MQTT_PORT: String(mqttPort), GATEWAY_HOST: '127.0.0.1', GATEWAY_ADMIN_TOKEN: TOKEN, GATEWAY_LOG_LEVEL: 'warn' },
+  });
+  const http = `http://127.0.0.1:${httpPort}`;
+  for (let i = 0; i < 300; i++) {
+    try { if ((await fetch(`${http}/readyz`)).status === 200) return { proc, http, mqttPort }; } catch { /* starting */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  proc.kill('SIGKILL');
+  throw new Error('gateway did not start');
+}
+
+/** publish -> queryable: a sampler device publishes a unique reading and polls the REST API until it is there. */
+async function sampleQueryable(http: string, mqttPort: number, secret: string, stop: () => boolean): Promise<number[]> {
+  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { username: 'bench-q', password: secret, reconnectPeriod: 0 });
+  const out: number[] = [];
+  let seq = 0;
+  while (!stop()) {
+    const ts = Date.parse('2026-01-01T00:00:00Z') + seq++ * 1000;
+    const t0 = performance.now();
+    c.publish('devices/bench-q/up', JSON.stringify({ ts, turbidity_ntu: 0.2 }), { qos: 0 });
+    for (;;) {
+      const r = await fetch(`${http}/api/v1/telemetry?device=bench-q&metric=turbidity_ntu&from=${ts}&to=${ts + 1}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const body = (await r.json()) as { points: unknown[] };
+      if (body.points.length > 0) break;
+      if (performance.now() - t0 > 10_000) break;
+      await new Promise((r2) => setTimeout(r2, 2));
+    }
+    out.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await c.endAsync();
+  return out;
+}
+
+/** triggering PUBACK -> SSE event: a bin alternates 86 % (opens bin_full) and 5 % (resolves it). */
+async function sampleAlerts(http: string, mqttPort: number, secret: string, stop: () => boolean): Promise<number[] | null> {
+  const controller = new AbortController();
+  let res: Response;
+  try {
+    res = await fetch(`${http}/api/v1/alerts/stream?token=${TOKEN}`, { signal: controller.signal, headers: { accept: 'text/event-stream' } });
+  } catch { return null; }
+  if (res.status !== 200 || !res.body) { controller.abort(); return null; }
+  const waiters: Array<(e: { event: string; data: any }) => void> = [];
+  (async () => {
+    const decoder = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buf += decoder.decode(chunk, { stream: true });
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event && data) {
+            const parsed = { event, data: JSON.parse(data) };
+            for (const w of waiters.splice(0)) w(parsed);
+          }
+        }
+      }
+    } catch { /* aborted */ }
+  })();
+  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { username: 'bench-bin', password: secret, reconnectPeriod: 0 });
+  const out: number[] = [];
+  let high = true;
+  while (!stop()) {
+    const want = high ? 'alert.opened' : 'alert.resolved';
+    const got = new Promise<number>((resolveWait) => {
+      const w = (e: { event: string; data: any }) => {
+        if (e.event === want && e.data.deviceId === 'bench-bin') resolveWait(performance.now());
+        else waiters.push(w);
+      };
+      waiters.push(w);
+    });
+    let acked = 0;
+    await c.publishAsync('devices/bench-bin/up', JSON.stringify({ fill_pct: high ? 86 : 5 }), { qos: 1 });
+    acked = performance.now();
+    const at = await Promise.race([got, new Promise<number>((r) => setTimeout(() => r(NaN), 5000))]);
+    if (Number.isFinite(at)) out.push(Math.max(0, at - acked));
+    high = !high;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  await c.endAsync();
+  controller.abort();
+  return out;
+}
+
+async function main() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gw-bench-'));
+  log(`gateway on embedded defaults, data in ${dataDir}`);
+  const gw = await startGateway(dataDir);
+  const rows = Array.from({ length: DEVICES }, (_, i) => ({ id: `bench-${String(i).padStart(5, '0')}`, model: KINDS[i % KINDS.length]!.model, site: `bench/estate/b${i % 10}` }));
+  rows.push({ id: 'bench-q', model: 'generic.water-quality', site: 'bench/estate/pump' }, { id: 'bench-bin', model: 'generic.bin-fill', site: 'bench/estate/b0' });
+  log(`provisioning ${rows.length} devices`);
+  const creds = new Map<string, string>();
+  for (let i = 0; i < rows.length; i += 1000) {
+    const r = await api(gw.http, '/api/v1/devices/bulk', { method: 'POST', body: JSON.stringify(rows.slice(i, i + 1000)) });
+    for (const c of r.credentials) creds.set(c.id, c.password);
+  }
+  const base = Date.parse('2025-01-01T00:00:00Z');
+  const devices: LoadDevice[] = rows.slice(0, DEVICES).map((r, i) => ({
+    username: r.id, password: creds.get(r.id)!, topic: `devices/${r.id}/up`,
+    payload: (seq: number) => Buffer.from(JSON.stringify(KINDS[i % KINDS.length]!.payload(base + seq * 1000, seq))),
+  }));
+  log(`connecting ${DEVICES} devices`);
+  const clients = await connectAll(`mqtt://127.0.0.1:${gw.mqttPort}`, devices);
+  let done = false;
+  const queryable = sampleQueryable(gw.http, gw.mqttPort, creds.get('bench-q')!, () => done);
+  const alerts = sampleAlerts(gw.http, gw.mqttPort, creds.get('bench-bin')!, () => done);
+  log(`load: ${DEVICES} devices x ${WINDOW} in flight for ${DURATION} s`);
+  const load = await runLoad(clients, devices, { seconds: DURATION, window: WINDOW });
+  done = true;
+  const [qLat, aLat] = await Promise.all([queryable, alerts]);
+  const rssMb = peakRssMb(gw.proc.pid!);
+  await Promise.all(clients.map((c) => c.endAsync()));
+  gw.proc.kill('SIGTERM');
+  await new Promise((r) => gw.proc.once('exit', r));
+
+  const db = new Database(join(dataDir, 'gateway.db'), { readonly: true });
+  const stored = new Map<string, number>((db.prepare("SELECT device_id, count(*) AS n FROM readings WHERE device_id LIKE 'bench-0%' GROUP BY device_id").all() as Array<{ device_id: string; n: number }>).map((r) => [r.device_id, r.n]));
+  db.close();
+  let lost = 0;
+  devices.forEach((d, i) => { lost += Math.max(0, load.perDeviceAcked[i]! - (stored.get(d.username!) ?? 0)); });
+  if (!args['keep-data']) rmSync(dataDir, { recursive: true, force: true });
+
+  log('plain aedes under the same load');
+  const rawPort = await freePort();
+  const raw = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/plain-aedes.ts'), String(rawPort)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((r) => raw.stdout!.once('data', () => r()));
+  const rawDevices: LoadDevice[] = devices.map((d) => ({ topic: d.topic, payload: d.payload }));
+  const rawClients = await connectAll(`mqtt://127.0.0.1:${rawPort}`, rawDevices);
+  const rawLoad = await runLoad(rawClients, rawDevices, { seconds: DURATION, window: WINDOW });
+  await Promise.all(rawClients.map((c) => c.endAsync()));
+  raw.kill('SIGTERM');
+
+  const readingsPerSec = Math.round(load.acked / load.seconds);
+  const rawBrokerPerSec = Math.round(rawLoad.acked / rawLoad.seconds);
+  const result = {
+    readingsPerSec,
+    rawBrokerPerSec,
+    ratio: Math.round((readingsPerSec / rawBrokerPerSec) * 1000) / 1000,
+    publishToAckP50Ms: Math.round(percentile(load.ackLatenciesMs, 50) * 100) / 100,
+    publishToAckP99Ms: Math.round(percentile(load.ackLatenciesMs, 99) * 100) / 100,
+    publishToQueryableP99Ms: Math.round(percentile(qLat, 99) * 100) / 100,
+    alertLatencyP99Ms: aLat && aLat.length ? Math.round(percentile(aLat, 99) * 100) / 100 : null,
+    devices: DEVICES,
+    durationSec: DURATION,
+    lost,
+    rssMb,
+  };
+  if (!args.json) {
+    const rowsOut: Array<[string, string]> = [
+      ['gateway readings/s (durable PUBACK)', String(result.readingsPerSec)],
+      ['plain aedes msgs/s', String(result.rawBrokerPerSec)],
+      ['ratio', String(result.ratio)],
+      ['publish -> PUBACK p50 / p99 (ms)', `${result.publishToAckP50Ms} / ${result.publishToAckP99Ms}`],
+      [`publish -> queryable p99 (ms, ${qLat.length} samples)`, String(result.publishToQueryableP99Ms)],
+      [`alert latency p99 (ms, ${aLat?.length ?? 0} samples)`, String(result.alertLatencyP99Ms ?? 'n/a (no alert stream)')],
+      ['acknowledged but not stored', String(result.lost)],
+      ['gateway peak RSS (MB)', String(result.rssMb)],
+      ['devices / duration (s)', `${DEVICES} / ${DURATION}`],
+    ];
+    for (const [k, v] of rowsOut) process.stdout.write(`${k.padEnd(44)} ${v}\n`);
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
