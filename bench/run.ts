@@ -24,6 +24,8 @@ const { values: args } = parseArgs({
     devices: { type: 'string', default: '500' },
     window: { type: 'string', default: '10' },
     'keep-data': { type: 'boolean', default: false },
+    /** write a V8 CPU profile of the gateway process into this directory */
+    'cpu-prof': { type: 'string' },
   },
 });
 const DURATION = Number(args.duration);
@@ -67,7 +69,8 @@ const KINDS = [
 async function startGateway(dataDir: string): Promise<{ proc: ChildProcess; http: string; mqttPort: number }> {
   const httpPort = await freePort();
   const mqttPort = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts')], {
+  const prof = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args['cpu-prof'])}`] : [];
+  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', join(ROOT, 'src/main.ts')], {
     cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, GATEWAY_DATA_DIR: dataDir, GATEWAY_HTTP_PORT: String(httpPort), GATEWAY_MQTT_PORT: String(mqttPort), GATEWAY_HOST: '127.0.0.1', GATEWAY_ADMIN_TOKEN: TOKEN, GATEWAY_LOG_LEVEL: 'warn' },
   });
@@ -184,6 +187,10 @@ async function main() {
   done = true;
   const [qLat, aLat] = await Promise.all([queryable, alerts]);
   const rssMb = peakRssMb(gw.proc.pid!);
+  const metrics = await (await fetch(`${gw.http}/metrics`)).text();
+  const metric = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  const batches = metric('gateway_write_batch_messages_count');
+  log(`group commit: ${batches} batches, ${(metric('gateway_write_batch_messages_sum') / batches).toFixed(1)} messages and ${(1000 * metric('gateway_write_batch_seconds_sum') / batches).toFixed(2)} ms per batch`);
   await Promise.all(clients.map((c) => c.endAsync()));
   gw.proc.kill('SIGTERM');
   await new Promise((r) => gw.proc.once('exit', r));

@@ -6,6 +6,7 @@
  */
 import type { Db } from './database.js';
 import type { ReadingValue } from '../core/model.js';
+import type { Reading } from '../core/types.js';
 import { metricDef } from '../core/vocabulary.js';
 import type { EventQuery, LatestValue, Readiness, SeriesQuery, StoredEvent, StoredPoint, TelemetryStore, WriteBatch } from './telemetry-store.js';
 
@@ -21,6 +22,8 @@ export function fromSql(metric: string, v: SqlValue): ReadingValue {
   if (type === 'string') return String(v);
   return typeof v === 'number' ? v : Number(v);
 }
+
+const CHUNK = 64;
 
 const quality = (q: number): 'ok' | 'out_of_range' => (q === 1 ? 'out_of_range' : 'ok');
 
@@ -44,14 +47,33 @@ export class SqliteTelemetryStore implements TelemetryStore {
       previous: db.prepare('SELECT ts, value, quality FROM readings WHERE device_id = ? AND metric = ? AND ts < ? AND quality = 0 ORDER BY ts DESC LIMIT 1'),
       latestOf: db.prepare('SELECT metric, ts, value, quality FROM latest WHERE device_id = ?'),
     };
+    const readingsChunk = db.prepare(`INSERT OR IGNORE INTO readings (device_id, metric, ts, value, received_at, quality) VALUES ${Array(CHUNK).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`);
     this.writeTx = db.transaction((batch: WriteBatch) => {
       const s = this.stmt;
-      for (const r of batch.readings) {
-        const v = toSql(r.value);
-        const q = r.quality === 'out_of_range' ? 1 : 0;
-        s.reading.run(r.deviceId, r.metric, r.ts, v, r.receivedAt, q);
-        s.latest.run(r.deviceId, r.metric, r.ts, v, q);
+      const rs = batch.readings;
+      // one statement per CHUNK rows: the per-call cost of a statement dominates a row's
+      let i = 0;
+      const args: SqlValue[] = new Array(CHUNK * 6);
+      for (; i + CHUNK <= rs.length; i += CHUNK) {
+        for (let k = 0; k < CHUNK; k++) {
+          const r = rs[i + k]!;
+          const o = k * 6;
+          args[o] = r.deviceId; args[o + 1] = r.metric; args[o + 2] = r.ts; args[o + 3] = toSql(r.value); args[o + 4] = r.receivedAt; args[o + 5] = r.quality === 'out_of_range' ? 1 : 0;
+        }
+        readingsChunk.run(args);
       }
+      for (; i < rs.length; i++) {
+        const r = rs[i]!;
+        s.reading.run(r.deviceId, r.metric, r.ts, toSql(r.value), r.receivedAt, r.quality === 'out_of_range' ? 1 : 0);
+      }
+      // latest: only the newest value per (device, metric) of the batch
+      const newest = new Map<string, Reading>();
+      for (const r of rs) {
+        const key = `${r.deviceId}\u0000${r.metric}`;
+        const cur = newest.get(key);
+        if (!cur || r.ts >= cur.ts) newest.set(key, r);
+      }
+      for (const r of newest.values()) s.latest.run(r.deviceId, r.metric, r.ts, toSql(r.value), r.quality === 'out_of_range' ? 1 : 0);
       for (const e of batch.events) s.event.run(e.deviceId, e.type, e.ts, JSON.stringify(e.data));
       for (const d of batch.deadLetters) s.dead.run(d.ts, d.topic, d.clientId, d.deviceId ?? null, d.reason, d.payload);
       for (const [id, ts] of batch.seen) s.seen.run(ts, id, ts);
