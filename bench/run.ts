@@ -51,6 +51,11 @@ function peakRssMb(pid: number): number {
   return Math.round(kb / 1024);
 }
 
+async function gatewayCpuSeconds(http: string): Promise<number> {
+  const text = await (await fetch(`${http}/metrics`)).text();
+  return Number(/^gateway_process_process_cpu_seconds_total ([0-9.e+-]+)$/m.exec(text)?.[1] ?? NaN);
+}
+
 async function api(base: string, path: string, init: RequestInit = {}): Promise<any> {
   const res = await fetch(base + path, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
   if (res.status >= 300) throw new Error(`${path}: ${res.status} ${await res.text()}`);
@@ -179,6 +184,7 @@ async function main() {
   }));
   log(`connecting ${DEVICES} devices`);
   const clients = await connectAll(`mqtt://127.0.0.1:${gw.mqttPort}`, devices);
+  const cpuBefore = await gatewayCpuSeconds(gw.http);
   let done = false;
   const queryable = sampleQueryable(gw.http, gw.mqttPort, creds.get('bench-q')!, () => done);
   const alerts = sampleAlerts(gw.http, gw.mqttPort, creds.get('bench-bin')!, () => done);
@@ -187,9 +193,11 @@ async function main() {
   done = true;
   const [qLat, aLat] = await Promise.all([queryable, alerts]);
   const rssMb = peakRssMb(gw.proc.pid!);
+  const cpuDuringLoad = (await gatewayCpuSeconds(gw.http)) - cpuBefore;
   const metrics = await (await fetch(`${gw.http}/metrics`)).text();
   const metric = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metrics)?.[1] ?? NaN);
   const batches = metric('gateway_write_batch_messages_count');
+  log(`gateway CPU during the load: ${cpuDuringLoad.toFixed(1)} s for ${load.acked} messages in ${load.seconds.toFixed(1)} s (${(1e6 * cpuDuringLoad / load.acked).toFixed(0)} µs per message, ${(100 * cpuDuringLoad / load.seconds).toFixed(0)} % of one core)`);
   log(`group commit: ${batches} batches, ${(metric('gateway_write_batch_messages_sum') / batches).toFixed(1)} messages and ${(1000 * metric('gateway_write_batch_seconds_sum') / batches).toFixed(2)} ms per batch`);
   await Promise.all(clients.map((c) => c.endAsync()));
   gw.proc.kill('SIGTERM');

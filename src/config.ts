@@ -56,6 +56,8 @@ export const ConfigSchema = z.strictObject({
     sqlite: z.strictObject({
       /** FULL: a commit survives power loss; NORMAL: survives a process crash only */
       synchronous: z.enum(['full', 'normal']).default('full'),
+      /** commit in a worker thread, so a transaction and its fsync do not block ingest */
+      writerThread: z.boolean().default(true),
     }).prefault({}),
     influx: z.strictObject({
       url: z.url().default('http://127.0.0.1:8086'),

@@ -79,7 +79,8 @@ export class Gateway {
     this.bootstrapAdmin();
 
     // --- section storage: store selection ---
-    this.store = new SqliteTelemetryStore(this.db);
+    this.store = new SqliteTelemetryStore(this.db, config.store.sqlite.writerThread
+      ? { file: join(config.dataDir, 'gateway.db'), synchronous: config.store.sqlite.synchronous } : undefined);
     // --- end section storage: store selection ---
     await this.store.start();
 
@@ -144,7 +145,7 @@ export class Gateway {
       readings += e.readings.length;
       events += e.events.length;
       if (e.deviceId !== undefined) this.registry.markSeen(e.deviceId, e.receivedAt);
-      if (e.readings.length > 0 && e.deviceId !== undefined) {
+      if (e.readings.length > 0 && e.deviceId !== undefined && this.broker.hasTelemetrySubscribers) {
         this.broker.publish(`telemetry/${e.deviceId}`, JSON.stringify({
           deviceId: e.deviceId,
           readings: e.readings.map((r) => ({ metric: r.metric, value: r.value, unit: r.unit ?? metricDef(r.metric)?.unit ?? null, ts: new Date(r.ts).toISOString(), ...(r.quality !== 'ok' ? { quality: r.quality } : {}) })),

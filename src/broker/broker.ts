@@ -76,7 +76,12 @@ export class EmbeddedBroker {
       authorizeSubscribe: (client, sub, cb) => this.authorizeSubscribe(client as GatewayClient, sub, cb),
     });
     this.aedes.on('client', () => this.deps.metrics.connectedClients.inc());
-    this.aedes.on('clientDisconnect', () => this.deps.metrics.connectedClients.dec());
+    this.aedes.on('clientDisconnect', (client) => {
+      this.deps.metrics.connectedClients.dec();
+      const gone = Object.keys((client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions ?? {})
+        .filter((t) => t === 'telemetry' || t.startsWith('telemetry/')).length;
+      this.telemetrySubscriptions = Math.max(0, this.telemetrySubscriptions - gone);
+    });
     this.aedes.on('clientError', (client, err) => this.deps.log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'));
   }
 
@@ -127,7 +132,7 @@ export class EmbeddedBroker {
       return cb(null);
     }
     packet.retain = false; // uplinks are ingested, never kept as retained messages
-    this.deps.pipeline.handle({ topic: packet.topic, payload: Buffer.from(packet.payload), clientId: client.id, route: route! }).then(
+    this.deps.pipeline.handle({ topic: packet.topic, payload: packet.payload as Buffer, clientId: client.id, route: route! }).then(
       () => cb(null),
       (err: Error) => {
         this.deps.log.error({ err: err.message, clientId: client.id }, 'commit failed; message not acknowledged');
@@ -142,8 +147,17 @@ export class EmbeddedBroker {
       this.refuse(client, 'subscribe', 'filter_not_allowed', { filter: sub.topic.slice(0, 200) });
       return cb(null, null); // SUBACK 0x80 for this filter
     }
+    if (sub.topic === 'telemetry' || sub.topic.startsWith('telemetry/')) this.telemetrySubscriptions++;
     cb(null, sub);
   }
+
+  /**
+   * Subscriptions ever granted on telemetry topics, minus those of clients that left: when
+   * zero, nobody can receive telemetry/{id} and the gateway skips building it.
+   */
+  private telemetrySubscriptions = 0;
+
+  get hasTelemetrySubscribers(): boolean { return this.telemetrySubscriptions > 0; }
 
   publish(topic: string, payload: string | Buffer, retain = false): void {
     this.aedes.publish({ cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: 0, retain, dup: false }, () => {});

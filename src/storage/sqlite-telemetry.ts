@@ -4,6 +4,7 @@
  * in their own table. One group commit = one transaction (with the batch's dead letters and
  * last-seen updates), so the PUBACKs of a batch go out together after a single fsync.
  */
+import { Worker } from 'node:worker_threads';
 import type { Db } from './database.js';
 import type { ReadingValue } from '../core/model.js';
 import type { Reading } from '../core/types.js';
@@ -33,7 +34,15 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private readonly stmt;
   private readonly writeTx;
 
-  constructor(private readonly db: Db) {
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+
+  /**
+   * `writerFile`: when given, commits run in a worker thread on its own connection to this
+   * file, so the event loop is not blocked for the duration of a transaction and its fsync.
+   */
+  constructor(private readonly db: Db, private readonly writer?: { file: string; synchronous: 'full' | 'normal' }) {
     this.stmt = {
       reading: db.prepare('INSERT OR IGNORE INTO readings (device_id, metric, ts, value, received_at, quality) VALUES (?, ?, ?, ?, ?, ?)'),
       latest: db.prepare(`INSERT INTO latest (device_id, metric, ts, value, quality) VALUES (?, ?, ?, ?, ?)
@@ -80,9 +89,32 @@ export class SqliteTelemetryStore implements TelemetryStore {
     });
   }
 
-  async start(): Promise<void> {}
+  async start(): Promise<void> {
+    if (!this.writer) return;
+    const worker = new Worker(new URL('./sqlite-writer.worker.mjs', import.meta.url), { workerData: this.writer });
+    worker.on('message', (msg: { id?: number; error?: string }) => {
+      if (msg.id === undefined) return;
+      const w = this.waiting.get(msg.id);
+      this.waiting.delete(msg.id);
+      if (!w) return;
+      if (msg.error) {
+        this.lastError = msg.error;
+        w.reject(new Error(msg.error));
+      } else {
+        this.lastError = undefined;
+        w.resolve();
+      }
+    });
+    worker.on('error', (err) => {
+      this.lastError = `writer thread failed: ${err.message}`;
+      for (const w of this.waiting.values()) w.reject(err);
+      this.waiting.clear();
+    });
+    this.worker = worker;
+  }
 
   async commit(batch: WriteBatch): Promise<void> {
+    if (this.worker) return this.commitInWorker(this.worker, batch);
     try {
       this.writeTx(batch);
       this.lastError = undefined;
@@ -90,6 +122,25 @@ export class SqliteTelemetryStore implements TelemetryStore {
       this.lastError = (err as Error).message;
       throw err;
     }
+  }
+
+  /** Flat arrays cross the thread boundary far cheaper than an array of reading objects. */
+  private commitInWorker(worker: Worker, batch: WriteBatch): Promise<void> {
+    const rows: SqlValue[] = new Array(batch.readings.length * 6);
+    let o = 0;
+    for (const r of batch.readings) {
+      rows[o++] = r.deviceId; rows[o++] = r.metric; rows[o++] = r.ts; rows[o++] = toSql(r.value); rows[o++] = r.receivedAt; rows[o++] = r.quality === 'out_of_range' ? 1 : 0;
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      worker.postMessage({
+        id, rows,
+        events: batch.events.map((e) => [e.deviceId, e.type, e.ts, JSON.stringify(e.data)]),
+        deadLetters: batch.deadLetters.map((d) => [d.ts, d.topic, d.clientId, d.deviceId ?? null, d.reason, d.payload]),
+        seen: [...batch.seen],
+      });
+    });
   }
 
   private point(metric: string, row: { ts: number; value: SqlValue; quality: number }): StoredPoint {
@@ -150,5 +201,15 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return this.lastError ? { ok: false, reason: `sqlite write failed: ${this.lastError}` } : { ok: true };
   }
 
-  async stop(): Promise<void> {}
+  async stop(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = undefined;
+    await new Promise<void>((resolve) => {
+      worker.once('message', () => resolve());
+      worker.once('exit', () => resolve());
+      worker.postMessage({ type: 'close' });
+    });
+    await worker.terminate();
+  }
 }
