@@ -42,6 +42,10 @@ export const ConfigSchema = z.strictObject({
     port: port.default(8080),
     /** largest REST request body, bytes */
     bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    /** requests per minute per API key (per address without a key); 0 = no limit */
+    rateLimitPerMinute: z.number().int().min(0).default(1200),
+    /** HTTPS instead of HTTP */
+    tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
   }).prefault({}),
   mqtt: z.strictObject({
     host: z.string().min(1).default('0.0.0.0'),
@@ -50,6 +54,36 @@ export const ConfigSchema = z.strictObject({
     maxPacketBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(256 * 1024),
     /** refused publish (MQTT 3.1.1 has no negative PUBACK): acknowledge and drop (like Mosquitto, EMQX default) or disconnect */
     denyAction: z.enum(['ignore', 'disconnect']).default('ignore'),
+    /** connections beyond this are refused at CONNECT */
+    maxConnections: z.number().int().min(1).max(1_000_000).default(20_000),
+    /** token bucket per client; a client above its rate is disconnected (MQTT 3.1.1 has no negative PUBACK). 0 = no limit */
+    rateLimit: z.strictObject({
+      devicePerSecond: z.number().min(0).default(50),
+      deviceBurst: z.number().int().min(1).default(500),
+      integrationPerSecond: z.number().min(0).default(5000),
+      integrationBurst: z.number().int().min(1).default(20_000),
+    }).prefault({}),
+    /** failed logins: the next attempt from that username or address waits base x 2^(n-1), capped */
+    loginThrottle: z.strictObject({
+      baseDelayMs: z.number().int().min(0).default(250),
+      maxDelayMs: z.number().int().min(0).default(10_000),
+      forgetAfterS: z.number().int().min(1).default(900),
+    }).prefault({}),
+    /** MQTT over TLS (mqtts) on its own port */
+    tls: z.strictObject({
+      port: port.default(8883),
+      cert: z.string().min(1),
+      key: z.string().min(1),
+      /** CA that signs device client certificates */
+      ca: z.string().min(1).optional(),
+      /** optional: a device may log in with a certificate (CN = device id) instead of a password; required: it must */
+      clientCertificates: z.enum(['none', 'optional', 'required']).default('none'),
+    }).optional(),
+    /** MQTT over WebSocket for browser clients */
+    ws: z.strictObject({
+      port: port.default(8083),
+      path: z.string().startsWith('/').default('/mqtt'),
+    }).optional(),
   }).prefault({}),
   store: z.strictObject({
     type: z.enum(['sqlite', 'influx-v1', 'influx-v2']).default('sqlite'),

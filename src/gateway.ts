@@ -31,6 +31,8 @@ export interface GatewayOptions {
 export interface RunningPorts {
   http: number;
   mqtt: number;
+  mqtts?: number;
+  ws?: number;
 }
 
 export class Gateway {
@@ -104,7 +106,7 @@ export class Gateway {
       lastOccupied: (id) => occupiedAtStart.get(id)?.get('occupied')?.value as boolean | undefined,
     });
     this.broker = new EmbeddedBroker(
-      { host: config.mqtt.host, port: config.mqtt.port, maxPacketBytes: config.mqtt.maxPacketBytes, denyAction: config.mqtt.denyAction },
+      { ...config.mqtt, clock: this.clock },
       { registry: this.registry, integrations: this.integrations, apiKeys: this.apiKeys, pipeline: this.pipeline, metrics: this.metrics, log: log.child({ component: 'mqtt' }) },
     );
     const extraRoutes: FastifyPluginAsync[] = [];
@@ -117,7 +119,10 @@ export class Gateway {
       clock: this.clock, readiness: () => this.readiness(), isOnline: (d) => this.isOnline(d), extraRoutes,
     }, { log, bodyLimit: config.http.bodyLimitBytes });
 
-    this.ports.mqtt = await this.broker.start();
+    const brokerPorts = await this.broker.start();
+    this.ports.mqtt = brokerPorts.mqtt;
+    this.ports.mqtts = brokerPorts.mqtts;
+    this.ports.ws = brokerPorts.ws;
     // --- section alerts: start ---
     // --- end section alerts: start ---
     // --- section sources: start ---

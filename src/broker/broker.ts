@@ -9,7 +9,12 @@
  * - authorizeSubscribe: subscribe ACL; a refused filter gets SUBACK 0x80.
  * Refusals are counted per packet and logged once per client.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { createServer as createHttpServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import { LoginThrottle, PacketSizeGuard, TokenBucket } from './limits.js';
 import { Aedes, type Client, type AuthenticateError, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
@@ -24,7 +29,15 @@ export interface BrokerOptions {
   port: number;
   maxPacketBytes: number;
   denyAction: 'ignore' | 'disconnect';
+  maxConnections: number;
+  rateLimit: { devicePerSecond: number; deviceBurst: number; integrationPerSecond: number; integrationBurst: number };
+  loginThrottle: { baseDelayMs: number; maxDelayMs: number; forgetAfterS: number };
+  tls?: { port: number; cert: string; key: string; ca?: string; clientCertificates: 'none' | 'optional' | 'required' };
+  ws?: { port: number; path: string };
+  clock?: () => number;
 }
+
+export interface BrokerPorts { mqtt: number; mqtts?: number; ws?: number }
 
 export interface BrokerDeps {
   registry: DeviceRegistry;
@@ -35,11 +48,12 @@ export interface BrokerDeps {
   log: Logger;
 }
 
-type GatewayClient = Client & { gw?: Principal; gwRefusalLogged?: boolean };
+type GatewayClient = Client & { gw?: Principal; gwRefusalLogged?: boolean; gwBucket?: TokenBucket | null };
 
 // [MQTT-3.2.2.3] CONNACK return codes
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
+const SERVER_UNAVAILABLE = 3;
 
 function refusal(message: string, returnCode: number): AuthenticateError {
   const err = new Error(message) as AuthenticateError;
@@ -52,13 +66,27 @@ const REFUSED_TOPIC = '$gateway/refused';
 
 export class EmbeddedBroker {
   readonly aedes: Aedes;
-  private server: Server | undefined;
+  private servers: Array<{ close(cb: () => void): unknown }> = [];
   private listening = false;
+  private connections = 0;
+  private readonly throttle: LoginThrottle;
+  private readonly clock: () => number;
 
   constructor(private readonly opts: BrokerOptions, private readonly deps: BrokerDeps) {
+    this.clock = opts.clock ?? Date.now;
+    this.throttle = new LoginThrottle({ ...opts.loginThrottle, forgetAfterMs: opts.loginThrottle.forgetAfterS * 1000 }, this.clock);
     this.aedes = new Aedes({
       maxClientsIdLength: 256,
       heartbeatInterval: 60_000,
+      preConnect: (client, _packet, cb) => {
+        if (this.connections >= this.opts.maxConnections) {
+          this.deps.metrics.authRefusals.inc({ action: 'connect', reason: 'max_connections' });
+          const err = new Error(`connection limit ${this.opts.maxConnections} reached`) as AuthenticateError;
+          err.returnCode = SERVER_UNAVAILABLE;
+          return cb(err, false);
+        }
+        cb(null, true);
+      },
       authenticate: (client, username, password, cb) => {
         this.authenticate(client as GatewayClient, username, password).then(
           (principal) => {
@@ -75,8 +103,9 @@ export class EmbeddedBroker {
       authorizePublish: (client, packet, cb) => this.authorizePublish(client as GatewayClient | null, packet, cb),
       authorizeSubscribe: (client, sub, cb) => this.authorizeSubscribe(client as GatewayClient, sub, cb),
     });
-    this.aedes.on('client', () => this.deps.metrics.connectedClients.inc());
+    this.aedes.on('client', () => { this.connections++; this.deps.metrics.connectedClients.inc(); });
     this.aedes.on('clientDisconnect', (client) => {
+      this.connections--;
       this.deps.metrics.connectedClients.dec();
       const gone = Object.keys((client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions ?? {})
         .filter((t) => t === 'telemetry' || t.startsWith('telemetry/')).length;
@@ -88,6 +117,38 @@ export class EmbeddedBroker {
   get isListening(): boolean { return this.listening; }
 
   private async authenticate(client: GatewayClient, username: string | undefined, password: Buffer | undefined): Promise<Principal> {
+    const conn = client.conn as unknown;
+    const address = conn instanceof PacketSizeGuard ? conn.remoteAddress : (conn as { remoteAddress?: string }).remoteAddress;
+    const user = `user:${username ?? ''}`;
+    const addr = `addr:${address ?? '?'}`;
+    // guessing one device's secret: every attempt on that username waits
+    const delay = this.throttle.delayFor([user]);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    try {
+      const principal = await this.check(client, username, password);
+      this.throttle.succeeded([user]);
+      return principal;
+    } catch (err) {
+      // guessing from one address: its refusals come ever slower, while other devices
+      // behind the same address (a site NAT, a network server) still log in at once
+      this.throttle.failed([user, addr]);
+      const slow = this.throttle.delayFor([addr]);
+      if (slow > 0) await new Promise((r) => setTimeout(r, slow));
+      throw err;
+    }
+  }
+
+  private async check(client: GatewayClient, username: string | undefined, password: Buffer | undefined): Promise<Principal> {
+    const certMode = this.opts.tls?.clientCertificates ?? 'none';
+    const cn = client.conn instanceof PacketSizeGuard ? client.conn.clientCertCn : undefined;
+    if (cn !== undefined && certMode !== 'none' && (!username || username === cn)) {
+      // a certificate signed by the configured device CA names the device (CN = device id)
+      if (!this.deps.registry.get(cn)) throw refusal(`certificate for unknown device ${cn}`, NOT_AUTHORIZED);
+      return { type: 'device', id: cn };
+    }
+    if (certMode === 'required' && client.conn instanceof PacketSizeGuard && (client.conn.socket as { encrypted?: boolean }).encrypted) {
+      throw refusal('a client certificate is required on this listener', NOT_AUTHORIZED);
+    }
     if (!username || !password) throw refusal('username and password required', BAD_USERNAME_OR_PASSWORD);
     const secret = password.toString('utf8');
     if (username === 'apikey') {
@@ -121,9 +182,10 @@ export class EmbeddedBroker {
     let reason: string | undefined;
     if (!who || !mayPublish(who, route)) reason = 'topic_not_allowed';
     else if (packet.payload.length > this.opts.maxPacketBytes) reason = 'payload_too_large';
+    else if (!this.withinRate(client, who)) reason = 'rate_limited';
     if (reason !== undefined) {
       this.refuse(client, 'publish', reason, { topic: packet.topic.slice(0, 200), bytes: packet.payload.length });
-      if (this.opts.denyAction === 'disconnect' || reason === 'payload_too_large') return cb(new Error(`publish refused: ${reason}`));
+      if (this.opts.denyAction === 'disconnect' || reason !== 'topic_not_allowed') return cb(new Error(`publish refused: ${reason}`));
       // [MQTT-3.3.5-2]: acknowledge positively and drop. The message must reach nobody,
       // so it is re-addressed to a topic no client may subscribe to.
       packet.topic = REFUSED_TOPIC;
@@ -139,6 +201,15 @@ export class EmbeddedBroker {
         cb(err);
       },
     );
+  }
+
+  private withinRate(client: GatewayClient, who: Principal): boolean {
+    if (client.gwBucket === undefined) {
+      const r = this.opts.rateLimit;
+      const [perSecond, burst] = who.type === 'integration' ? [r.integrationPerSecond, r.integrationBurst] : [r.devicePerSecond, r.deviceBurst];
+      client.gwBucket = perSecond > 0 ? new TokenBucket(perSecond, burst, this.clock) : null;
+    }
+    return client.gwBucket === null || client.gwBucket.take();
   }
 
   private authorizeSubscribe(client: GatewayClient, sub: Subscription, cb: (err: Error | null, sub: Subscription | null) => void): void {
@@ -163,20 +234,46 @@ export class EmbeddedBroker {
     this.aedes.publish({ cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: 0, retain, dup: false }, () => {});
   }
 
-  async start(): Promise<number> {
-    await this.aedes.listen(); // aedes 1.x: persistence and mq must be ready before the first client
-    const server = createServer(this.aedes.handle);
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
+  private guard(socket: Socket): PacketSizeGuard {
+    // the Remaining Length also holds the topic and packet ids: leave room for a maximal topic
+    return new PacketSizeGuard(socket, this.opts.maxPacketBytes + 65_600, (bytes) => {
+      this.deps.metrics.authRefusals.inc({ action: 'publish', reason: 'packet_too_large' });
+      this.deps.log.warn({ address: socket.remoteAddress, bytes }, 'MQTT packet larger than mqtt.maxPacketBytes: connection closed');
+    });
+  }
+
+  private listen(server: Server | ReturnType<typeof createHttpServer>, port: number): Promise<number> {
+    this.servers.push(server);
+    return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.opts.port, this.opts.host, () => {
+      server.listen(port, this.opts.host, () => {
         server.off('error', reject);
-        resolve();
+        const addr = server.address();
+        resolve(typeof addr === 'object' && addr ? addr.port : port);
       });
     });
+  }
+
+  async start(): Promise<BrokerPorts> {
+    await this.aedes.listen(); // aedes 1.x: persistence and mq must be ready before the first client
+    const ports: BrokerPorts = { mqtt: await this.listen(createServer((socket) => this.aedes.handle(this.guard(socket))), this.opts.port) };
+    const tls = this.opts.tls;
+    if (tls) {
+      const server = createTlsServer({
+        cert: readFileSync(tls.cert), key: readFileSync(tls.key), ca: tls.ca ? readFileSync(tls.ca) : undefined,
+        requestCert: tls.clientCertificates !== 'none', rejectUnauthorized: false, // unauthorised certificates are refused at CONNECT, with a reason
+      }, (socket) => this.aedes.handle(this.guard(socket)));
+      ports.mqtts = await this.listen(server as unknown as Server, tls.port);
+    }
+    if (this.opts.ws) {
+      const http = createHttpServer((_req, res) => { res.writeHead(426).end('MQTT over WebSocket: connect with a WebSocket client\n'); });
+      const wss = new WebSocketServer({ server: http, path: this.opts.ws.path, maxPayload: this.opts.maxPacketBytes + 65_600 });
+      wss.on('connection', (ws, req) => this.aedes.handle(createWebSocketStream(ws) as never, req as never));
+      ports.ws = await this.listen(http, this.opts.ws.port);
+      this.servers.push({ close: (cb) => wss.close(() => cb()) });
+    }
     this.listening = true;
-    const addr = server.address();
-    return typeof addr === 'object' && addr ? addr.port : this.opts.port;
+    return ports;
   }
 
   private closed: Promise<void> | undefined;
@@ -184,10 +281,9 @@ export class EmbeddedBroker {
   /** Stops accepting new connections; connected clients stay until close(). */
   stopAccepting(): void {
     this.listening = false;
-    const server = this.server;
-    if (!server || this.closed) return;
+    if (this.closed) return;
     // net.Server.close() calls back only when every connection has ended: close() ends them
-    this.closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    this.closed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => {});
   }
 
   async close(): Promise<void> {
