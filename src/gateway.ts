@@ -22,6 +22,7 @@ import { EmbeddedBroker } from './broker/broker.js';
 import { buildApp } from './api/app.js';
 import { getModel } from '../devices/index.js';
 import { metricDef } from './core/vocabulary.js';
+import { AuditLog } from './audit.js';
 
 export interface GatewayOptions {
   log: Logger;
@@ -43,6 +44,7 @@ export class Gateway {
   registry!: DeviceRegistry;
   apiKeys!: ApiKeys;
   integrations!: Integrations;
+  audit!: AuditLog;
   committer!: GroupCommitter;
   pipeline!: IngestPipeline;
   broker!: EmbeddedBroker;
@@ -78,6 +80,7 @@ export class Gateway {
     this.apiKeys.load();
     this.integrations = new Integrations(this.db, this.clock);
     this.integrations.load();
+    this.audit = new AuditLog(this.db, this.clock);
     this.bootstrapAdmin();
 
     // --- section storage: store selection ---
@@ -116,8 +119,8 @@ export class Gateway {
     // --- end section sources: construction ---
     this.app = await buildApp({
       db: this.db, registry: this.registry, apiKeys: this.apiKeys, integrations: this.integrations, store: this.store, metrics: this.metrics,
-      clock: this.clock, readiness: () => this.readiness(), isOnline: (d) => this.isOnline(d), extraRoutes,
-    }, { log, bodyLimit: config.http.bodyLimitBytes });
+      clock: this.clock, readiness: () => this.readiness(), isOnline: (d) => this.isOnline(d), extraRoutes, audit: this.audit,
+    }, { log, bodyLimit: config.http.bodyLimitBytes, rateLimitPerMinute: config.http.rateLimitPerMinute, tls: config.http.tls });
 
     const brokerPorts = await this.broker.start();
     this.ports.mqtt = brokerPorts.mqtt;

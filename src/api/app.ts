@@ -20,12 +20,25 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { integrationRoutes } from './routes/integrations.js';
 import { operationsRoutes } from './routes/operations.js';
 import { siteRoutes } from './routes/sites.js';
+import { auditRoutes } from './routes/audit.js';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import { readFileSync } from 'node:fs';
+import { sha256 } from '../registry/secrets.js';
 
-export async function buildApp(ctx: ApiContext, opts: { log: Logger; bodyLimit: number }): Promise<FastifyInstance> {
+export interface AppOptions {
+  log: Logger;
+  bodyLimit: number;
+  rateLimitPerMinute: number;
+  tls?: { cert: string; key: string };
+}
+
+export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     // one line per request is noise at info level; debug and trace keep request logs
     loggerInstance: opts.log.child({ component: 'http' }, { level: opts.log.levelVal >= 30 ? 'warn' : opts.log.level }) as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit,
+    ...(opts.tls ? { https: { cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) } } : {}),
     ajv: { customOptions: { coerceTypes: false } },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
@@ -39,7 +52,9 @@ export async function buildApp(ctx: ApiContext, opts: { log: Logger; bodyLimit: 
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // security headers on every response; the OpenAPI UI sets its own CSP for its assets
+  await app.register(helmet, { global: true, hsts: opts.tls ? undefined : false });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   app.decorateRequest('apiKey', null);
@@ -80,6 +95,18 @@ export async function buildApp(ctx: ApiContext, opts: { log: Logger; bodyLimit: 
 
   await app.register(operationsRoutes(ctx));
   await app.register(async (api) => {
+    if (opts.rateLimitPerMinute > 0) {
+      // per API key (its hash; the token never reaches the limiter's store), else per address
+      await api.register(rateLimit, {
+        max: opts.rateLimitPerMinute,
+        timeWindow: 60_000,
+        keyGenerator: (req) => {
+          const h = req.headers.authorization;
+          return h?.startsWith('Bearer ') ? `key:${sha256(h.slice(7).trim())}` : `ip:${req.ip}`;
+        },
+        errorResponseBuilder: (_req, c) => ({ statusCode: 429, error: `rate limit: at most ${c.max} requests per minute per API key; retry in ${Math.ceil(c.ttl / 1000)} s` }),
+      });
+    }
     await api.register(deviceRoutes(ctx));
     await api.register(modelRoutes(ctx));
     await api.register(telemetryRoutes(ctx));
@@ -88,6 +115,7 @@ export async function buildApp(ctx: ApiContext, opts: { log: Logger; bodyLimit: 
     await api.register(apiKeyRoutes(ctx));
     await api.register(integrationRoutes(ctx));
     await api.register(siteRoutes(ctx));
+    await api.register(auditRoutes(ctx));
     for (const extra of ctx.extraRoutes ?? []) await api.register(extra);
   }, { prefix: '/api/v1' });
   return app as unknown as FastifyInstance;

@@ -56,6 +56,11 @@ export function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
   return reply.code(err.status).send({ error: err.message, ...(err.details ? { details: err.details } : {}) });
 }
 
+/** Who acts, for the audit log and alert notes: the API key's name. */
+export function actor(req: FastifyRequest): string {
+  return req.apiKey?.name ?? 'anonymous';
+}
+
 export function wantsCsv(req: FastifyRequest): boolean {
   return (req.headers.accept ?? '').includes('text/csv');
 }

@@ -5,6 +5,7 @@ import type { Integrations } from '../registry/integrations.js';
 import type { TelemetryStore, Readiness } from '../storage/telemetry-store.js';
 import type { Db } from '../storage/database.js';
 import type { Metrics } from '../metrics.js';
+import type { AuditLog } from '../audit.js';
 
 /** What the routes need, passed in (no module-level singletons). */
 export interface ApiContext {
@@ -17,5 +18,6 @@ export interface ApiContext {
   clock: () => number;
   readiness: () => Readiness;
   isOnline: (device: Device) => boolean;
+  audit: AuditLog;
   extraRoutes?: FastifyPluginAsync[];
 }

@@ -78,6 +78,17 @@ const MIGRATIONS: Array<[name: string, sql: string]> = [
   CREATE INDEX dead_letters_ts ON dead_letters(ts);
   CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   `],
+  ['002-audit', `
+  CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    ts INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    details TEXT
+  );
+  CREATE INDEX audit_ts ON audit(ts);
+  `],
   // --- section alerts migrations ---
   // --- end section alerts migrations ---
   // --- section storage migrations ---

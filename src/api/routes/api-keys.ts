@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ROLES } from '../../registry/api-keys.js';
 import type { ApiContext } from '../context.js';
-import { ADMIN, iso } from '../common.js';
+import { ADMIN, actor, iso } from '../common.js';
 
 const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/, 'must be 1-64 characters: letters, digits, _ . @ -');
 
@@ -11,6 +11,7 @@ export const apiKeyRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.post('/api-keys', { config: { roles: ADMIN }, schema: { tags: ['api keys'], summary: 'Create an API key; the token is shown once', body: z.strictObject({ name: Name, role: z.enum(ROLES) }) } }, async (req, reply) => {
     const { key, token } = ctx.apiKeys.create(req.body.name, req.body.role);
+    ctx.audit.record(actor(req), 'api-key.create', key.name, { role: key.role });
     return reply.code(201).send({ name: key.name, role: key.role, token, createdAt: iso(key.createdAt) });
   });
   r.get('/api-keys', { config: { roles: ADMIN }, schema: { tags: ['api keys'] } }, async () => ({
@@ -18,6 +19,7 @@ export const apiKeyRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
   }));
   r.delete('/api-keys/:name', { config: { roles: ADMIN }, schema: { tags: ['api keys'], params: z.object({ name: z.string().max(100) }) } }, async (req, reply) => {
     ctx.apiKeys.delete(req.params.name);
+    ctx.audit.record(actor(req), 'api-key.delete', req.params.name);
     return reply.code(204).send();
   });
 };

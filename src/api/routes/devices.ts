@@ -8,7 +8,7 @@ import { getModel } from '../../../devices/index.js';
 import type { Device, DeviceInput } from '../../registry/devices.js';
 import { RegistryError, newCredential } from '../../registry/devices.js';
 import type { ApiContext } from '../context.js';
-import { ADMIN, READERS, badRequest, iso, notFound } from '../common.js';
+import { ADMIN, READERS, actor, badRequest, iso, notFound } from '../common.js';
 import type { LatestValue } from '../../storage/telemetry-store.js';
 
 const positive = z.number().positive();
@@ -101,6 +101,7 @@ export const deviceRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
 
   r.post('/devices', { config: { roles: ADMIN }, schema: { tags: ['devices'], summary: 'Provision a device; its secret is returned once', body: DeviceCreateSchema } }, async (req, reply) => {
     const { device, secret } = await ctx.registry.create(req.body as DeviceInput);
+    ctx.audit.record(actor(req), 'device.create', device.id, { model: device.model, site: device.site });
     return reply.code(201).send({ device: deviceJson(ctx, device), credentials: { username: device.id, password: secret } });
   });
 
@@ -140,6 +141,7 @@ export const deviceRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
         errors.push({ row: i + 1, id: parsed.data.id, error: err.message });
       }
     }
+    ctx.audit.record(actor(req), 'device.bulk', `${rows.length} rows`, { created: credentials.map((c) => c.id), updated, errors: errors.length });
     return { created, updated, errors, credentials };
   });
 
@@ -179,16 +181,19 @@ export const deviceRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
       if (!check.success) throw badRequest(`body.attributes.${check.error.issues[0]!.path.join('.')}`, check.error.issues[0]!.message);
     }
     const d = ctx.registry.update(req.params.id, body as Partial<DeviceInput>);
+    ctx.audit.record(actor(req), 'device.update', d.id, { fields: Object.keys(body) });
     return deviceJson(ctx, d, await ctx.store.latest(d.id));
   });
 
   r.delete('/devices/:id', { config: { roles: ADMIN }, schema: { tags: ['devices'], params: IdParams } }, async (req, reply) => {
     ctx.registry.delete(req.params.id);
+    ctx.audit.record(actor(req), 'device.delete', req.params.id);
     return reply.code(204).send();
   });
 
   r.post('/devices/:id/credentials', { config: { roles: ADMIN }, schema: { tags: ['devices'], summary: 'Rotate the device secret; the old one stops working at once', params: IdParams } }, async (req) => {
     const secret = await ctx.registry.rotate(req.params.id);
+    ctx.audit.record(actor(req), 'device.rotate-credentials', req.params.id);
     return { credentials: { username: req.params.id, password: secret } };
   });
 
