@@ -68,7 +68,6 @@ export class EmbeddedBroker {
   readonly aedes: Aedes;
   private servers: Array<{ close(cb: () => void): unknown }> = [];
   private listening = false;
-  private connections = 0;
   private readonly throttle: LoginThrottle;
   private readonly clock: () => number;
 
@@ -78,15 +77,6 @@ export class EmbeddedBroker {
     this.aedes = new Aedes({
       maxClientsIdLength: 256,
       heartbeatInterval: 60_000,
-      preConnect: (client, _packet, cb) => {
-        if (this.connections >= this.opts.maxConnections) {
-          this.deps.metrics.authRefusals.inc({ action: 'connect', reason: 'max_connections' });
-          const err = new Error(`connection limit ${this.opts.maxConnections} reached`) as AuthenticateError;
-          err.returnCode = SERVER_UNAVAILABLE;
-          return cb(err, false);
-        }
-        cb(null, true);
-      },
       authenticate: (client, username, password, cb) => {
         this.authenticate(client as GatewayClient, username, password).then(
           (principal) => {
@@ -94,7 +84,8 @@ export class EmbeddedBroker {
             cb(null, true);
           },
           (err: AuthenticateError) => {
-            this.deps.metrics.authRefusals.inc({ action: 'connect', reason: err.returnCode === NOT_AUTHORIZED ? 'not_authorized' : 'bad_credentials' });
+            const reason = err.returnCode === NOT_AUTHORIZED ? 'not_authorized' : err.returnCode === SERVER_UNAVAILABLE ? 'max_connections' : 'bad_credentials';
+            this.deps.metrics.authRefusals.inc({ action: 'connect', reason });
             this.deps.log.info({ clientId: client.id, username, reason: err.message }, 'MQTT connect refused');
             cb(err, false);
           },
@@ -103,9 +94,8 @@ export class EmbeddedBroker {
       authorizePublish: (client, packet, cb) => this.authorizePublish(client as GatewayClient | null, packet, cb),
       authorizeSubscribe: (client, sub, cb) => this.authorizeSubscribe(client as GatewayClient, sub, cb),
     });
-    this.aedes.on('client', () => { this.connections++; this.deps.metrics.connectedClients.inc(); });
+    this.aedes.on('client', () => this.deps.metrics.connectedClients.inc());
     this.aedes.on('clientDisconnect', (client) => {
-      this.connections--;
       this.deps.metrics.connectedClients.dec();
       const gone = Object.keys((client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions ?? {})
         .filter((t) => t === 'telemetry' || t.startsWith('telemetry/')).length;
@@ -117,6 +107,8 @@ export class EmbeddedBroker {
   get isListening(): boolean { return this.listening; }
 
   private async authenticate(client: GatewayClient, username: string | undefined, password: Buffer | undefined): Promise<Principal> {
+    // checked here rather than in preConnect, so the client gets CONNACK 3 (server unavailable) and not a dropped socket
+    if (this.aedes.connectedClients >= this.opts.maxConnections) throw refusal(`connection limit ${this.opts.maxConnections} reached`, SERVER_UNAVAILABLE);
     const conn = client.conn as unknown;
     const address = conn instanceof PacketSizeGuard ? conn.remoteAddress : (conn as { remoteAddress?: string }).remoteAddress;
     const user = `user:${username ?? ''}`;
