@@ -46,7 +46,7 @@ export const siteRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) =
   }, async (req) => {
     const rest = (req.params as { '*': string })['*'];
     if (!rest.endsWith('/summary') && rest !== 'summary') throw badRequest('path', 'expected /api/v1/sites/{path}/summary');
-    const path = decodeURIComponent(rest.slice(0, -'summary'.length).replace(/\/$/, ''));
+    const path = rest.slice(0, -'summary'.length).replace(/\/$/, ''); // fastify has decoded the wildcard already
     const site = SitePathSchema.safeParse(path);
     if (!site.success) throw badRequest('path', site.error.issues[0]!.message);
     const tz = req.query.tz;
