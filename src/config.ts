@@ -112,6 +112,12 @@ export const ConfigSchema = z.strictObject({
   sources: z.array(SourceSchema).default([]),
   notify: z.strictObject({
     webhooks: z.array(WebhookSchema).default([]),
+    /** webhook delivery: exponential backoff from initialMs up to maxMs, per-request timeout */
+    retry: z.strictObject({
+      initialMs: z.number().int().min(10).default(1000),
+      maxMs: z.number().int().min(10).default(300_000),
+      timeoutMs: z.number().int().min(100).default(5000),
+    }).prefault({}),
   }).prefault({}),
   rulesFile: z.string().default('config/rules.yaml'),
   privacy: z.strictObject({

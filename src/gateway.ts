@@ -23,6 +23,12 @@ import { buildApp } from './api/app.js';
 import { getModel } from '../devices/index.js';
 import { metricDef } from './core/vocabulary.js';
 import { AuditLog } from './audit.js';
+import { AlertService } from './alerts/service.js';
+import { loadRules } from './alerts/rules.js';
+import { alertRoutes } from './api/routes/alerts.js';
+import type { ApiContext } from './api/context.js';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 export interface GatewayOptions {
   log: Logger;
@@ -45,6 +51,7 @@ export class Gateway {
   apiKeys!: ApiKeys;
   integrations!: Integrations;
   audit!: AuditLog;
+  alerts!: AlertService;
   committer!: GroupCommitter;
   pipeline!: IngestPipeline;
   broker!: EmbeddedBroker;
@@ -112,9 +119,18 @@ export class Gateway {
       { ...config.mqtt, clock: this.clock },
       { registry: this.registry, integrations: this.integrations, apiKeys: this.apiKeys, pipeline: this.pipeline, metrics: this.metrics, log: log.child({ component: 'mqtt' }) },
     );
-    const extraRoutes: FastifyPluginAsync[] = [];
-    // --- section alerts: construction (push routes into extraRoutes, listeners into committedListeners) ---
-    // --- end section alerts: construction ---
+    const extraRoutes: Array<(ctx: ApiContext) => FastifyPluginAsync> = [];
+    // rules: the configured file; when the default path is missing (started elsewhere), the bundled defaults
+    const bundled = resolve(import.meta.dirname, '../config/rules.yaml');
+    const rulesPath = resolve(config.rulesFile);
+    const explicit = config.rulesFile !== 'config/rules.yaml';
+    const rules = loadRules(!explicit && !existsSync(rulesPath) ? bundled : rulesPath, explicit);
+    this.alerts = new AlertService({
+      db: this.db, registry: this.registry, rules, getModel, webhooks: config.notify.webhooks, retry: config.notify.retry,
+      publish: (topic, payload, retain) => this.broker.publish(topic, payload, retain), metrics: this.metrics, log: log.child({ component: 'alerts' }), clock: this.clock,
+    });
+    this.committedListeners.push((entries) => this.alerts.onCommitted(entries));
+    extraRoutes.push((ctx) => alertRoutes(ctx, this.alerts));
     // --- section sources: construction ---
     // --- end section sources: construction ---
     this.app = await buildApp({
@@ -126,8 +142,7 @@ export class Gateway {
     this.ports.mqtt = brokerPorts.mqtt;
     this.ports.mqtts = brokerPorts.mqtts;
     this.ports.ws = brokerPorts.ws;
-    // --- section alerts: start ---
-    // --- end section alerts: start ---
+    this.alerts.start();
     // --- section sources: start ---
     // --- end section sources: start ---
     await this.app.listen({ host: config.http.host, port: config.http.port });
@@ -195,8 +210,7 @@ export class Gateway {
     // --- end section sources: stop ---
     await this.app?.close();
     await this.committer?.flush();
-    // --- section alerts: stop ---
-    // --- end section alerts: stop ---
+    await this.alerts?.stop();
     await this.broker?.close();
     await this.store?.stop();
     this.db?.close();

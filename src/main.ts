@@ -31,6 +31,10 @@ async function main(): Promise<void> {
   try {
     await gateway.start();
   } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gateway: invalid configuration: ${err.message}\n`);
+      process.exit(2);
+    }
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {
       process.stderr.write(`gateway: cannot listen: ${e.message}\n`);

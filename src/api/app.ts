@@ -116,7 +116,7 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
     await api.register(integrationRoutes(ctx));
     await api.register(siteRoutes(ctx));
     await api.register(auditRoutes(ctx));
-    for (const extra of ctx.extraRoutes ?? []) await api.register(extra);
+    for (const extra of ctx.extraRoutes ?? []) await api.register(extra(ctx));
   }, { prefix: '/api/v1' });
   return app as unknown as FastifyInstance;
 }

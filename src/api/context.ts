@@ -19,5 +19,6 @@ export interface ApiContext {
   readiness: () => Readiness;
   isOnline: (device: Device) => boolean;
   audit: AuditLog;
-  extraRoutes?: FastifyPluginAsync[];
+  /** feature plugins registered under /api/v1, built from this context */
+  extraRoutes?: Array<(ctx: ApiContext) => FastifyPluginAsync>;
 }

@@ -89,8 +89,47 @@ const MIGRATIONS: Array<[name: string, sql: string]> = [
   );
   CREATE INDEX audit_ts ON audit(ts);
   `],
-  // --- section alerts migrations ---
-  // --- end section alerts migrations ---
+  ['alerts-001', `
+  CREATE TABLE alerts (
+    id TEXT PRIMARY KEY,
+    rule TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    kind TEXT,
+    site TEXT NOT NULL DEFAULT '',
+    metric TEXT,
+    value TEXT,
+    threshold REAL,
+    message TEXT NOT NULL,
+    opened_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    occurrences INTEGER NOT NULL,
+    acknowledged_at INTEGER, acknowledged_by TEXT, assignee TEXT,
+    resolved_at INTEGER, resolved_by TEXT, resolution TEXT,
+    notes TEXT NOT NULL DEFAULT '[]',
+    silenced INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE UNIQUE INDEX alerts_one_unresolved ON alerts(rule, device_id) WHERE status != 'resolved';
+  CREATE INDEX alerts_opened ON alerts(opened_at);
+  CREATE INDEX alerts_rule_device ON alerts(rule, device_id, resolved_at);
+  CREATE TABLE alert_state (rule TEXT NOT NULL, device_id TEXT NOT NULL, state TEXT NOT NULL, PRIMARY KEY (rule, device_id)) WITHOUT ROWID;
+  CREATE TABLE silences (id TEXT PRIMARY KEY, match TEXT NOT NULL, until INTEGER NOT NULL, reason TEXT NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL);
+  CREATE TABLE webhook_outbox (
+    id INTEGER PRIMARY KEY,
+    webhook TEXT NOT NULL,
+    event TEXT NOT NULL,
+    alert_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    delivered_at INTEGER,
+    last_status INTEGER,
+    last_error TEXT
+  );
+  CREATE INDEX webhook_outbox_pending ON webhook_outbox(webhook, id) WHERE delivered_at IS NULL;
+  `],
   // --- section storage migrations ---
   // --- end section storage migrations ---
 ];

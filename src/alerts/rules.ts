@@ -1,0 +1,97 @@
+/**
+ * Alert rules as data (config/rules.yaml, docs/alerts.md): the zod schema, the loader, and
+ * the per-device / per-site threshold overrides. A bad rule stops start-up with one line
+ * naming it.
+ */
+import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../config.js';
+import { DEVICE_KINDS } from '../core/vocabulary.js';
+
+export const SEVERITIES = ['critical', 'major', 'minor', 'warning'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+const metric = z.string().min(1).max(64);
+const Range = z.strictObject({ type: z.literal('range'), metric, min: z.number(), max: z.number(), clearMin: z.number(), clearMax: z.number() })
+  .refine((c) => c.min <= c.clearMin && c.clearMin <= c.clearMax && c.clearMax <= c.max, 'needs min <= clearMin <= clearMax <= max');
+const Above = z.strictObject({ type: z.literal('above'), metric, threshold: z.number(), inclusive: z.boolean().default(false), clear: z.number() })
+  .refine((c) => c.clear <= c.threshold, 'clear must not be above threshold');
+const Below = z.strictObject({ type: z.literal('below'), metric, threshold: z.number(), inclusive: z.boolean().default(false), clear: z.number() })
+  .refine((c) => c.clear >= c.threshold, 'clear must not be below threshold');
+const Flag = z.strictObject({ type: z.literal('flag'), metrics: z.array(metric).min(1), forS: z.number().min(0).default(0) });
+const Event = z.strictObject({ type: z.literal('event'), event: z.string().min(1) });
+const Rate = z.strictObject({ type: z.literal('rate'), event: z.string().min(1), count: z.number().int().min(1), windowS: z.number().positive(), by: z.enum(['credential', 'device']).default('credential') });
+const OutOfRange = z.strictObject({ type: z.literal('out_of_range'), limits: z.record(z.string(), z.tuple([z.number(), z.number()])).default({}) });
+const Stuck = z.strictObject({ type: z.literal('stuck'), metrics: z.array(metric).min(1), count: z.number().int().min(2), minSpanS: z.number().min(0) });
+const NoData = z.strictObject({ type: z.literal('no_data'), intervals: z.number().positive().default(3) });
+const Battery = z.strictObject({ type: z.literal('battery'), belowPct: z.number(), clearPct: z.number(), clearMarginV: z.number().min(0).default(0.1) });
+const Regressed = z.strictObject({ type: z.literal('counter_regressed'), metrics: z.array(metric).min(1), allowance: z.number().min(0).default(0) });
+const Leak = z.strictObject({ type: z.literal('water_leak'), nightStart: z.number().int().min(0).max(23).default(2), nightEnd: z.number().int().min(1).max(24).default(4), nightFlowM3h: z.number().positive().default(0.05), hoursWithoutZero: z.number().int().min(1).max(168).default(24), tz: z.string().default('Asia/Shanghai') });
+
+export const ConditionSchema = z.union([Range, Above, Below, Flag, Event, Rate, OutOfRange, Stuck, NoData, Battery, Regressed, Leak]);
+export type Condition = z.infer<typeof ConditionSchema>;
+
+export const RuleSchema = z.strictObject({
+  id: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'lower-case letters, digits and _'),
+  description: z.string().default(''),
+  kinds: z.array(z.enum(DEVICE_KINDS)).min(1).optional(),
+  severity: z.enum(SEVERITIES),
+  /** the alert is active while any condition is active; it clears when all have cleared */
+  conditions: z.array(ConditionSchema).min(1),
+  /** {device}, {site}, {value}, {threshold}, {metric}, {unit} */
+  message: z.string().min(1),
+  /** false: the crew resolves it (events, counter regressions) */
+  autoResolve: z.boolean().default(true),
+  enabled: z.boolean().default(true),
+});
+export type Rule = z.infer<typeof RuleSchema>;
+
+export const RulesFileSchema = z.strictObject({
+  rules: z.array(RuleSchema),
+  /** threshold overrides per site prefix: {"jiangnan/yuhua-garden": {"fill_pct": 90}} */
+  sites: z.record(z.string(), z.record(z.string(), z.number())).default({}),
+});
+export type RulesFile = z.infer<typeof RulesFileSchema>;
+
+export function loadRules(file: string, explicit: boolean): RulesFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !explicit) throw new ConfigError(`rulesFile: ${file} not found`);
+    throw new ConfigError(`rulesFile: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text);
+  } catch (err) {
+    throw new ConfigError(`rules ${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const res = RulesFileSchema.safeParse(raw);
+  if (!res.success) {
+    const issue = res.error.issues[0]!;
+    const idx = issue.path[0] === 'rules' && typeof issue.path[1] === 'number' ? issue.path[1] : undefined;
+    const id = idx !== undefined ? ((raw as { rules?: Array<{ id?: unknown }> }).rules?.[idx]?.id ?? `#${idx + 1}`) : undefined;
+    const where = id !== undefined ? `rule ${String(id)}: ${issue.path.slice(2).join('.') || '(rule)'}` : issue.path.join('.') || '(root)';
+    throw new ConfigError(`rules ${file}: ${where}: ${issue.message}`);
+  }
+  const seen = new Set<string>();
+  for (const r of res.data.rules) {
+    if (seen.has(r.id)) throw new ConfigError(`rules ${file}: rule ${r.id}: duplicate id`);
+    seen.add(r.id);
+  }
+  return res.data;
+}
+
+/** Threshold of `metric` for a device: its attributes.thresholds, then the longest matching site prefix, then the rule's. */
+export function thresholdFor(metric: string, fallback: number, device: { site: string; attributes: Record<string, unknown> }, sites: RulesFile['sites']): number {
+  const own = (device.attributes.thresholds as Record<string, unknown> | undefined)?.[metric];
+  if (typeof own === 'number' && Number.isFinite(own)) return own;
+  let best: { len: number; v: number } | undefined;
+  for (const [prefix, t] of Object.entries(sites)) {
+    const p = prefix.replace(/\/+$/, '');
+    if ((device.site === p || device.site.startsWith(`${p}/`) || p === '') && t[metric] !== undefined && (!best || p.length > best.len)) best = { len: p.length, v: t[metric]! };
+  }
+  return best?.v ?? fallback;
+}

@@ -1,0 +1,130 @@
+/**
+ * Webhook delivery from a persistent outbox: every alert event becomes one row per matching
+ * webhook in SQLite, in the same order as the events. A worker delivers each webhook's rows
+ * strictly in order (the head blocks the rest), signs the raw body with HMAC-SHA256, retries
+ * with exponential backoff, and picks up where it left off after a restart.
+ */
+import { createHmac } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Db } from '../storage/database.js';
+import type { Alert } from './service.js';
+
+export interface WebhookConfig {
+  url: string;
+  secret: string;
+  match: { severity?: string | string[]; kind?: string | string[]; site?: string; rule?: string | string[] };
+}
+
+const list = (v: string | string[] | undefined) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
+
+export function webhookMatches(w: WebhookConfig, a: Pick<Alert, 'severity' | 'kind' | 'site' | 'rule'>): boolean {
+  const m = w.match;
+  const sev = list(m.severity);
+  const kind = list(m.kind);
+  const rule = list(m.rule);
+  if (sev && !sev.includes(a.severity)) return false;
+  if (kind && (a.kind === null || !kind.includes(a.kind))) return false;
+  if (rule && !rule.includes(a.rule)) return false;
+  if (m.site !== undefined) {
+    const p = m.site.replace(/\/+$/, '');
+    if (p !== '' && a.site !== p && !a.site.startsWith(`${p}/`)) return false;
+  }
+  return true;
+}
+
+export function sign(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+interface OutboxRow { id: number; webhook: string; event: string; alert_id: string; body: string; created_at: number; attempts: number; next_attempt_at: number; delivered_at: number | null; last_status: number | null; last_error: string | null }
+
+export class WebhookOutbox {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly busy = new Set<string>();
+  private stopped = false;
+  private readonly inflight = new Set<Promise<void>>();
+
+  constructor(private readonly db: Db, private readonly hooks: WebhookConfig[], private readonly retry: { initialMs: number; maxMs: number; timeoutMs: number },
+    private readonly log: Logger, private readonly clock: () => number) {}
+
+  enqueue(event: string, alert: Alert, body: string): void {
+    const now = this.clock();
+    const insert = this.db.prepare('INSERT INTO webhook_outbox (webhook, event, alert_id, body, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)');
+    let any = false;
+    for (const w of this.hooks) {
+      if (!webhookMatches(w, alert)) continue;
+      insert.run(w.url, event, alert.id, body, now, now);
+      any = true;
+    }
+    if (any) setImmediate(() => this.pump());
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.pump(), 200);
+    this.timer.unref();
+    this.pump();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  /** Delivery state for operators: pending and recent rows per webhook. */
+  deliveries(q: { status?: 'pending' | 'delivered'; limit: number }) {
+    const where = q.status === 'pending' ? 'WHERE delivered_at IS NULL' : q.status === 'delivered' ? 'WHERE delivered_at IS NOT NULL' : '';
+    return (this.db.prepare(`SELECT * FROM webhook_outbox ${where} ORDER BY id DESC LIMIT ?`).all(q.limit) as OutboxRow[]).map((r) => ({
+      id: String(r.id), webhook: r.webhook, event: r.event, alertId: r.alert_id, createdAt: new Date(r.created_at).toISOString(),
+      status: r.delivered_at !== null ? 'delivered' : 'pending', attempts: r.attempts, nextAttemptAt: r.delivered_at === null ? new Date(r.next_attempt_at).toISOString() : null,
+      deliveredAt: r.delivered_at === null ? null : new Date(r.delivered_at).toISOString(), lastStatus: r.last_status, lastError: r.last_error,
+    }));
+  }
+
+  pending(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM webhook_outbox WHERE delivered_at IS NULL').get() as { n: number }).n;
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    for (const w of this.hooks) {
+      if (this.busy.has(w.url)) continue;
+      const head = this.db.prepare('SELECT * FROM webhook_outbox WHERE webhook = ? AND delivered_at IS NULL ORDER BY id LIMIT 1').get(w.url) as OutboxRow | undefined;
+      if (!head || head.next_attempt_at > this.clock()) continue;
+      this.busy.add(w.url);
+      const p = this.deliver(w, head).finally(() => {
+        this.busy.delete(w.url);
+        this.inflight.delete(p);
+        // keep going while this webhook has a backlog and answers
+        setImmediate(() => this.pump());
+      });
+      this.inflight.add(p);
+    }
+  }
+
+  private async deliver(w: WebhookConfig, row: OutboxRow): Promise<void> {
+    let status: number | null = null;
+    let error: string | null = null;
+    try {
+      const res = await fetch(w.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-gateway-signature': sign(w.secret, row.body), 'x-gateway-event': row.event, 'x-gateway-delivery': String(row.id) },
+        body: row.body,
+        signal: AbortSignal.timeout(this.retry.timeoutMs),
+      });
+      status = res.status;
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok) {
+        this.db.prepare('UPDATE webhook_outbox SET delivered_at = ?, attempts = attempts + 1, last_status = ?, last_error = NULL WHERE id = ?').run(this.clock(), status, row.id);
+        return;
+      }
+      error = `HTTP ${status}`;
+    } catch (err) {
+      error = (err as Error).name === 'TimeoutError' ? `timeout after ${this.retry.timeoutMs} ms` : ((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message);
+    }
+    const attempts = row.attempts + 1;
+    const delay = Math.min(this.retry.maxMs, this.retry.initialMs * 2 ** (attempts - 1));
+    this.db.prepare('UPDATE webhook_outbox SET attempts = ?, next_attempt_at = ?, last_status = ?, last_error = ? WHERE id = ?').run(attempts, this.clock() + delay, status, error, row.id);
+    if (attempts === 1 || attempts % 10 === 0) this.log.warn({ webhook: w.url, attempts, error, retryInMs: delay }, 'webhook delivery failed; will retry');
+  }
+}
