@@ -61,6 +61,19 @@ describe('start-up', () => {
     }
   });
 
+  it('a bad alert rule stops start-up with one line naming the rule', async () => {
+    const d = dir();
+    const rules = join(d, 'rules.yaml');
+    writeFileSync(rules, 'rules:\n  - id: ph_out_of_range\n    severity: urgent\n    conditions: [{ type: above, metric: ph, threshold: 8.5, clear: 8.4 }]\n    message: x\n');
+    const cfg = join(d, 'gateway.yaml');
+    writeFileSync(cfg, `rulesFile: ${rules}\n`);
+    const g = await spawnGateway({ GATEWAY_DATA_DIR: d, GATEWAY_CONFIG: cfg }, { waitReady: false });
+    expect((await g.exited).code).toBe(2);
+    const err = g.stderr().trim();
+    expect(err.split('\n')).toHaveLength(1);
+    expect(err).toMatch(/rule ph_out_of_range: severity/);
+  });
+
   it('accepts a JSON config file and the env overrides it', async () => {
     const d = dir();
     const cfg = join(d, 'gateway.json');
