@@ -7,7 +7,7 @@
  * run. With --json the last line is the CONTRACT's benchmark object.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -74,10 +74,15 @@ const KINDS = [
 async function startGateway(dataDir: string): Promise<{ proc: ChildProcess; http: string; mqttPort: number }> {
   const httpPort = await freePort();
   const mqttPort = await freePort();
+  // embedded defaults, except the per-device publish rate limit: the load is devices publishing
+  // as fast as PUBACKs allow, which the limit exists to stop
+  mkdirSync(dataDir, { recursive: true });
+  const configFile = join(dataDir, 'bench-config.json');
+  writeFileSync(configFile, JSON.stringify({ mqtt: { rateLimit: { devicePerSecond: 0 } } }));
   const prof = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args['cpu-prof'])}`] : [];
   const proc = spawn(process.execPath, [...prof, '--import', 'tsx', join(ROOT, 'src/main.ts')], {
     cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, GATEWAY_DATA_DIR: dataDir, GATEWAY_HTTP_PORT: String(httpPort), GATEWAY_MQTT_PORT: String(mqttPort), GATEWAY_HOST: '127.0.0.1', GATEWAY_ADMIN_TOKEN: TOKEN, GATEWAY_LOG_LEVEL: 'warn' },
+    env: { ...process.env, GATEWAY_DATA_DIR: dataDir, GATEWAY_CONFIG: configFile, GATEWAY_HTTP_PORT: String(httpPort), GATEWAY_MQTT_PORT: String(mqttPort), GATEWAY_HOST: '127.0.0.1', GATEWAY_ADMIN_TOKEN: TOKEN, GATEWAY_LOG_LEVEL: 'warn' },
   });
   const http = `http://127.0.0.1:${httpPort}`;
   for (let i = 0; i < 300; i++) {

@@ -1,7 +1,7 @@
 /** Test harness: a real gateway on free ports in a temp data dir, in-process or as a child process. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import pino from 'pino';
@@ -35,13 +35,14 @@ export interface TestGateway {
   stop: () => Promise<void>;
 }
 
+/** Test defaults: free ports, no publish rate limit (tests that check the limit set their own). */
 export function testConfig(dataDir: string, extra: Record<string, unknown> = {}): Config {
   return ConfigSchema.parse({
     dataDir,
     adminToken: ADMIN_TOKEN,
     logLevel: 'silent',
     http: { host: '127.0.0.1', port: 0 },
-    mqtt: { host: '127.0.0.1', port: 0 },
+    mqtt: { host: '127.0.0.1', port: 0, rateLimit: { devicePerSecond: 0, integrationPerSecond: 0 } },
     rulesFile: join(ROOT, 'config/rules.yaml'),
     ...extra,
   });
@@ -91,7 +92,13 @@ export interface ChildGateway {
 }
 
 /** The real entry point (src/main.ts) in its own process, as `npm start` runs it. */
-export async function spawnGateway(env: Record<string, string>, opts: { waitReady?: boolean } = {}): Promise<ChildGateway> {
+export async function spawnGateway(env: Record<string, string>, opts: { waitReady?: boolean; config?: Record<string, unknown> } = {}): Promise<ChildGateway> {
+  if (opts.config) {
+    const file = join(env.GATEWAY_DATA_DIR ?? tempDir(), `test-config-${Date.now()}.json`);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(opts.config));
+    env = { ...env, GATEWAY_CONFIG: file };
+  }
   const httpPort = Number(env.GATEWAY_HTTP_PORT ?? (await freePort()));
   const mqttPort = Number(env.GATEWAY_MQTT_PORT ?? (await freePort()));
   const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts')], {

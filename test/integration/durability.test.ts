@@ -18,7 +18,9 @@ afterAll(() => {
 describe('durable PUBACK', () => {
   it('keeps every acknowledged reading across kill -9', async () => {
     const env = { GATEWAY_DATA_DIR: dataDir, GATEWAY_ADMIN_TOKEN: ADMIN_TOKEN };
-    child = await spawnGateway(env);
+    // throughput, not the publish rate limit, is under test here
+    const config = { mqtt: { rateLimit: { devicePerSecond: 0 } } };
+    child = await spawnGateway(env, { config });
     const api = apiClient(child.http);
     const created = await api('/api/v1/devices', { method: 'POST', json: { id: 'wq-1', model: 'generic.water-quality' } });
     expect(created.status).toBe(201);
@@ -48,7 +50,7 @@ describe('durable PUBACK', () => {
     client.end(true);
     expect(acked.length).toBeGreaterThan(100);
 
-    child = await spawnGateway(env);
+    child = await spawnGateway(env, { config });
     const api2 = apiClient(child.http);
     const stored = await api2(`/api/v1/telemetry?device=wq-1&metric=ph&limit=100000`);
     const have = new Set<number>(stored.body.points.map((p: { ts: string }) => (Date.parse(p.ts) - base) / 1000));
