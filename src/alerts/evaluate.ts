@@ -50,8 +50,13 @@ interface CondResult { active: boolean; trigger?: Trigger }
 const num = (v: ReadingValue): number | undefined => (typeof v === 'number' ? v : undefined);
 const HOUR = 3_600_000;
 
+const hourFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** Hour of the day in a zone. Formatters are costly to build: one per zone, kept. */
 function localHour(ts: number, tz: string): number {
-  return Number(new Intl.DateTimeFormat('en-GB', { hour: '2-digit', hour12: false, timeZone: tz }).format(ts)) % 24;
+  let f = hourFormats.get(tz);
+  if (!f) hourFormats.set(tz, (f = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', hour12: false, timeZone: tz })));
+  return Number(f.format(ts)) % 24;
 }
 
 /** Evaluates one condition; mutates only its own state object `s`. */

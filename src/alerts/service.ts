@@ -89,6 +89,8 @@ export class AlertService {
   private readonly unresolved = new Map<string, Alert>();
   private readonly states = new Map<string, RuleState>();
   private readonly dirty = new Set<string>();
+  /** the JSON last written per key: unchanged states (most of them) are not written again */
+  private readonly saved = new Map<string, string>();
   private readonly listeners = new Set<Listener>();
   private readonly statusPublished = new Map<string, boolean>();
   private silences: Silence[] = [];
@@ -126,6 +128,7 @@ export class AlertService {
     for (const r of this.deps.db.prepare("SELECT * FROM alerts WHERE status != 'resolved'").all() as Row[]) this.unresolved.set(`${r.rule}\u0000${r.device_id}`, fromRow(r));
     for (const r of this.deps.db.prepare('SELECT rule, device_id, state FROM alert_state').all() as Array<{ rule: string; device_id: string; state: string }>) {
       this.states.set(`${r.rule}\u0000${r.device_id}`, JSON.parse(r.state) as RuleState);
+      this.saved.set(`${r.rule}\u0000${r.device_id}`, r.state);
     }
     this.silences = (this.deps.db.prepare('SELECT * FROM silences').all() as Array<{ id: string; match: string; until: number; reason: string; created_by: string; created_at: number }>)
       .map((s) => ({ id: s.id, match: JSON.parse(s.match), until: s.until, reason: s.reason, createdBy: s.created_by, createdAt: s.created_at }));
@@ -213,14 +216,19 @@ export class AlertService {
 
   private flushStates(): void {
     if (this.dirty.size === 0) return;
-    const keys = [...this.dirty];
+    const writes: Array<[string, string | undefined]> = [];
+    for (const key of this.dirty) {
+      const s = this.states.get(key);
+      const json = s ? JSON.stringify(s) : undefined;
+      if (json !== this.saved.get(key)) writes.push([key, json]);
+    }
     this.dirty.clear();
+    if (writes.length === 0) return;
     this.deps.db.transaction(() => {
-      for (const key of keys) {
+      for (const [key, json] of writes) {
         const [rule, device] = key.split('\u0000') as [string, string];
-        const s = this.states.get(key);
-        if (s) this.stmt.saveState.run(rule, device, JSON.stringify(s));
-        else this.stmt.deleteState.run(rule, device);
+        if (json !== undefined) { this.stmt.saveState.run(rule, device, json); this.saved.set(key, json); }
+        else { this.stmt.deleteState.run(rule, device); this.saved.delete(key); }
       }
     })();
   }
