@@ -23,6 +23,7 @@ import { buildApp } from './api/app.js';
 import { getModel } from '../devices/index.js';
 import { metricDef } from './core/vocabulary.js';
 import { AuditLog } from './audit.js';
+import { UpstreamSource } from './broker/sources.js';
 import { AlertService } from './alerts/service.js';
 import { loadRules } from './alerts/rules.js';
 import { alertRoutes } from './api/routes/alerts.js';
@@ -52,6 +53,7 @@ export class Gateway {
   integrations!: Integrations;
   audit!: AuditLog;
   alerts!: AlertService;
+  sources: UpstreamSource[] = [];
   committer!: GroupCommitter;
   pipeline!: IngestPipeline;
   broker!: EmbeddedBroker;
@@ -143,8 +145,8 @@ export class Gateway {
     this.ports.mqtts = brokerPorts.mqtts;
     this.ports.ws = brokerPorts.ws;
     this.alerts.start();
-    // --- section sources: start ---
-    // --- end section sources: start ---
+    this.sources = config.sources.map((s) => new UpstreamSource(s, this.pipeline, log.child({ component: 'source' })));
+    for (const s of this.sources) s.start();
     await this.app.listen({ host: config.http.host, port: config.http.port });
     const addr = this.app.server.address();
     this.ports.http = typeof addr === 'object' && addr ? addr.port : config.http.port;
@@ -206,8 +208,7 @@ export class Gateway {
     if (this.stopping) return;
     this.stopping = true;
     this.broker?.stopAccepting();
-    // --- section sources: stop ---
-    // --- end section sources: stop ---
+    await Promise.all(this.sources.map((s) => s.stop()));
     await this.app?.close();
     await this.committer?.flush();
     await this.alerts?.stop();
