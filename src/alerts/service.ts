@@ -211,7 +211,12 @@ export class AlertService {
       }
     }
     for (const [id, a] of this.unresolved) if (!this.deps.registry.get(a.deviceId)) this.unresolved.delete(id);
-    this.flushStates();
+    try {
+      this.flushStates();
+    } catch (err) {
+      // disk full, database locked: the states stay dirty in memory and are written next time
+      this.deps.log.error({ err: (err as Error).message }, 'saving rule states failed; will retry');
+    }
   }
 
   private flushStates(): void {
@@ -222,15 +227,17 @@ export class AlertService {
       const json = s ? JSON.stringify(s) : undefined;
       if (json !== this.saved.get(key)) writes.push([key, json]);
     }
-    this.dirty.clear();
-    if (writes.length === 0) return;
+    if (writes.length === 0) { this.dirty.clear(); return; }
     this.deps.db.transaction(() => {
       for (const [key, json] of writes) {
         const [rule, device] = key.split('\u0000') as [string, string];
-        if (json !== undefined) { this.stmt.saveState.run(rule, device, json); this.saved.set(key, json); }
-        else { this.stmt.deleteState.run(rule, device); this.saved.delete(key); }
+        if (json !== undefined) this.stmt.saveState.run(rule, device, json);
+        else this.stmt.deleteState.run(rule, device);
       }
     })();
+    // only once the transaction has committed
+    for (const [key, json] of writes) if (json !== undefined) this.saved.set(key, json); else this.saved.delete(key);
+    this.dirty.clear();
   }
 
   private publishStatus(device: Device, online: boolean): void {
