@@ -57,7 +57,7 @@ describe('disk full', () => {
     const filler = join(mountPoint, 'filler');
     try { writeFileSync(filler, Buffer.alloc(64 * 1024 * 1024)); } catch { /* ENOSPC: the disk is now full */ }
     await eventually(async () => (await fetch(`${child!.http}/readyz`)).status === 503, 20_000, 100);
-    const readyz = await (await fetch(`${child.http}/readyz`)).json();
+    const readyz = (await (await fetch(`${child.http}/readyz`)).json()) as { reason?: string };
     expect(readyz.reason).toMatch(/full|SQLITE_FULL|disk/i);
     const ackedWhileFull = acked.size;
     await new Promise((r) => setTimeout(r, 2000));
