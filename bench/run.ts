@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { connectAll, percentile, runLoad, type LoadDevice } from './load.js';
+import { readSse } from './sse.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -124,33 +125,11 @@ async function sampleQueryable(http: string, mqttPort: number, secret: string, s
  * the PUBACK, just before it, so PUBACK -> SSE is clamped at 0 when the event wins the race.
  */
 async function sampleAlerts(http: string, mqttPort: number, secret: string, stop: () => boolean): Promise<{ fromAck: number[]; fromPublish: number[] } | null> {
-  const controller = new AbortController();
-  let res: Response;
-  try {
-    res = await fetch(`${http}/api/v1/alerts/stream?token=${TOKEN}`, { signal: controller.signal, headers: { accept: 'text/event-stream' } });
-  } catch { return null; }
-  if (res.status !== 200 || !res.body) { controller.abort(); return null; }
   const waiters: Array<(e: { event: string; data: any }) => void> = [];
-  (async () => {
-    const decoder = new TextDecoder();
-    let buf = '';
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buf += decoder.decode(chunk, { stream: true });
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event && data) {
-            const parsed = { event, data: JSON.parse(data) };
-            for (const w of waiters.splice(0)) w(parsed);
-          }
-        }
-      }
-    } catch { /* aborted */ }
-  })();
+  let stream: { close: () => void };
+  try {
+    stream = await readSse(`${http}/api/v1/alerts/stream?token=${TOKEN}`, (e) => { for (const w of waiters.splice(0)) w(e); });
+  } catch { return null; }
   const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { username: 'bench-bin', password: secret, reconnectPeriod: 0 });
   const fromAck: number[] = [];
   const fromPublish: number[] = [];
@@ -176,7 +155,7 @@ async function sampleAlerts(http: string, mqttPort: number, secret: string, stop
     await new Promise((r) => setTimeout(r, 300));
   }
   await c.endAsync();
-  controller.abort();
+  stream.close();
   return { fromAck, fromPublish };
 }
 

@@ -1,6 +1,5 @@
 import { defineModel } from '../src/core/model.js';
-import type { DecodedReading } from '../src/core/model.js';
-import { dingtekFrame, DINGTEK_PORT } from './lib/dingtek.js';
+import { binSensorReadings, dingtekFrame, DATA17, DINGTEK_PORT } from './lib/dingtek.js';
 
 export default defineModel({
   id: 'dingtek.df702',
@@ -21,20 +20,9 @@ export default defineModel({
   decode: ({ payload, port }) => {
     const f = dingtekFrame(payload, port, [17, 25]);
     if (f.parameter) return { readings: [], events: [] };
-    const b = f.b;
-    // 17-byte frame: b8 temperature, b9 angle sign, b10 angle, b11/b12 alarms;
-    // 25-byte GPS frame: the same fields moved behind the two floats (b16, b17, b18, b19/b20)
-    const [tAt, signAt, angleAt, alarmAt] = f.length === 17 ? [8, 9, 10, 11] : [16, 17, 18, 19];
-    const angle = b.u8(angleAt);
-    const readings: DecodedReading[] = [
-      { metric: 'distance_mm', value: b.u16be(5) },
-      { metric: 'temperature_c', value: b.u8(tAt) },
-      { metric: 'tilt_angle_deg', value: b.u8(signAt) !== 0 ? -angle : angle },
-      { metric: 'fire_alarm', value: (b.u8(alarmAt) & 0x0f) !== 0 },
-      { metric: 'tilt', value: b.u8(alarmAt + 1) >> 4 !== 0 },
-      { metric: 'battery_low', value: (b.u8(alarmAt + 1) & 0x0f) !== 0 },
-    ];
-    return { readings, events: [] };
+    // the 25-byte GPS frame moves the same fields behind the two floats (b16, b17, b18, b19/b20)
+    const at = f.length === 17 ? DATA17 : { temperature: 16, sign: 17, angle: 18, alarms: 19 };
+    return { readings: binSensorReadings(f.b, at), events: [] };
   },
   examples: [
     {

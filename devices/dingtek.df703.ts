@@ -1,5 +1,5 @@
 import { defineModel } from '../src/core/model.js';
-import { dingtekFrame, DINGTEK_PORT } from './lib/dingtek.js';
+import { binSensorReadings, dingtekFrame, DATA17, DINGTEK_PORT } from './lib/dingtek.js';
 
 export default defineModel({
   id: 'dingtek.df703',
@@ -18,18 +18,7 @@ export default defineModel({
   decode: ({ payload, port }) => {
     const f = dingtekFrame(payload, port, [17, 25]);
     if (f.parameter || f.length !== 17) return { readings: [], events: [] };
-    const b = f.b;
-    return {
-      readings: [
-        { metric: 'distance_mm', value: b.u16be(5) },
-        { metric: 'temperature_c', value: b.u8(8) },
-        { metric: 'tilt_angle_deg', value: b.u8(9) !== 0 ? -b.u8(10) : b.u8(10) },
-        { metric: 'fire_alarm', value: (b.u8(11) & 0x0f) !== 0 },
-        { metric: 'tilt', value: b.u8(12) >> 4 !== 0 },
-        { metric: 'battery_low', value: (b.u8(12) & 0x0f) !== 0 },
-      ],
-      events: [],
-    };
+    return { readings: binSensorReadings(f.b, DATA17), events: [] };
   },
   examples: [
     {

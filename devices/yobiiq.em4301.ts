@@ -1,7 +1,6 @@
 import { defineModel } from '../src/core/model.js';
 import type { DecodedReading } from '../src/core/model.js';
-import { round } from './lib/bytes.js';
-import { parseYobiiq, YOBIIQ_PORTS } from './lib/yobiiq-tlv.js';
+import { parseYobiiq, tariffReadings, YOBIIQ_PORTS } from './lib/yobiiq-tlv.js';
 
 const TYPES = {
   0x01: { size: 4, name: 'timestamp' }, 0x03: { size: 4, name: 'dataloggerTimestamp' },
@@ -29,11 +28,7 @@ export default defineModel({
     const ts = v.has('timestamp') ? v.get('timestamp')! * 1000 : undefined;
     const readings: DecodedReading[] = [];
     const at = (metric: string, value: number | boolean) => readings.push({ metric, value, ...(ts !== undefined ? { ts } : {}) });
-    for (const [dir, t1, t2] of [['import', 'importT1', 'importT2'], ['export', 'exportT1', 'exportT2']] as const) {
-      if (v.has(t1)) at(`energy_${dir}_t1_kwh`, round(v.get(t1)! / 1000, 3));
-      if (v.has(t2)) at(`energy_${dir}_t2_kwh`, round(v.get(t2)! / 1000, 3));
-      if (v.has(t1) && v.has(t2)) at(`energy_${dir}_kwh`, round((v.get(t1)! + v.get(t2)!) / 1000, 3));
-    }
+    tariffReadings(v, { import: ['importT1', 'importT2'], export: ['exportT1', 'exportT2'] }, at);
     if (v.has('modbusError')) at('hardware_fault', v.get('modbusError') !== 0);
     return { readings, events: [] };
   },

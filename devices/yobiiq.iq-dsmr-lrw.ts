@@ -1,7 +1,7 @@
 import { defineModel } from '../src/core/model.js';
 import type { DecodedReading } from '../src/core/model.js';
 import { round } from './lib/bytes.js';
-import { parseYobiiq, YOBIIQ_PORTS } from './lib/yobiiq-tlv.js';
+import { parseYobiiq, tariffReadings, YOBIIQ_PORTS } from './lib/yobiiq-tlv.js';
 
 const TYPES = {
   0xfe: { size: 4, name: 'deviceTimestamp' }, 0x02: { size: 4, name: 'telegramTimestamp' },
@@ -28,11 +28,7 @@ export default defineModel({
     const ts = v.has('deviceTimestamp') ? v.get('deviceTimestamp')! * 1000 : undefined;
     const readings: DecodedReading[] = [];
     const at = (metric: string, value: number) => readings.push({ metric, value, ...(ts !== undefined ? { ts } : {}) });
-    for (const [dir, t1, t2] of [['import', 'importT1', 'importT2'], ['export', 'exportT1', 'exportT2']] as const) {
-      if (v.has(t1)) at(`energy_${dir}_t1_kwh`, round(v.get(t1)! / 1000, 3));
-      if (v.has(t2)) at(`energy_${dir}_t2_kwh`, round(v.get(t2)! / 1000, 3));
-      if (v.has(t1) && v.has(t2)) at(`energy_${dir}_kwh`, round((v.get(t1)! + v.get(t2)!) / 1000, 3));
-    }
+    tariffReadings(v, { import: ['importT1', 'importT2'], export: ['exportT1', 'exportT2'] }, at);
     if (v.has('voltageL1')) at('voltage_l1_v', round(v.get('voltageL1')! / 10, 1));
     if (v.has('currentL1')) at('current_l1_a', v.get('currentL1')!);
     return { readings, events: [] };

@@ -10,6 +10,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { ENCODERS } from './encoders/index.js';
 import type { SimValues } from './encoders/types.js';
 import type { DeviceKind } from '../src/core/vocabulary.js';
+import { mulberry32 } from './prng.js';
 
 export const FAULTS = ['ph', 'turbidity', 'stuck', 'silent', 'garbage'] as const;
 export type Fault = (typeof FAULTS)[number];
@@ -44,14 +45,6 @@ export interface FleetStats {
   elapsedS: number;
 }
 
-function mulberry32(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KINDS: DeviceKind[] = ['water_quality', 'bin_fill', 'parking', 'water_meter', 'electricity_meter', 'door_access'];
 const NATIVE: Record<DeviceKind, string> = {

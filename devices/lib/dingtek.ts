@@ -3,7 +3,7 @@
  * byte 3 = packet type (0x03 = parameter packet: configuration, no readings), byte 4 = frame
  * length. Models map the data bytes; this helper checks the frame.
  */
-import { DecodeError } from '../../src/core/model.js';
+import { DecodeError, type DecodedReading } from '../../src/core/model.js';
 import { Bytes, requirePort } from './bytes.js';
 
 export const DINGTEK_PORT = 3;
@@ -21,3 +21,24 @@ export function dingtekFrame(payload: Buffer, port: number | undefined, lengths:
   if (b.u8(4) !== payload.length) throw new DecodeError(`length byte says ${b.u8(4)}, frame has ${payload.length}`);
   return { b, length: payload.length, type, parameter: type === 0x03 };
 }
+
+/**
+ * The fill-level sensors' data fields (DF702, DF703): distance b5-6, then at the given
+ * offsets temperature, angle sign and angle, and two alarm bytes: fire in the low nibble
+ * of the first; tilt (DF702) / fall (DF703) in the high nibble and low battery in the low
+ * nibble of the second. The angle sign is applied as the layout intends (non-zero = negative).
+ */
+export function binSensorReadings(b: Bytes, at: { temperature: number; sign: number; angle: number; alarms: number }): DecodedReading[] {
+  const angle = b.u8(at.angle);
+  return [
+    { metric: 'distance_mm', value: b.u16be(5) },
+    { metric: 'temperature_c', value: b.u8(at.temperature) },
+    { metric: 'tilt_angle_deg', value: b.u8(at.sign) !== 0 ? -angle : angle },
+    { metric: 'fire_alarm', value: (b.u8(at.alarms) & 0x0f) !== 0 },
+    { metric: 'tilt', value: b.u8(at.alarms + 1) >> 4 !== 0 },
+    { metric: 'battery_low', value: (b.u8(at.alarms + 1) & 0x0f) !== 0 },
+  ];
+}
+
+/** 17-byte data frame offsets */
+export const DATA17 = { temperature: 8, sign: 9, angle: 10, alarms: 11 };

@@ -4,7 +4,7 @@
  * DecodeError (its size is unknown).
  */
 import { DecodeError, type DecodeInput } from '../../src/core/model.js';
-import { Bytes, requirePort } from './bytes.js';
+import { Bytes, requirePort, round } from './bytes.js';
 
 export interface YobiiqType { size: number; name: string; signed?: boolean }
 
@@ -31,4 +31,18 @@ export function parseYobiiq(input: DecodeInput, types: Record<number, YobiiqType
     i = at + t.size;
   }
   return out;
+}
+
+/**
+ * Energy registers in Wh per tariff -> kWh readings per tariff, and the tariff sum of a
+ * direction only when every tariff of it is in the frame (a partial sum would look like a
+ * counter going backwards).
+ */
+export function tariffReadings(v: Map<string, number>, names: { import: [string, string]; export: [string, string] }, at: (metric: string, value: number) => void): void {
+  for (const dir of ['import', 'export'] as const) {
+    const [t1, t2] = names[dir];
+    if (v.has(t1)) at(`energy_${dir}_t1_kwh`, round(v.get(t1)! / 1000, 3));
+    if (v.has(t2)) at(`energy_${dir}_t2_kwh`, round(v.get(t2)! / 1000, 3));
+    if (v.has(t1) && v.has(t2)) at(`energy_${dir}_kwh`, round((v.get(t1)! + v.get(t2)!) / 1000, 3));
+  }
 }

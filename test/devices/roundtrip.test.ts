@@ -7,15 +7,8 @@ import { ENCODERS } from '../../simulators/encoders/index.js';
 import type { SimValues } from '../../simulators/encoders/types.js';
 import { getModel, MODELS } from '../../devices/index.js';
 import { DecodeError } from '../../src/core/model.js';
+import { mulberry32 } from '../../simulators/prng.js';
 
-function mulberry32(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 it('every binary vendor model has an encoder', () => {
   const binary = MODELS.filter((m) => m.format === 'binary').map((m) => m.id).sort();

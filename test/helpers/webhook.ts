@@ -1,6 +1,7 @@
 /** A real HTTP webhook receiver that verifies X-Gateway-Signature and can be down. */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { readSse } from '../../bench/sse.js';
 
 export interface Received { event: string; alert: any; verified: boolean; delivery: string | null }
 
@@ -36,26 +37,7 @@ export class WebhookReceiver {
 
 /** Reads an SSE stream into an array of {event, data}. */
 export async function openSse(url: string): Promise<{ events: Array<{ event: string; data: any }>; close: () => void }> {
-  const controller = new AbortController();
-  const res = await fetch(url, { signal: controller.signal, headers: { accept: 'text/event-stream' } });
-  if (res.status !== 200) throw new Error(`SSE ${res.status}`);
   const events: Array<{ event: string; data: any }> = [];
-  (async () => {
-    const decoder = new TextDecoder();
-    let buf = '';
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buf += decoder.decode(chunk, { stream: true });
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event && data) events.push({ event, data: JSON.parse(data) });
-        }
-      }
-    } catch { /* closed */ }
-  })();
-  return { events, close: () => controller.abort() };
+  const { close } = await readSse(url, (e) => events.push(e));
+  return { events, close };
 }

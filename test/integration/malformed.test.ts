@@ -2,19 +2,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { connect, publish } from '../helpers/mqtt.js';
+import { mulberry32 } from '../../simulators/prng.js';
 
 let gw: TestGateway;
 beforeAll(async () => { gw = await startGateway(); });
 afterAll(async () => gw?.stop());
 
-function mulberry32(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hostile(i: number, rnd: () => number): Buffer {
   switch (i % 8) {
