@@ -9,10 +9,10 @@ export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) 
 
 export interface Mosquitto { port: number; proc: ChildProcess; stop: () => Promise<void> }
 
-export async function startMosquitto(): Promise<Mosquitto> {
+export async function startMosquitto(fixedPort?: number): Promise<Mosquitto> {
   if (!MOSQUITTO) throw new Error('mosquitto is not installed: apt-get install -y mosquitto (.ci/run does)');
   const dir = tempDir('mosq-');
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   // Mosquitto 2.0 listens on localhost only and refuses anonymous clients unless told
   writeFileSync(join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 10000\n`);
   const proc = spawn(MOSQUITTO, ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
