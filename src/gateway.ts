@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { openDatabase, type Db } from './storage/database.js';
 import { SqliteTelemetryStore } from './storage/sqlite-telemetry.js';
 import type { TelemetryStore } from './storage/telemetry-store.js';
@@ -82,6 +82,10 @@ export class Gateway {
 
   async start(): Promise<RunningPorts> {
     const { config, log } = this;
+    if (config.store.type !== 'sqlite') {
+      // refused rather than silently running on SQLite: an estate that configured InfluxDB must know
+      throw new ConfigError(`store.type: ${config.store.type} is not available in this version (only sqlite); see README`);
+    }
     this.db = openDatabase({ dataDir: config.dataDir, synchronous: config.store.sqlite.synchronous });
     this.registry = new DeviceRegistry(this.db, this.clock);
     this.registry.load();

@@ -47,6 +47,7 @@ describe('start-up', () => {
     const cfg = join(d, 'gateway.yaml');
     for (const [yaml, key] of [
       ['store:\n  type: mongodb\n', 'store.type'],
+      ['store:\n  type: influx-v1\n', 'store.type: influx-v1 is not available'],
       ['mqtt:\n  port: -1\n', 'mqtt.port'],
       ['notify:\n  webhooks:\n    - url: not-a-url\n      secret: x\n', 'notify.webhooks.0.url'],
       ['unknownKey: 1\n', 'unknownKey'],
