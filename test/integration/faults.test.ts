@@ -1,14 +1,43 @@
-/** Faults at the edges: a webhook that hangs, an upstream broker that flaps. */
+/** Faults: the store locked by another process, a webhook that hangs, an upstream broker that flaps. */
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import mqtt from 'mqtt';
 import { ROOT, freePort, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { connect, eventually, mosquitto, publish } from '../helpers/mqtt.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => { for (const c of cleanups.reverse()) await c(); });
+
+describe('the store locked by another process', () => {
+  it('withholds PUBACKs while SQLite is locked past its busy timeout, then stores everything once the lock is gone', async () => {
+    const gw = await startGateway();
+    cleanups.push(() => gw.stop());
+    const d = await gw.api('/api/v1/devices', { method: 'POST', json: { id: 'wq-lock', model: 'generic.water-quality' } });
+    const c = mqtt.connect(`mqtt://127.0.0.1:${gw.mqttPort}`, { username: 'wq-lock', password: d.body.credentials.password, clientId: 'wq-lock', clean: false, reconnectPeriod: 200 });
+    c.on('error', () => {});
+    await new Promise<void>((r) => c.once('connect', () => r()));
+    const lock = new Database(join(gw.dataDir, 'gateway.db'));
+    lock.exec('BEGIN EXCLUSIVE');
+    const acked: number[] = [];
+    const base = Date.parse('2026-02-01T00:00:00Z');
+    for (let i = 0; i < 5; i++) c.publish('devices/wq-lock/up', JSON.stringify({ ts: base + i, ph: 7 }), { qos: 1 }, (err) => { if (!err) acked.push(i); });
+    await new Promise((r) => setTimeout(r, 6500)); // beyond busy_timeout (5 s): the commit fails
+    expect(acked).toEqual([]);
+    expect((await gw.api('/readyz', { token: null })).status).toBe(503);
+    lock.exec('ROLLBACK');
+    lock.close();
+    // MQTT.js resends the unacknowledged QoS 1 messages after reconnecting
+    await eventually(() => acked.length === 5, 15_000, 100);
+    const pts = (await gw.api('/api/v1/telemetry?device=wq-lock&metric=ph')).body.points;
+    expect(pts).toHaveLength(5);
+    expect((await gw.api('/readyz', { token: null })).status).toBe(200);
+    c.end(true);
+  }, 40_000);
+});
 
 describe('a webhook endpoint that hangs', () => {
   it('times out, retries with backoff, and delivers once the endpoint answers; ingest never waits for it', async () => {
