@@ -17,6 +17,7 @@ export function createMetrics() {
     spoolDepth: new Gauge({ name: 'gateway_spool_depth', help: 'batches waiting in the on-disk spool for the store', registers: [registry] }),
     connectedClients: new Gauge({ name: 'gateway_connected_clients', help: 'MQTT clients connected to the embedded broker', registers: [registry] }),
     authRefusals: new Counter({ name: 'gateway_auth_refusals_total', help: 'refused MQTT connects, publishes and subscribes, by action and reason', labelNames: ['action', 'reason'], registers: [registry] }),
+    httpRefusals: new Counter({ name: 'gateway_http_refusals_total', help: 'refused REST requests, by reason (unauthorized, forbidden, body_too_large, rate_limited)', labelNames: ['reason'], registers: [registry] }),
     alertsOpen: new Gauge({ name: 'gateway_alerts_open', help: 'alerts not resolved, by rule', labelNames: ['rule'], registers: [registry] }),
   };
   return m;

@@ -68,8 +68,14 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
     if (header?.startsWith('Bearer ')) token = header.slice(7).trim();
     else if (req.routeOptions.url?.endsWith('/stream')) token = (req.query as Record<string, string> | undefined)?.token;
     const key = token ? ctx.apiKeys.authenticate(token) : undefined;
-    if (!key) return sendError(reply, new HttpError(401, token ? 'invalid API token' : 'missing bearer token'));
-    if (!roles.includes(key.role)) return sendError(reply, new HttpError(403, `role ${key.role} may not ${req.method} ${req.routeOptions.url}`));
+    if (!key) {
+      ctx.metrics.httpRefusals.inc({ reason: 'unauthorized' });
+      return sendError(reply, new HttpError(401, token ? 'invalid API token' : 'missing bearer token'));
+    }
+    if (!roles.includes(key.role)) {
+      ctx.metrics.httpRefusals.inc({ reason: 'forbidden' });
+      return sendError(reply, new HttpError(403, `role ${key.role} may not ${req.method} ${req.routeOptions.url}`));
+    }
     req.apiKey = { name: key.name, role: key.role };
   });
 
@@ -85,6 +91,7 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
     if (err instanceof HttpError) return sendError(reply, err);
     if (err instanceof RegistryError) return sendError(reply, fromRegistryError(err));
     const e = err as { statusCode?: number; message: string; code?: string };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') ctx.metrics.httpRefusals.inc({ reason: 'body_too_large' });
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return sendError(reply, new HttpError(e.statusCode, e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `request body larger than ${opts.bodyLimit} bytes` : e.message));
     }
@@ -104,6 +111,7 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
           const h = req.headers.authorization;
           return h?.startsWith('Bearer ') ? `key:${sha256(h.slice(7).trim())}` : `ip:${req.ip}`;
         },
+        onExceeded: () => ctx.metrics.httpRefusals.inc({ reason: 'rate_limited' }),
         errorResponseBuilder: (_req, c) => ({ statusCode: 429, error: `rate limit: at most ${c.max} requests per minute per API key; retry in ${Math.ceil(c.ttl / 1000)} s` }),
       });
     }

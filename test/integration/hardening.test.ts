@@ -141,8 +141,10 @@ describe('MQTT limits', () => {
     };
     await attempt();
     await attempt();
+    const before = await metric(/gateway_auth_refusals_total\{action="connect",reason="bad_credentials"\} (\d+)/);
     const third = await attempt();
     expect(third).toBeGreaterThanOrEqual(600); // 300 ms x 2^(2-1) before the check, plus the address delay after it
+    expect(await metric(/gateway_auth_refusals_total\{action="connect",reason="bad_credentials"\} (\d+)/)).toBe(before + 1);
   });
 });
 
@@ -151,6 +153,7 @@ describe('REST limits and audit', () => {
     const r = await gw.api('/api/v1/devices', { method: 'POST', json: { id: 'big', model: 'generic.parking', name: 'x'.repeat(5000) } });
     expect(r.status).toBe(413);
     expect(r.body.error).toContain('4096');
+    expect(await metric(/gateway_http_refusals_total\{reason="body_too_large"\} (\d+)/)).toBe(1);
   });
 
   it('records provisioning and rotation in the audit log', async () => {
@@ -165,5 +168,6 @@ describe('REST limits and audit', () => {
     let status = 200;
     for (let i = 0; i < 60 && status !== 429; i++) status = (await gw.api('/api/v1/models')).status;
     expect(status).toBe(429);
+    expect(await metric(/gateway_http_refusals_total\{reason="rate_limited"\} (\d+)/)).toBeGreaterThan(0);
   });
 });

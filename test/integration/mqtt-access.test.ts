@@ -76,11 +76,13 @@ describe('MQTT access rules', () => {
   });
 
   it('lets a device subscribe only to its own downlink topics (SUBACK 0x80 otherwise)', async () => {
+    const before = await refusals('subscribe');
     const c = await connect(gw.mqttPort, { username: 'bin-001', password: binSecret });
     expect(await granted(c, 'devices/bin-001/down/#', 1)).toBe(1);
     for (const filter of ['devices/meter-001/down/#', 'devices/+/down/#', '#', 'alerts/#', 'telemetry/#', '$SYS/#']) {
       expect(await granted(c, filter, 1), filter).toBe(128);
     }
+    expect(await refusals('subscribe')).toBe(before + 6);
     await c.endAsync();
   });
 
@@ -99,8 +101,10 @@ describe('MQTT access rules', () => {
     expect((await pub('bin-001', binSecret, 'devices/bin-001/up', '{"fill_pct": 43}')).code).toBe(0);
     const msg = await eventually(() => seen.find((s) => s.topic === 'telemetry/bin-001'));
     expect(msg.body).toMatchObject({ deviceId: 'bin-001', readings: [{ metric: 'fill_pct', value: 43, unit: '%' }] });
-    // a consumer's publish is refused and stores nothing
+    // a consumer's publish is refused, counted, and stores nothing
+    const refusedBefore = await refusals('publish');
     await publish(i, 'devices/bin-001/up', '{"fill_pct": 99}');
+    expect(await refusals('publish')).toBe(refusedBefore + 1);
     await i.endAsync();
     const latest = await gw.api('/api/v1/devices/bin-001/latest');
     expect(latest.body.readings.fill_pct.value).toBe(43);

@@ -37,6 +37,9 @@ describe('authentication and roles', () => {
     expect((await gw.api('/api/v1/devices', { token: integratorToken })).status).toBe(200);
     expect((await gw.api('/api/v1/api-keys', { token: integratorToken })).status).toBe(403);
     expect((await gw.api('/api/v1/dead-letters', { token: crewToken })).status).toBe(403);
+    const m = (await gw.api('/metrics', { token: null })).text;
+    expect(Number(/gateway_http_refusals_total\{reason="unauthorized"\} (\d+)/.exec(m)?.[1])).toBe(2);
+    expect(Number(/gateway_http_refusals_total\{reason="forbidden"\} (\d+)/.exec(m)?.[1])).toBe(3);
   });
 
   it('a crew key gets 403 on provisioning via curl, no token gets 401', async () => {
