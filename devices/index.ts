@@ -10,7 +10,7 @@ import genericWaterMeter from './generic.water-meter.js';
 import genericElectricityMeter from './generic.electricity-meter.js';
 import genericWaterQuality from './generic.water-quality.js';
 import genericBinFill from './generic.bin-fill.js';
-// --- section A: Milesight, Dragino, Browan, Bosch, Nwave (imports) ---
+
 import milesightEm300Di from './milesight.em300-di.js';
 import milesightEm310Udl from './milesight.em310-udl.js';
 import milesightWs301 from './milesight.ws301.js';
@@ -21,8 +21,6 @@ import draginoLdds75 from './dragino.ldds75.js';
 import browanTbdw100 from './browan.tbdw100.js';
 import boschTps110 from './bosch.tps110.js';
 import nwaveNps405 from './nwave.nps405.js';
-// --- end section A imports ---
-// --- section B: Decentlab, Dingtek (imports) ---
 import decentlabDlMbx from './decentlab.dl-mbx.js';
 import decentlabDlPheht from './decentlab.dl-pheht.js';
 import decentlabDlNtu from './decentlab.dl-ntu.js';
@@ -31,14 +29,11 @@ import decentlabDlOptod from './decentlab.dl-optod.js';
 import dingtekDf702 from './dingtek.df702.js';
 import dingtekDf703 from './dingtek.df703.js';
 import dingtekDo201 from './dingtek.do201.js';
-// --- end section B imports ---
-// --- section C: Kamstrup, Adeunis, YOBIIQ, SenML (imports) ---
 import kamstrupFlowiq2200 from './kamstrup.flowiq2200.js';
 import adeunisPulse4 from './adeunis.pulse4.js';
 import yobiiqEm4301 from './yobiiq.em4301.js';
 import yobiiqIqDsmrLrw from './yobiiq.iq-dsmr-lrw.js';
 import senml from './senml.js';
-// --- end section C imports ---
 
 export const MODELS: readonly DeviceModel[] = [
   genericDoorAccess,
@@ -47,7 +42,6 @@ export const MODELS: readonly DeviceModel[] = [
   genericElectricityMeter,
   genericWaterQuality,
   genericBinFill,
-  // --- section A models ---
   milesightEm300Di,
   milesightEm310Udl,
   milesightWs301,
@@ -58,8 +52,6 @@ export const MODELS: readonly DeviceModel[] = [
   browanTbdw100,
   boschTps110,
   nwaveNps405,
-  // --- end section A models ---
-  // --- section B models ---
   decentlabDlMbx,
   decentlabDlPheht,
   decentlabDlNtu,
@@ -68,14 +60,11 @@ export const MODELS: readonly DeviceModel[] = [
   dingtekDf702,
   dingtekDf703,
   dingtekDo201,
-  // --- end section B models ---
-  // --- section C models ---
   kamstrupFlowiq2200,
   adeunisPulse4,
   yobiiqEm4301,
   yobiiqIqDsmrLrw,
   senml,
-  // --- end section C models ---
 ];
 
 const byId = new Map(MODELS.map((m) => [m.id, m]));

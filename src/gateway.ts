@@ -96,10 +96,8 @@ export class Gateway {
     this.audit = new AuditLog(this.db, this.clock);
     this.bootstrapAdmin();
 
-    // --- section storage: store selection ---
     this.store = new SqliteTelemetryStore(this.db, config.store.sqlite.writerThread
       ? { file: join(config.dataDir, 'gateway.db'), synchronous: config.store.sqlite.synchronous } : undefined);
-    // --- end section storage: store selection ---
     await this.store.start();
 
     const occupiedAtStart = await this.store.latestMany([...this.registry.all()].filter((d) => d.kind === 'parking').map((d) => d.id), ['occupied']);
@@ -137,8 +135,6 @@ export class Gateway {
     });
     this.committedListeners.push((entries) => this.alerts.onCommitted(entries));
     extraRoutes.push((ctx) => alertRoutes(ctx, this.alerts));
-    // --- section sources: construction ---
-    // --- end section sources: construction ---
     this.app = await buildApp({
       db: this.db, registry: this.registry, apiKeys: this.apiKeys, integrations: this.integrations, store: this.store, metrics: this.metrics,
       clock: this.clock, readiness: () => this.readiness(), isOnline: (d) => this.isOnline(d), extraRoutes, audit: this.audit,

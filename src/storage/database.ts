@@ -11,7 +11,7 @@ export type Db = Database.Database;
 
 /**
  * Named migrations, applied in this order, each once (recorded in schema_migrations).
- * Append new ones at the end of your section; never edit one that has shipped.
+ * Append new ones at the end; never edit one that has shipped.
  */
 const MIGRATIONS: Array<[name: string, sql: string]> = [
   ['001-core', `
@@ -130,8 +130,6 @@ const MIGRATIONS: Array<[name: string, sql: string]> = [
   );
   CREATE INDEX webhook_outbox_pending ON webhook_outbox(webhook, id) WHERE delivered_at IS NULL;
   `],
-  // --- section storage migrations ---
-  // --- end section storage migrations ---
 ];
 
 export interface OpenOptions {
