@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { IANAZone } from 'luxon';
+import cron from 'node-cron';
 
 const port = z.number().int().min(0).max(65535);
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -101,6 +103,8 @@ export const ConfigSchema = z.strictObject({
       org: z.string().default(''),
       bucket: z.string().default(''),
       token: z.string().default(''),
+      /** per request; a write slower than this is spooled (and may land twice: idempotent) */
+      timeoutMs: z.number().int().min(100).max(120_000).default(5000),
     }).prefault({}),
   }).prefault({}),
   ingest: z.strictObject({
@@ -125,8 +129,18 @@ export const ConfigSchema = z.strictObject({
     storeRawCredentials: z.boolean().default(false),
   }).prefault({}),
   retention: z.strictObject({
+    /** raw readings and device events */
     rawDays: z.number().int().min(1).default(90),
+    /** hourly rollups (count, sum, min, max, first, last of good readings) */
+    hourlyDays: z.number().int().min(1).default(730),
+    /** daily rollups, days starting at local midnight in `timezone` */
+    dailyDays: z.number().int().min(1).default(3650),
     deadLetterDays: z.number().int().min(1).default(30),
+    /** resolved alerts and delivered webhook notifications */
+    alertDays: z.number().int().min(1).default(365),
+    timezone: z.string().default('Asia/Shanghai').refine((tz) => IANAZone.isValidZone(tz), 'not an IANA time zone'),
+    /** when the rollup and pruning job runs (cron, in `timezone`) */
+    schedule: z.string().default('7 * * * *').refine((c) => cron.validate(c), 'not a cron expression'),
   }).prefault({}),
 });
 

@@ -21,7 +21,13 @@ import { createPseudonymiser, loadSiteSecret } from './ingest/privacy.js';
 import { EmbeddedBroker } from './broker/broker.js';
 import { buildApp } from './api/app.js';
 import { getModel } from '../devices/index.js';
-import { metricDef } from './core/vocabulary.js';
+import { VOCABULARY, metricDef } from './core/vocabulary.js';
+import { InfluxTelemetryStore } from './storage/influx/store.js';
+import { InfluxV1Backend } from './storage/influx/v1.js';
+import { InfluxV2Backend } from './storage/influx/v2.js';
+import { deviceTags } from './storage/influx/line-protocol.js';
+import { dayOffset } from './storage/influx/backend.js';
+import { Retention } from './storage/retention.js';
 import { AuditLog } from './audit.js';
 import { UpstreamSource } from './broker/sources.js';
 import { AlertService } from './alerts/service.js';
@@ -53,6 +59,7 @@ export class Gateway {
   integrations!: Integrations;
   audit!: AuditLog;
   alerts!: AlertService;
+  retention!: Retention;
   sources: UpstreamSource[] = [];
   committer!: GroupCommitter;
   pipeline!: IngestPipeline;
@@ -82,10 +89,6 @@ export class Gateway {
 
   async start(): Promise<RunningPorts> {
     const { config, log } = this;
-    if (config.store.type !== 'sqlite') {
-      // refused rather than silently running on SQLite: an estate that configured InfluxDB must know
-      throw new ConfigError(`store.type: ${config.store.type} is not available in this version (only sqlite); see README`);
-    }
     this.db = openDatabase({ dataDir: config.dataDir, synchronous: config.store.sqlite.synchronous });
     this.registry = new DeviceRegistry(this.db, this.clock);
     this.registry.load();
@@ -96,9 +99,9 @@ export class Gateway {
     this.audit = new AuditLog(this.db, this.clock);
     this.bootstrapAdmin();
 
-    this.store = new SqliteTelemetryStore(this.db, config.store.sqlite.writerThread
-      ? { file: join(config.dataDir, 'gateway.db'), synchronous: config.store.sqlite.synchronous } : undefined);
+    this.store = this.createStore();
     await this.store.start();
+    this.retention = new Retention(this.db, config.retention, { clock: this.clock, log: log.child({ component: 'retention' }), rollups: config.store.type === 'sqlite' });
 
     const occupiedAtStart = await this.store.latestMany([...this.registry.all()].filter((d) => d.kind === 'parking').map((d) => d.id), ['occupied']);
     this.committer = new GroupCommitter(this.store, {
@@ -145,6 +148,7 @@ export class Gateway {
     this.ports.mqtts = brokerPorts.mqtts;
     this.ports.ws = brokerPorts.ws;
     this.alerts.start();
+    this.retention.start();
     this.sources = config.sources.map((s) => new UpstreamSource(s, this.pipeline, log.child({ component: 'source' })));
     for (const s of this.sources) s.start();
     await this.app.listen({ host: config.http.host, port: config.http.port });
@@ -152,6 +156,34 @@ export class Gateway {
     this.ports.http = typeof addr === 'object' && addr ? addr.port : config.http.port;
     log.info({ http: this.ports.http, mqtt: this.ports.mqtt, dataDir: config.dataDir, store: this.store.name, devices: this.registry.size }, 'gateway started');
     return this.ports;
+  }
+
+  private createStore(): TelemetryStore {
+    const { config } = this;
+    if (config.store.type === 'sqlite') {
+      return new SqliteTelemetryStore(this.db, config.store.sqlite.writerThread
+        ? { file: join(config.dataDir, 'gateway.db'), synchronous: config.store.sqlite.synchronous } : undefined);
+    }
+    const i = config.store.influx;
+    const v1 = config.store.type === 'influx-v1';
+    if (!v1) {
+      for (const key of ['org', 'bucket', 'token'] as const) {
+        if (!i[key]) throw new ConfigError(`store.influx.${key}: required for store.type influx-v2`);
+      }
+    }
+    const backend = v1
+      ? new InfluxV1Backend({ url: i.url, database: i.database, username: i.username, password: i.password, timeoutMs: i.timeoutMs })
+      : new InfluxV2Backend({ url: i.url, org: i.org, bucket: i.bucket, token: i.token, timeoutMs: i.timeoutMs });
+    const r = config.retention;
+    return new InfluxTelemetryStore(this.db, backend, {
+      name: config.store.type,
+      tagsOf: (id) => { const d = this.registry.get(id); return d ? deviceTags(d) : { device: id }; },
+      retention: { rawDays: r.rawDays, hourlyDays: r.hourlyDays, dailyDays: r.dailyDays, dayOffset: dayOffset(r.timezone) },
+      numericMetrics: Object.entries(VOCABULARY).filter(([, d]) => d.type === 'number').map(([m]) => m),
+      metrics: this.metrics,
+      log: this.log.child({ component: 'store' }),
+      clock: this.clock,
+    });
   }
 
   readiness(): { ok: boolean; degraded?: boolean; reason?: string } {
@@ -212,6 +244,7 @@ export class Gateway {
     await this.app?.close();
     await this.committer?.flush();
     await this.alerts?.stop();
+    await this.retention?.stop();
     await this.broker?.close();
     await this.store?.stop();
     this.db?.close();

@@ -130,6 +130,29 @@ const MIGRATIONS: Array<[name: string, sql: string]> = [
   );
   CREATE INDEX webhook_outbox_pending ON webhook_outbox(webhook, id) WHERE delivered_at IS NULL;
   `],
+  ['003-store-spool', `
+  CREATE TABLE store_spool (
+    id INTEGER PRIMARY KEY,
+    lines TEXT NOT NULL,
+    points INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  `],
+  ['004-rollups', `
+  CREATE TABLE rollups (
+    period TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    sum REAL NOT NULL,
+    min REAL NOT NULL,
+    max REAL NOT NULL,
+    first REAL NOT NULL,
+    last REAL NOT NULL,
+    PRIMARY KEY (period, device_id, metric, bucket)
+  ) WITHOUT ROWID, STRICT;
+  `],
 ];
 
 export interface OpenOptions {

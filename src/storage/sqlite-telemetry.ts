@@ -113,6 +113,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.worker = worker;
   }
 
+  /** the batch in one transaction on this connection (nested in the caller's transaction, if any) */
+  commitSync(batch: WriteBatch): void {
+    this.writeTx(batch);
+  }
+
   async commit(batch: WriteBatch): Promise<void> {
     if (this.worker) return this.commitInWorker(this.worker, batch);
     try {

@@ -47,7 +47,10 @@ describe('start-up', () => {
     const cfg = join(d, 'gateway.yaml');
     for (const [yaml, key] of [
       ['store:\n  type: mongodb\n', 'store.type'],
-      ['store:\n  type: influx-v1\n', 'store.type: influx-v1 is not available'],
+      ['store:\n  type: influx-v2\n', 'store.influx.org: required for store.type influx-v2'],
+      ['store:\n  type: influx-v1\n  influx:\n    url: 8086\n', 'store.influx.url'],
+      ['retention:\n  timezone: Mars/Olympus\n', 'retention.timezone: not an IANA time zone'],
+      ['retention:\n  schedule: every hour\n', 'retention.schedule: not a cron expression'],
       ['mqtt:\n  port: -1\n', 'mqtt.port'],
       ['notify:\n  webhooks:\n    - url: not-a-url\n      secret: x\n', 'notify.webhooks.0.url'],
       ['unknownKey: 1\n', 'unknownKey'],

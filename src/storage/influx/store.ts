@@ -1,0 +1,235 @@
+/**
+ * Readings in InfluxDB (1.x or 2.x); events, dead letters and last-seen in the embedded
+ * store beside the registry and alerts. A commit resolves, and its PUBACKs go out, only
+ * when its readings are in InfluxDB or in the on-disk spool:
+ *
+ *   spool empty      -> write to InfluxDB; on failure append the lines to the spool
+ *   spool not empty  -> append to the spool (never overtake what waits there)
+ *
+ * A background drain writes the spool to InfluxDB oldest first and deletes what was taken.
+ * A reading can reach InfluxDB twice (a write that timed out but landed, a crash between a
+ * drained write and its delete); a point's identity is (measurement, tags, time), so the
+ * second write overwrites the first with the same values: stored once.
+ */
+import type { Logger } from 'pino';
+import type { Db } from '../database.js';
+import { SqliteTelemetryStore } from '../sqlite-telemetry.js';
+import { Spool, type SpoolChunk } from '../spool.js';
+import type { EventQuery, LatestValue, Readiness, SeriesQuery, StoredEvent, StoredPoint, TelemetryStore, WriteBatch } from '../telemetry-store.js';
+import type { Metrics } from '../../metrics.js';
+import type { DeadLetter } from '../../core/types.js';
+import { readingLines, type SeriesTags } from './line-protocol.js';
+import { RejectedWrite, type InfluxBackend, type RetentionSettings } from './backend.js';
+
+export interface InfluxStoreOptions {
+  name: 'influx-v1' | 'influx-v2';
+  tagsOf: (deviceId: string) => SeriesTags;
+  retention: RetentionSettings;
+  numericMetrics: string[];
+  metrics: Metrics;
+  log: Logger;
+  clock?: () => number;
+  /** drain retry backoff */
+  retry?: { initialMs: number; maxMs: number };
+  /** readings per drained write */
+  drainChunkPoints?: number;
+}
+
+const SCAN_PAGE = 10_000;
+
+export class InfluxTelemetryStore implements TelemetryStore {
+  readonly name: string;
+  private readonly embedded: SqliteTelemetryStore;
+  private readonly spool: Spool;
+  private readonly clock: () => number;
+  private setupDone = false;
+  private lastError: string | undefined;
+  private embeddedError: string | undefined;
+  private draining: Promise<void> | undefined;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly db: Db, private readonly backend: InfluxBackend, private readonly opts: InfluxStoreOptions) {
+    this.name = opts.name;
+    this.clock = opts.clock ?? Date.now;
+    this.embedded = new SqliteTelemetryStore(db);
+    this.spool = new Spool(db, this.clock);
+    this.updateGauges();
+  }
+
+  /** Does not fail when InfluxDB is down: writes spool until it is back. */
+  async start(): Promise<void> {
+    await this.trySetup();
+    if (this.spool.batches > 0) {
+      this.opts.log.warn({ points: this.spool.points, batches: this.spool.batches }, 'spooled readings from an earlier run; draining into InfluxDB');
+      this.kickDrain();
+    }
+  }
+
+  private async trySetup(): Promise<boolean> {
+    if (this.setupDone) return true;
+    try {
+      await this.backend.setup(this.opts.retention, this.opts.numericMetrics);
+      this.setupDone = true;
+      return true;
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      this.opts.log.warn({ err: this.lastError }, `${this.backend.label} not ready; readings are spooled on disk until it is`);
+      return false;
+    }
+  }
+
+  private updateGauges(): void {
+    this.opts.metrics.spoolDepth.set(this.spool.batches);
+    this.opts.metrics.spoolPoints.set(this.spool.points);
+  }
+
+  async commit(batch: WriteBatch): Promise<void> {
+    const lines = readingLines(batch.readings, this.opts.tagsOf);
+    let toSpool = false;
+    const deadLetters = batch.deadLetters.slice();
+    if (lines.length > 0) {
+      if (this.spool.batches > 0 || !this.setupDone) {
+        toSpool = true;
+      } else {
+        try {
+          await this.backend.write(lines.join('\n'));
+          this.lastError = undefined;
+        } catch (err) {
+          if (err instanceof RejectedWrite) deadLetters.push(this.rejected(err, lines.length, lines.join('\n')));
+          else {
+            toSpool = true;
+            this.noteFailure(err as Error);
+          }
+        }
+      }
+    }
+    try {
+      this.db.transaction(() => {
+        if (toSpool) this.spool.append(lines);
+        this.embedded.commitSync({ readings: [], events: batch.events, deadLetters, seen: batch.seen });
+      })();
+      this.embeddedError = undefined;
+    } catch (err) {
+      this.embeddedError = (err as Error).message;
+      throw err;
+    }
+    if (toSpool) {
+      this.opts.metrics.spooledPoints.inc(lines.length);
+      this.updateGauges();
+      this.kickDrain();
+    }
+  }
+
+  private noteFailure(err: Error): void {
+    if (this.lastError === undefined) this.opts.log.warn({ err: err.message }, `${this.backend.label} write failed; spooling readings on disk`);
+    this.lastError = err.message;
+  }
+
+  /** readings InfluxDB refused as data become a dead letter: kept, visible, with the reason */
+  private rejected(err: RejectedWrite, points: number, lines: string): DeadLetter {
+    this.opts.metrics.storeRejected.inc(points);
+    this.opts.log.error({ err: err.message, points }, 'InfluxDB rejected readings; kept as a dead letter');
+    return { ts: this.clock(), topic: `store/${this.name}`, clientId: 'gateway', reason: err.message, payload: Buffer.from(lines) };
+  }
+
+  private kickDrain(): void {
+    if (this.stopped) return;
+    if (this.draining) { this.wake?.(); return; }
+    this.draining = this.drain().finally(() => { this.draining = undefined; });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.wake = undefined; resolve(); }, ms);
+      this.wake = () => { clearTimeout(t); this.wake = undefined; resolve(); };
+    });
+  }
+
+  private async drain(): Promise<void> {
+    const initial = this.opts.retry?.initialMs ?? 500;
+    const max = this.opts.retry?.maxMs ?? 10_000;
+    let delay = initial;
+    while (!this.stopped && this.spool.batches > 0) {
+      let chunk: SpoolChunk | undefined;
+      try {
+        if (!(await this.trySetup())) throw new Error(this.lastError ?? 'setup failed');
+        chunk = this.spool.head(this.opts.drainChunkPoints ?? 5000);
+        if (!chunk) break;
+        try {
+          await this.backend.write(chunk.lines);
+        } catch (err) {
+          if (!(err instanceof RejectedWrite)) throw err;
+          this.db.transaction(() => this.embedded.commitSync({ readings: [], events: [], deadLetters: [this.rejected(err, chunk!.points, chunk!.lines)], seen: new Map() }))();
+        }
+        this.spool.remove(chunk);
+        this.opts.metrics.drainedPoints.inc(chunk.points);
+        this.updateGauges();
+        if (this.lastError !== undefined) this.opts.log.info({ remaining: this.spool.points }, `${this.backend.label} accepts writes again; draining the spool`);
+        this.lastError = undefined;
+        delay = initial;
+      } catch (err) {
+        this.noteFailure(err as Error);
+        await this.sleep(delay);
+        delay = Math.min(max, delay * 2);
+      }
+    }
+    if (this.spool.batches === 0 && !this.stopped) this.opts.log.info(`spool drained into ${this.backend.label}`);
+  }
+
+  /** resolves when the spool is empty (tests, shutdown reports) */
+  async drained(): Promise<void> {
+    while (this.spool.batches > 0 && !this.stopped) {
+      this.kickDrain();
+      await this.draining;
+    }
+  }
+
+  get spooledPoints(): number { return this.spool.points; }
+
+  async series(q: SeriesQuery & { limit: number }): Promise<StoredPoint[]> {
+    return this.backend.series(q);
+  }
+
+  async *scan(q: SeriesQuery): AsyncIterable<StoredPoint> {
+    let from = q.from;
+    for (;;) {
+      const page = await this.backend.series({ ...q, from, limit: SCAN_PAGE });
+      yield* page;
+      if (page.length < SCAN_PAGE) return;
+      from = page[page.length - 1]!.ts + 1;
+    }
+  }
+
+  previous(deviceId: string, metric: string, before: number): Promise<StoredPoint | undefined> {
+    return this.backend.previous({ deviceId, metric, before });
+  }
+
+  latest(deviceId: string): Promise<Map<string, LatestValue>> {
+    return this.backend.latest(deviceId);
+  }
+
+  latestMany(deviceIds: string[], metrics: string[]): Promise<Map<string, Map<string, LatestValue>>> {
+    return this.backend.latestMany(deviceIds, metrics);
+  }
+
+  events(q: EventQuery): Promise<StoredEvent[]> {
+    return this.embedded.events(q);
+  }
+
+  readiness(): Readiness {
+    if (this.embeddedError) return { ok: false, reason: `sqlite write failed: ${this.embeddedError}` };
+    if (this.spool.batches > 0 || !this.setupDone) {
+      const why = this.lastError ?? 'draining';
+      return { ok: true, degraded: true, reason: `${this.backend.label}: ${why}; ${this.spool.points} readings spooled on disk, written in order when it is back` };
+    }
+    return { ok: true };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.draining;
+    await this.backend.close();
+  }
+}
