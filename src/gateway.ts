@@ -178,7 +178,7 @@ export class Gateway {
     return new InfluxTelemetryStore(this.db, backend, {
       name: config.store.type,
       tagsOf: (id) => { const d = this.registry.get(id); return d ? deviceTags(d) : { device: id }; },
-      retention: { rawDays: r.rawDays, hourlyDays: r.hourlyDays, dailyDays: r.dailyDays, dayOffset: dayOffset(r.timezone) },
+      retention: { rawDays: r.rawDays, hourlyDays: r.hourlyDays, dailyDays: r.dailyDays, dayOffset: dayOffset(r.timezone), timezone: r.timezone },
       numericMetrics: Object.entries(VOCABULARY).filter(([, d]) => d.type === 'number').map(([m]) => m),
       metrics: this.metrics,
       log: this.log.child({ component: 'store' }),

@@ -160,9 +160,4 @@ export class Retention {
     this.kvSet(key, end);
     return buckets;
   }
-
-  rollups(q: { deviceId: string; metric: string; period: Period; from: number; to: number }): Array<{ bucket: number } & Acc> {
-    return this.db.prepare('SELECT bucket, count, sum, min, max, first, last FROM rollups WHERE period = ? AND device_id = ? AND metric = ? AND bucket >= ? AND bucket < ? ORDER BY bucket')
-      .all(q.period, q.deviceId, q.metric, q.from, q.to) as Array<{ bucket: number } & Acc>;
-  }
 }

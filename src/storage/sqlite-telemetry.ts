@@ -9,7 +9,7 @@ import type { Db } from './database.js';
 import type { ReadingValue } from '../core/model.js';
 import type { Reading } from '../core/types.js';
 import { metricDef } from '../core/vocabulary.js';
-import type { EventQuery, LatestValue, Readiness, SeriesQuery, StoredEvent, StoredPoint, TelemetryStore, WriteBatch } from './telemetry-store.js';
+import type { EventQuery, LatestValue, Readiness, RollupPoint, RollupQuery, SeriesQuery, StoredEvent, StoredPoint, TelemetryStore, WriteBatch } from './telemetry-store.js';
 
 type SqlValue = number | string | null;
 
@@ -200,6 +200,13 @@ export class SqliteTelemetryStore implements TelemetryStore {
     const rows = this.db.prepare(`SELECT id, device_id, type, ts, data FROM events WHERE ${where.join(' AND ')} ORDER BY ts, id LIMIT ?`)
       .all(...args, q.limit) as Array<{ id: number; device_id: string; type: string; ts: number; data: string }>;
     return rows.map((r) => ({ id: String(r.id), deviceId: r.device_id, type: r.type, ts: r.ts, data: JSON.parse(r.data) as Record<string, unknown> }));
+  }
+
+  async rollups(q: RollupQuery): Promise<RollupPoint[]> {
+    const rows = this.db.prepare(`SELECT bucket, count, sum, min, max, first, last FROM rollups
+      WHERE period = ? AND device_id = ? AND metric = ? AND bucket >= ? AND bucket < ? ORDER BY bucket LIMIT ?`)
+      .all(q.period, q.deviceId, q.metric, q.from, q.to, q.limit) as Array<{ bucket: number; count: number; sum: number; min: number; max: number; first: number; last: number }>;
+    return rows.map((r) => ({ ts: r.bucket, count: r.count, sum: r.sum, min: r.min, max: r.max, mean: r.sum / r.count, first: r.first, last: r.last }));
   }
 
   readiness(): Readiness {

@@ -42,6 +42,25 @@ export interface StoredEvent extends DeviceEventRecord {
   id: string;
 }
 
+export type RollupPeriod = '1h' | '1d';
+
+/** One rollup bucket of the good readings of a numeric metric. */
+export interface RollupPoint {
+  ts: number;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  mean: number;
+  first: number;
+  last: number;
+}
+
+export interface RollupQuery extends SeriesQuery {
+  period: RollupPeriod;
+  limit: number;
+}
+
 export interface Readiness {
   ok: boolean;
   degraded?: boolean;
@@ -65,6 +84,8 @@ export interface TelemetryStore {
   latest(deviceId: string): Promise<Map<string, LatestValue>>;
   latestMany(deviceIds: string[], metrics: string[]): Promise<Map<string, Map<string, LatestValue>>>;
   events(q: EventQuery): Promise<StoredEvent[]>;
+  /** hourly / daily rollups with bucket start in [from, to), ascending */
+  rollups(q: RollupQuery): Promise<RollupPoint[]>;
   readiness(): Readiness;
   stop(): Promise<void>;
 }

@@ -121,6 +121,22 @@ describe('InfluxDB 1.x store', () => {
     expect((await influxd.query(dailyBody, DB)).results[0].error).toBeUndefined();
     const d = await influxd.query(`SELECT "count", "min", "max" FROM "${DB}"."rollup_1d"."water_volume_m3" WHERE "device" = 'wm-1'`, DB);
     expect(d.results[0].series[0].values).toEqual([[Date.parse('2026-11-21T16:00:00Z'), 6, 0, 110]]);
+
+    // the REST rollups answer the same from InfluxDB's rollups as from the SQLite retention job's
+    await sqliteGw.gateway.retention.run();
+    for (const q of [
+      '/api/v1/telemetry/rollups?device=wm-1&metric=water_volume_m3&period=1h&from=2026-11-21T17:00:00Z&to=2026-11-21T18:00:00Z',
+      '/api/v1/telemetry/rollups?device=wm-1&metric=water_volume_m3&period=1d&from=2026-11-21T16:00:00Z&to=2026-11-22T16:00:00Z',
+    ]) {
+      const [a, b] = await Promise.all([sqliteGw.api(q), influxGw.api(q)]);
+      expect(b.status, q).toBe(200);
+      expect(b.body, q).toEqual(a.body);
+    }
+    expect((await influxGw.api('/api/v1/telemetry/rollups?device=wm-1&metric=water_volume_m3&period=1d&from=2026-11-21T16:00:00Z&to=2026-11-22T16:00:00Z')).body.points)
+      .toEqual([{ ts: '2026-11-21T16:00:00.000Z', count: 6, sum: 331.25, min: 0, max: 110, mean: 331.25 / 6, first: 103.5, last: 9.25 }]);
+    const bad = await influxGw.api('/api/v1/telemetry/rollups?device=wm-1&metric=door_open&period=1h');
+    expect(bad.status).toBe(400);
+    expect(bad.body.details[0].field).toBe('querystring.metric');
   });
 
   it('spools to disk while influxd is down (all 50 acknowledged), then writes all 50, in order, once', async () => {

@@ -8,7 +8,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { ADMIN_TOKEN, ROOT, apiClient, spawnGateway, tempDir, type ChildGateway } from '../helpers/gateway.js';
+import { ADMIN_TOKEN, ROOT, apiClient, spawnGateway, startGateway, tempDir, type ChildGateway } from '../helpers/gateway.js';
 import { eventually, mosquitto } from '../helpers/mqtt.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 
@@ -65,5 +65,24 @@ describe('upstream broker source', () => {
     child.proc.kill('SIGTERM');
     expect((await child.exited).code).toBe(0);
     child = undefined;
+  }, 60_000);
+
+  it('two gateways with an MQTT 5 shared subscription split one upstream stream: every message stored once, by one of them', async () => {
+    const source = (id: string) => ({ sources: [{ name: 'ttn', url: `mqtt://127.0.0.1:${broker.port}`, clientId: `gw-share-${id}`, protocolVersion: 5, topics: ['$share/estate/v3/+/devices/+/up'], format: 'ttn-v3' }] });
+    const gws = [await startGateway({ config: source('a') }), await startGateway({ config: source('b') })];
+    try {
+      for (const gw of gws) expect((await gw.api('/api/v1/devices', { method: 'POST', json: { id: 'bin-share', model: 'generic.bin-fill', lorawan: { devEui: '0004A30B001C0530' } } })).status).toBe(201);
+      await new Promise((r) => setTimeout(r, 1000)); // both subscribed
+      for (let i = 0; i < 20; i++) expect((await upstreamPub(envelope(i, new Date(Date.parse('2026-11-23T00:00:00Z') + i * 60_000).toISOString()))).code).toBe(0);
+      const stored = async () => Promise.all(gws.map(async (gw) => (await gw.api('/api/v1/telemetry?device=bin-share&metric=fill_pct')).body.points as Array<{ value: number }>));
+      await eventually(async () => (await stored()).flat().length >= 20, 10_000);
+      await new Promise((r) => setTimeout(r, 300)); // nothing more arrives
+      const [a, b] = await stored();
+      expect(a!.length).toBeGreaterThan(0);
+      expect(b!.length).toBeGreaterThan(0);
+      expect([...a!, ...b!].map((p) => p.value).sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    } finally {
+      for (const gw of gws) await gw.stop();
+    }
   }, 60_000);
 });

@@ -21,6 +21,15 @@ export const TelemetryQuery = z.strictObject({
   tz: z.string().max(64).optional().refine((tz) => tz === undefined || isValidZone(tz), 'unknown IANA time zone'),
 });
 
+const RollupQuery = z.strictObject({
+  device: z.string().min(1).max(200),
+  metric: z.string().min(1).max(100).refine((m) => metricDef(m)?.type === 'number', 'not a numeric metric of the vocabulary'),
+  period: z.enum(['1h', '1d']),
+  from: TimeParam.optional(),
+  to: TimeParam.optional(),
+  limit: z.coerce.number().int().min(1).max(100_000).default(1000),
+});
+
 async function* okPoints(points: AsyncIterable<StoredPoint> | Iterable<StoredPoint>): AsyncGenerator<Point> {
   for await (const p of points) if (p.quality === 'ok') yield p;
 }
@@ -68,5 +77,23 @@ export const telemetryRoutes = (ctx: ApiContext): FastifyPluginAsync => async (a
       return reply.type('text/csv; charset=utf-8').send(`${lines.join('\n')}\n`);
     }
     return { deviceId: device.id, metric: q.metric, unit, ...(q.every ? { every: q.every, agg: q.agg, tz: q.tz ?? 'UTC' } : {}), points: points.map((p) => ({ ...p, ts: iso(p.ts) })) };
+  });
+
+  r.get('/telemetry/rollups', {
+    config: { roles: READERS },
+    schema: {
+      tags: ['telemetry'],
+      summary: 'Hourly (1h, UTC hours) or daily (1d, local days of retention.timezone) rollups of a numeric metric: count, sum, min, max, mean, first, last of the good readings. Kept after raw readings are pruned (retention.hourlyDays / dailyDays). Rollups are computed by the retention job, so the current hour or day is not in them yet.',
+      querystring: RollupQuery,
+    },
+  }, async (req) => {
+    const q = req.query;
+    const device = ctx.registry.get(q.device);
+    if (!device) throw notFound(`device ${q.device}`);
+    const from = q.from ?? 0;
+    const to = q.to ?? END_OF_TIME;
+    if (to <= from) throw badRequest('querystring.to', 'must be after from');
+    const points = await ctx.store.rollups({ deviceId: device.id, metric: q.metric, period: q.period, from, to, limit: q.limit });
+    return { deviceId: device.id, metric: q.metric, unit: metricDef(q.metric)!.unit, period: q.period, points: points.map((p) => ({ ...p, ts: iso(p.ts) })) };
   });
 };

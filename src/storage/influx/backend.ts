@@ -2,7 +2,7 @@
 import type { ReadingValue } from '../../core/model.js';
 import { DateTime } from 'luxon';
 import { metricDef } from '../../core/vocabulary.js';
-import type { LatestValue, StoredPoint } from '../telemetry-store.js';
+import type { LatestValue, RollupPoint, RollupQuery, StoredPoint } from '../telemetry-store.js';
 
 /** A write the server refused for the data itself (HTTP 400): retrying cannot help. */
 export class RejectedWrite extends Error {}
@@ -13,6 +13,8 @@ export interface RetentionSettings {
   dailyDays: number;
   /** offset of local midnight from UTC, e.g. '-8h' for Asia/Shanghai (daily rollups) */
   dayOffset: string;
+  /** IANA zone of the daily rollups (v2 tasks use it as their location) */
+  timezone: string;
 }
 
 export interface InfluxBackend {
@@ -26,6 +28,7 @@ export interface InfluxBackend {
   previous(q: { deviceId: string; metric: string; before: number }): Promise<StoredPoint | undefined>;
   latest(deviceId: string): Promise<Map<string, LatestValue>>;
   latestMany(deviceIds: string[], metrics: string[]): Promise<Map<string, Map<string, LatestValue>>>;
+  rollups(q: RollupQuery): Promise<RollupPoint[]>;
   close(): Promise<void>;
 }
 
@@ -49,6 +52,12 @@ export function typedValue(metric: string, v: unknown): ReadingValue {
 
 export function point(metric: string, ts: number, value: unknown, quality: unknown): StoredPoint {
   return { ts, value: typedValue(metric, value), quality: Number(quality) === 1 ? 'out_of_range' : 'ok' };
+}
+
+export const ROLLUP_FIELDS = ['count', 'sum', 'min', 'max', 'mean', 'first', 'last'] as const;
+
+export function rollupPoint(ts: number, r: Record<string, unknown>): RollupPoint {
+  return { ts, count: Number(r.count), sum: Number(r.sum), min: Number(r.min), max: Number(r.max), mean: Number(r.mean), first: Number(r.first), last: Number(r.last) };
 }
 
 /** fetch with a deadline; a timeout is an Error like a refused connection */

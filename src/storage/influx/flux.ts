@@ -58,23 +58,44 @@ export function latestFlux(bucket: string, q: { deviceIds: string[]; metrics?: s
   ].join('\n  ');
 }
 
-/**
- * An InfluxDB task that rolls one period of good points up into `dst`: count, sum, min, max,
- * mean per series and bucket (the v2 counterpart of the v1 continuous queries).
- */
-export function rollupTask(name: string, src: string, dst: string, every: string, metrics: string[], offset = '0s'): string {
+/** stored rollups of one series (a rollup bucket written by rollupTask) */
+export function rollupsFlux(bucket: string, q: { deviceId: string; metric: string; from: number; to: number; limit: number }): string {
   return [
-    `option task = {name: ${fluxString(name)}, every: ${every}, offset: 5m}`,
+    `from(bucket: ${fluxString(bucket)})`,
+    `|> range(start: ${fluxTime(q.from)}, stop: ${fluxTime(q.to)})`,
+    `|> filter(fn: (r) => r._measurement == ${fluxString(q.metric)} and r.device == ${fluxString(q.deviceId)})`,
+    pivot,
+    '|> group()',
+    '|> sort(columns: ["_time"])',
+    `|> limit(n: ${q.limit})`,
+  ].join('\n  ');
+}
+
+/**
+ * An InfluxDB task that rolls the good points of the numeric metrics up into `dst`: count,
+ * sum, min, max, mean, first, last per series and window (the v2 counterpart of the v1
+ * continuous queries). Windows are local (the `location` option), and each run recomputes
+ * the last two whole windows, so late points are included and rewrites are idempotent.
+ */
+export function rollupTask(name: string, src: string, dst: string, every: '1h' | '1d', metrics: string[], timezone: string): string {
+  return [
+    'import "date"',
+    'import "timezone"',
     '',
+    `option task = {name: ${fluxString(name)}, every: ${every}, offset: 5m}`,
+    `option location = timezone.location(name: ${fluxString(timezone)})`,
+    '',
+    `stop = date.truncate(t: now(), unit: ${every})`,
+    `start = date.sub(d: ${every === '1h' ? '2h' : '2d'}, from: stop)`,
     `data = from(bucket: ${fluxString(src)})`,
-    `  |> range(start: -task.every, stop: now())`,
+    '  |> range(start: start, stop: stop)',
     `  |> filter(fn: (r) => contains(value: r._measurement, set: [${metrics.map(fluxString).join(', ')}]))`,
     `  ${pivot}`,
     '  |> filter(fn: (r) => r.quality == 0)',
     '  |> map(fn: (r) => ({r with _value: float(v: r.value), _field: "value"}))',
     '  |> drop(columns: ["value", "quality"])',
     '',
-    ...['count', 'sum', 'min', 'max', 'mean'].map((fn) =>
-      `data |> aggregateWindow(every: ${every}, offset: ${offset}, fn: ${fn}, createEmpty: false) |> set(key: "_field", value: "${fn}") |> to(bucket: ${fluxString(dst)})`),
+    ...['count', 'sum', 'min', 'max', 'mean', 'first', 'last'].map((fn) =>
+      `data |> aggregateWindow(every: ${every}, fn: ${fn}, createEmpty: false, timeSrc: "_start") |> set(key: "_field", value: "${fn}") |> to(bucket: ${fluxString(dst)})`),
   ].join('\n');
 }

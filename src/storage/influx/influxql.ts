@@ -35,8 +35,13 @@ export function latestManyQuery(t: Target, deviceIds: string[], metrics: string[
   return `SELECT last("value") AS "value", "quality" FROM ${metrics.map((m) => from(t, m)).join(', ')} WHERE (${devices}) GROUP BY "device"`;
 }
 
-/** the body of a rollup continuous query: count/sum/min/max/mean of good points per bucket */
+/** stored rollups of one series */
+export function rollupsQuery(t: Target, q: { deviceId: string; metric: string; from: number; to: number; limit: number }): string {
+  return `SELECT "count", "sum", "min", "max", "mean", "first", "last" FROM ${from(t, q.metric)} WHERE "device" = ${literal(q.deviceId)} AND time >= ${Math.trunc(q.from)}ms AND time < ${Math.trunc(q.to)}ms ORDER BY time ASC LIMIT ${q.limit}`;
+}
+
+/** the body of a rollup continuous query: count/sum/min/max/mean/first/last of good points per bucket */
 export function rollupSelect(src: Target, dst: Target, metrics: string[], every: string, offset?: string): string {
   const measurements = metrics.map((m) => from(src, m)).join(', ');
-  return `SELECT count("value") AS "count", sum("value") AS "sum", min("value") AS "min", max("value") AS "max", mean("value") AS "mean" INTO ${ident(dst.database)}.${ident(dst.retentionPolicy)}.:MEASUREMENT FROM ${measurements} WHERE "quality" = 0 GROUP BY time(${every}${offset ? `, ${offset}` : ''}), *`;
+  return `SELECT count("value") AS "count", sum("value") AS "sum", min("value") AS "min", max("value") AS "max", mean("value") AS "mean", first("value") AS "first", last("value") AS "last" INTO ${ident(dst.database)}.${ident(dst.retentionPolicy)}.:MEASUREMENT FROM ${measurements} WHERE "quality" = 0 GROUP BY time(${every}${offset ? `, ${offset}` : ''}), *`;
 }

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../database.js';
 import { SqliteTelemetryStore } from '../sqlite-telemetry.js';
 import { Spool, type SpoolChunk } from '../spool.js';
-import type { EventQuery, LatestValue, Readiness, SeriesQuery, StoredEvent, StoredPoint, TelemetryStore, WriteBatch } from '../telemetry-store.js';
+import type { EventQuery, LatestValue, Readiness, RollupPoint, RollupQuery, SeriesQuery, StoredEvent, StoredPoint, TelemetryStore, WriteBatch } from '../telemetry-store.js';
 import type { Metrics } from '../../metrics.js';
 import type { DeadLetter } from '../../core/types.js';
 import { readingLines, type SeriesTags } from './line-protocol.js';
@@ -215,6 +215,10 @@ export class InfluxTelemetryStore implements TelemetryStore {
 
   events(q: EventQuery): Promise<StoredEvent[]> {
     return this.embedded.events(q);
+  }
+
+  rollups(q: RollupQuery): Promise<RollupPoint[]> {
+    return this.backend.rollups(q);
   }
 
   readiness(): Readiness {

@@ -3,9 +3,9 @@
  * bytes sent), queries and schema go through the `influx` package (InfluxQL).
  */
 import { InfluxDB } from 'influx';
-import type { LatestValue, StoredPoint } from '../telemetry-store.js';
-import { checkWrite, point, timedFetch, type InfluxBackend, type RetentionSettings } from './backend.js';
-import { ident, latestManyQuery, latestQuery, previousQuery, rollupSelect, seriesQuery, type Target } from './influxql.js';
+import type { LatestValue, RollupPoint, RollupQuery, StoredPoint } from '../telemetry-store.js';
+import { checkWrite, point, rollupPoint, timedFetch, type InfluxBackend, type RetentionSettings } from './backend.js';
+import { ident, latestManyQuery, latestQuery, previousQuery, rollupSelect, rollupsQuery, seriesQuery, type Target } from './influxql.js';
 
 export interface V1Options {
   url: string;
@@ -130,6 +130,15 @@ export class InfluxV1Backend implements InfluxBackend {
         if (!m) out.set(device, (m = new Map()));
         m.set(s.name, point(s.name, r.time as number, r.value, r.quality));
       }
+    }
+    return out;
+  }
+
+  async rollups(q: RollupQuery): Promise<RollupPoint[]> {
+    const target = { database: this.opts.database, retentionPolicy: q.period === '1h' ? HOURLY_RP : DAILY_RP };
+    const out: RollupPoint[] = [];
+    for (const s of await this.query(rollupsQuery(target, q))) {
+      for (const r of InfluxV1Backend.rows(s)) out.push(rollupPoint(r.time as number, r));
     }
     return out;
   }

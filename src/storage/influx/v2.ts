@@ -5,9 +5,9 @@
  * @influxdata/influxdb-client's QueryApi.
  */
 import { InfluxDB, type QueryApi } from '@influxdata/influxdb-client';
-import type { LatestValue, StoredPoint } from '../telemetry-store.js';
-import { checkWrite, point, timedFetch, type InfluxBackend, type RetentionSettings } from './backend.js';
-import { latestFlux, previousFlux, rollupTask, seriesFlux } from './flux.js';
+import type { LatestValue, RollupPoint, RollupQuery, StoredPoint } from '../telemetry-store.js';
+import { checkWrite, point, rollupPoint, timedFetch, type InfluxBackend, type RetentionSettings } from './backend.js';
+import { latestFlux, previousFlux, rollupTask, rollupsFlux, seriesFlux } from './flux.js';
 
 export interface V2Options {
   url: string;
@@ -51,13 +51,13 @@ export class InfluxV2Backend implements InfluxBackend {
     const buckets = await this.json<{ buckets: Array<{ name: string }> }>(`/api/v2/buckets?orgID=${orgID}&limit=100`);
     const names = new Set(buckets.buckets.map((b) => b.name));
     if (!names.has(bucket)) throw new Error(`${this.label}: bucket ${bucket} not found`);
-    const rollups: Array<[string, number, string, string]> = [[`${bucket}_1h`, r.hourlyDays, '1h', '0s'], [`${bucket}_1d`, r.dailyDays, '1d', r.dayOffset]];
+    const rollups: Array<[string, number, '1h' | '1d']> = [[`${bucket}_1h`, r.hourlyDays, '1h'], [`${bucket}_1d`, r.dailyDays, '1d']];
     const tasks = await this.json<{ tasks: Array<{ name: string; id: string }> }>(`/api/v2/tasks?orgID=${orgID}&limit=100`);
-    for (const [name, days, every, offset] of rollups) {
+    for (const [name, days, every] of rollups) {
       if (!names.has(name)) {
         await this.json('/api/v2/buckets', { method: 'POST', body: JSON.stringify({ orgID, name, retentionRules: [{ type: 'expire', everySeconds: days * 86400 }] }) });
       }
-      const flux = rollupTask(`rollup ${name}`, bucket, name, every, numericMetrics, offset);
+      const flux = rollupTask(`rollup ${name}`, bucket, name, every, numericMetrics, r.timezone);
       const existing = tasks.tasks.find((t) => t.name === `rollup ${name}`);
       if (existing) await this.json(`/api/v2/tasks/${existing.id}`, { method: 'PATCH', body: JSON.stringify({ flux }) });
       else await this.json('/api/v2/tasks', { method: 'POST', body: JSON.stringify({ orgID, flux }) });
@@ -112,6 +112,10 @@ export class InfluxV2Backend implements InfluxBackend {
       }
     }
     return out;
+  }
+
+  async rollups(q: RollupQuery): Promise<RollupPoint[]> {
+    return (await this.rows(rollupsFlux(`${this.opts.bucket}_${q.period}`, q))).map((r) => rollupPoint(Date.parse(String(r._time)), r));
   }
 
   async close(): Promise<void> {}

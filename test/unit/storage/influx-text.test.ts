@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { deviceTags, escapeKey, escapeMeasurement, fieldValue, readingLine, readingLines } from '../../../src/storage/influx/line-protocol.js';
 import { latestManyQuery, latestQuery, previousQuery, rollupSelect, seriesQuery } from '../../../src/storage/influx/influxql.js';
-import { fluxString, fluxTime, latestFlux, previousFlux, rollupTask, seriesFlux } from '../../../src/storage/influx/flux.js';
+import { fluxString, fluxTime, latestFlux, previousFlux, rollupTask, rollupsFlux, seriesFlux } from '../../../src/storage/influx/flux.js';
 import { dayOffset } from '../../../src/storage/influx/backend.js';
 import type { Reading } from '../../../src/core/types.js';
 
@@ -50,7 +50,7 @@ describe('InfluxQL', () => {
 
   it('the rollup continuous query body', () => {
     expect(rollupSelect(T, { database: 'telemetry', retentionPolicy: 'rollup_1d' }, ['ph', 'fill_pct'], '1d', '-8h'))
-      .toBe('SELECT count("value") AS "count", sum("value") AS "sum", min("value") AS "min", max("value") AS "max", mean("value") AS "mean" INTO "telemetry"."rollup_1d".:MEASUREMENT FROM "telemetry"."raw"."ph", "telemetry"."raw"."fill_pct" WHERE "quality" = 0 GROUP BY time(1d, -8h), *');
+      .toBe('SELECT count("value") AS "count", sum("value") AS "sum", min("value") AS "min", max("value") AS "max", mean("value") AS "mean", first("value") AS "first", last("value") AS "last" INTO "telemetry"."rollup_1d".:MEASUREMENT FROM "telemetry"."raw"."ph", "telemetry"."raw"."fill_pct" WHERE "quality" = 0 GROUP BY time(1d, -8h), *');
   });
 
   it('local midnight offsets', () => {
@@ -80,6 +80,18 @@ describe('Flux', () => {
     ].join('\n'));
   });
 
+  it('stored rollups', () => {
+    expect(rollupsFlux('estate_1h', { deviceId: 'wq-1', metric: 'ph', from: 0, to: 3_600_000, limit: 24 })).toBe([
+      'from(bucket: "estate_1h")',
+      '  |> range(start: 1970-01-01T00:00:00.000Z, stop: 1970-01-01T01:00:00.000Z)',
+      '  |> filter(fn: (r) => r._measurement == "ph" and r.device == "wq-1")',
+      '  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")',
+      '  |> group()',
+      '  |> sort(columns: ["_time"])',
+      '  |> limit(n: 24)',
+    ].join('\n'));
+  });
+
   it('previous and latest', () => {
     expect(previousFlux('estate', { deviceId: 'wm-1', metric: 'water_volume_m3', before: 1_763_776_800_000 })).toBe([
       'from(bucket: "estate")',
@@ -103,22 +115,30 @@ describe('Flux', () => {
   });
 
   it('the rollup task', () => {
-    expect(rollupTask('rollup estate_1d', 'estate', 'estate_1d', '1d', ['ph'], '-480m')).toBe([
-      'option task = {name: "rollup estate_1d", every: 1d, offset: 5m}',
+    expect(rollupTask('rollup estate_1d', 'estate', 'estate_1d', '1d', ['ph'], 'Asia/Shanghai')).toBe([
+      'import "date"',
+      'import "timezone"',
       '',
+      'option task = {name: "rollup estate_1d", every: 1d, offset: 5m}',
+      'option location = timezone.location(name: "Asia/Shanghai")',
+      '',
+      'stop = date.truncate(t: now(), unit: 1d)',
+      'start = date.sub(d: 2d, from: stop)',
       'data = from(bucket: "estate")',
-      '  |> range(start: -task.every, stop: now())',
+      '  |> range(start: start, stop: stop)',
       '  |> filter(fn: (r) => contains(value: r._measurement, set: ["ph"]))',
       '  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")',
       '  |> filter(fn: (r) => r.quality == 0)',
       '  |> map(fn: (r) => ({r with _value: float(v: r.value), _field: "value"}))',
       '  |> drop(columns: ["value", "quality"])',
       '',
-      'data |> aggregateWindow(every: 1d, offset: -480m, fn: count, createEmpty: false) |> set(key: "_field", value: "count") |> to(bucket: "estate_1d")',
-      'data |> aggregateWindow(every: 1d, offset: -480m, fn: sum, createEmpty: false) |> set(key: "_field", value: "sum") |> to(bucket: "estate_1d")',
-      'data |> aggregateWindow(every: 1d, offset: -480m, fn: min, createEmpty: false) |> set(key: "_field", value: "min") |> to(bucket: "estate_1d")',
-      'data |> aggregateWindow(every: 1d, offset: -480m, fn: max, createEmpty: false) |> set(key: "_field", value: "max") |> to(bucket: "estate_1d")',
-      'data |> aggregateWindow(every: 1d, offset: -480m, fn: mean, createEmpty: false) |> set(key: "_field", value: "mean") |> to(bucket: "estate_1d")',
+      'data |> aggregateWindow(every: 1d, fn: count, createEmpty: false, timeSrc: "_start") |> set(key: "_field", value: "count") |> to(bucket: "estate_1d")',
+      'data |> aggregateWindow(every: 1d, fn: sum, createEmpty: false, timeSrc: "_start") |> set(key: "_field", value: "sum") |> to(bucket: "estate_1d")',
+      'data |> aggregateWindow(every: 1d, fn: min, createEmpty: false, timeSrc: "_start") |> set(key: "_field", value: "min") |> to(bucket: "estate_1d")',
+      'data |> aggregateWindow(every: 1d, fn: max, createEmpty: false, timeSrc: "_start") |> set(key: "_field", value: "max") |> to(bucket: "estate_1d")',
+      'data |> aggregateWindow(every: 1d, fn: mean, createEmpty: false, timeSrc: "_start") |> set(key: "_field", value: "mean") |> to(bucket: "estate_1d")',
+      'data |> aggregateWindow(every: 1d, fn: first, createEmpty: false, timeSrc: "_start") |> set(key: "_field", value: "first") |> to(bucket: "estate_1d")',
+      'data |> aggregateWindow(every: 1d, fn: last, createEmpty: false, timeSrc: "_start") |> set(key: "_field", value: "last") |> to(bucket: "estate_1d")',
     ].join('\n'));
   });
 });
