@@ -3,6 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // test/docker needs a Docker engine: npm run test:docker (vitest.docker.config.ts)
+    exclude: ['test/docker/**', '**/node_modules/**'],
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // integration tests start real servers on free ports; two cores, so keep it modest
