@@ -33,3 +33,18 @@ describe('device model registry', () => {
     expect(missing.map((c) => `${c.model} port ${c.fPort} ${c.bytes_hex}`)).toEqual([]);
   });
 });
+
+describe('secret hashes', () => {
+  it('verifies hashes made with other scrypt parameters (older N=2^14 ones), and refuses a wrong secret', async () => {
+    const { scryptSync, randomBytes } = await import('node:crypto');
+    const { verifySecret, hashSecret } = await import('../../src/registry/secrets.js');
+    const salt = randomBytes(16);
+    const key = scryptSync('s3cret-192-bits', salt, 32, { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+    const old = `scrypt$16384$8$1$${salt.toString('base64')}$${key.toString('base64')}`;
+    expect(await verifySecret('s3cret-192-bits', old)).toBe(true);
+    expect(await verifySecret('s3cret-192-bitz', old)).toBe(false);
+    const fresh = await hashSecret('another');
+    expect(fresh).toMatch(/^scrypt\$1024\$8\$1\$/);
+    expect(await verifySecret('another', fresh)).toBe(true);
+  });
+});

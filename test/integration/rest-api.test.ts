@@ -63,7 +63,7 @@ describe('devices', () => {
     expect(body.credentials.password).toMatch(/^[A-Za-z0-9_-]{32}$/);
     secrets['bin-001'] = body.credentials.password;
     const row = gw.gateway.db.prepare('SELECT secret_hash FROM devices WHERE id = ?').get('bin-001') as { secret_hash: string };
-    expect(row.secret_hash).toMatch(/^scrypt\$16384\$8\$1\$/);
+    expect(row.secret_hash).toMatch(/^scrypt\$1024\$8\$1\$/);
     expect(row.secret_hash).not.toContain(body.credentials.password);
     const again = await gw.api('/api/v1/devices/bin-001');
     expect(again.body.credentials).toBeUndefined();

@@ -23,7 +23,10 @@ async function scenario(restart: boolean) {
   dirs.push(dataDir);
   const hook = new WebhookReceiver(await freePort(), 'hook-secret');
   const cfg = join(dataDir, 'gateway.yaml');
-  writeFileSync(cfg, `notify:\n  webhooks:\n    - url: ${hook.url}\n      secret: hook-secret\n  retry: { initialMs: 500, maxMs: 2000, timeoutMs: 1000 }\n`);
+  // a generous timeout: with 1 s, a loaded machine made a delivery the receiver did get time
+  // out and go again (at-least-once, deduplicated by delivery id); this test is about the
+  // receiver being down
+  writeFileSync(cfg, `notify:\n  webhooks:\n    - url: ${hook.url}\n      secret: hook-secret\n  retry: { initialMs: 500, maxMs: 2000, timeoutMs: 5000 }\n`);
   const env = { GATEWAY_DATA_DIR: dataDir, GATEWAY_CONFIG: cfg, GATEWAY_ADMIN_TOKEN: TOKEN };
   const started = Date.now();
   child = await spawnGateway(env);
