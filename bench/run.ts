@@ -16,6 +16,7 @@ import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { connectAll, percentile, runLoad, type LoadDevice } from './load.js';
 import { readSse } from './sse.js';
+import { closeAll, ensureFileLimit, scaleConnections, waitExit, type ConnectionsOptions } from './connections.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -27,6 +28,11 @@ const { values: args } = parseArgs({
     'keep-data': { type: 'boolean', default: false },
     /** write a V8 CPU profile of the gateway process into this directory */
     'cpu-prof': { type: 'string' },
+    /** connection-scale mode: this many devices connecting at --rate/s, publishing every --interval s */
+    connections: { type: 'string' },
+    rate: { type: 'string', default: '200' },
+    interval: { type: 'string', default: '10' },
+    hold: { type: 'string', default: '20' },
   },
 });
 const DURATION = Number(args.duration);
@@ -249,7 +255,77 @@ async function main() {
   process.exit(0);
 }
 
-main().catch((err) => {
+async function connectionsMode(o: ConnectionsOptions) {
+  if (ensureFileLimit(o.connections + 4096) === 'reexec') return;
+  const dataDir = mkdtempSync(join(tmpdir(), 'gw-bench-conn-'));
+  log(`connection scale: ${o.connections} devices at ${o.rate}/s, one QoS 1 reading every ${o.interval} s each`);
+  const gw = await startGateway(dataDir);
+  const rows = Array.from({ length: o.connections }, (_, i) => ({ id: `conn-${String(i).padStart(6, '0')}`, model: KINDS[i % KINDS.length]!.model, site: `bench/estate/b${i % 50}` }));
+  const t0 = performance.now();
+  const creds: Array<{ username: string; password: string; topic: string }> = [];
+  for (let i = 0; i < rows.length; i += 1000) {
+    const r = await api(gw.http, '/api/v1/devices/bulk', { method: 'POST', body: JSON.stringify(rows.slice(i, i + 1000)) });
+    for (const c of r.credentials) creds.push({ username: c.id, password: c.password, topic: `devices/${c.id}/up` });
+  }
+  creds.sort((a, b) => a.username.localeCompare(b.username));
+  log(`provisioned ${creds.length} devices in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const base = Date.parse('2025-06-01T00:00:00Z');
+  const payload = (i: number, seq: number) => JSON.stringify(KINDS[i % KINDS.length]!.payload(base + seq * 10_000, seq));
+  const g = await scaleConnections(`mqtt://127.0.0.1:${gw.mqttPort}`, gw.proc.pid!, creds, o, payload);
+  log(`gateway: ${g.connected} connected, ${g.connectErrors} errors${g.firstError ? ` (first: ${g.firstError})` : ''}, RSS ${g.rssBeforeMb} -> ${g.rssAfterMb} MB`);
+  await closeAll(g.clients);
+  gw.proc.kill('SIGTERM');
+  await waitExit(gw.proc);
+  const db = new Database(join(dataDir, 'gateway.db'), { readonly: true });
+  const stored = (db.prepare("SELECT count(*) AS n FROM readings WHERE device_id LIKE 'conn-%'").get() as { n: number }).n;
+  db.close();
+  rmSync(dataDir, { recursive: true, force: true });
+
+  log('plain aedes, the same connections');
+  const rawPort = await freePort();
+  const raw = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/plain-aedes.ts'), String(rawPort)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((r) => raw.stdout!.once('data', () => r()));
+  const a = await scaleConnections(`mqtt://127.0.0.1:${rawPort}`, raw.pid!, creds.map((c) => ({ topic: c.topic })), o, payload);
+  await closeAll(a.clients);
+  raw.kill('SIGTERM');
+  await waitExit(raw);
+
+  const strip = ({ clients: _c, ...r }: typeof g) => r;
+  const result = {
+    mode: 'connections', connections: o.connections, connectRatePerSec: o.rate, publishIntervalSec: o.interval,
+    gateway: { ...strip(g), stored, lost: Math.max(0, g.acked - stored) },
+    plainAedes: strip(a),
+  };
+  if (!o.json) {
+    const rowsOut: Array<[string, string, string]> = [
+      ['connected', String(g.connected), String(a.connected)],
+      ['connect errors', String(g.connectErrors), String(a.connectErrors)],
+      ['connect p50 / p99 (ms)', `${g.connectP50Ms} / ${g.connectP99Ms}`, `${a.connectP50Ms} / ${a.connectP99Ms}`],
+      ['seconds to connect all', String(g.secondsToConnect), String(a.secondsToConnect)],
+      ['RSS before -> after (MB)', `${g.rssBeforeMb} -> ${g.rssAfterMb}`, `${a.rssBeforeMb} -> ${a.rssAfterMb}`],
+      ['RSS per connection (KB)', String(g.kbPerConnection), String(a.kbPerConnection)],
+      ['QoS 1 published / acked', `${g.published} / ${g.acked}`, `${a.published} / ${a.acked}`],
+      ['acked but not stored', String(result.gateway.lost), '-'],
+    ];
+    process.stdout.write(`${''.padEnd(28)} ${'gateway'.padEnd(16)} plain aedes\n`);
+    for (const [k, v, w] of rowsOut) process.stdout.write(`${k.padEnd(28)} ${v.padEnd(16)} ${w}\n`);
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
+
+const run = args.connections !== undefined
+  ? () => {
+    const o = { connections: Number(args.connections), rate: Number(args.rate), interval: Number(args.interval), hold: Number(args.hold), json: args.json };
+    if (![o.connections, o.rate, o.interval].every((n) => n > 0) || !(o.hold >= 0)) {
+      process.stderr.write('bench: --connections, --rate and --interval must be positive numbers\n');
+      process.exit(2);
+    }
+    return connectionsMode(o);
+  }
+  : main;
+
+run().catch((err) => {
   process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`);
   process.exit(1);
 });

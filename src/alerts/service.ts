@@ -95,6 +95,9 @@ export class AlertService {
   private readonly statusPublished = new Map<string, boolean>();
   private silences: Silence[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** inside a batch: what to announce once its transaction has committed */
+  private pending: Array<[AlertEvent, Alert]> | undefined;
+  private gaugeDirty = false;
   readonly outbox: WebhookOutbox;
   private readonly stmt;
 
@@ -154,8 +157,31 @@ export class AlertService {
     return this.rules.filter((r) => !r.kinds || r.kinds.includes(kind as never));
   }
 
+  /**
+   * Runs fn in one SQLite transaction (one fsync for all the alerts a group commit or a sweep
+   * opens, updates or resolves, instead of one each on the event loop) and announces the
+   * changes (SSE, MQTT, webhook pump) only after it has committed.
+   */
+  private inBatch(fn: () => void): void {
+    if (this.pending) return fn();
+    this.pending = [];
+    try {
+      this.deps.db.transaction(fn)();
+      const done = this.pending;
+      this.pending = undefined;
+      for (const [event, a] of done) this.announce(event, a);
+    } finally {
+      this.pending = undefined;
+      if (this.gaugeDirty) this.updateGauge();
+    }
+  }
+
   /** Post-commit listener: every committed reading and event, in time order per device. */
   onCommitted(entries: Entry[]): void {
+    this.inBatch(() => this.evaluateEntries(entries));
+  }
+
+  private evaluateEntries(entries: Entry[]): void {
     for (const e of entries) {
       if (e.deviceId === undefined) continue;
       const device = this.deps.registry.get(e.deviceId);
@@ -187,6 +213,20 @@ export class AlertService {
 
   /** Time passing: offline deadlines, doors held open, rate windows expiring; states saved. */
   sweep(): void {
+    try {
+      this.inBatch(() => this.sweepDevices());
+    } catch (err) {
+      this.deps.log.error({ err: (err as Error).message }, 'saving alerts of the sweep failed; will retry');
+    }
+    try {
+      this.flushStates();
+    } catch (err) {
+      // disk full, database locked: the states stay dirty in memory and are written next time
+      this.deps.log.error({ err: (err as Error).message }, 'saving rule states failed; will retry');
+    }
+  }
+
+  private sweepDevices(): void {
     const now = this.deps.clock();
     const tick: AlertInput = { type: 'tick', now };
     for (const device of this.deps.registry.all()) {
@@ -211,12 +251,6 @@ export class AlertService {
       }
     }
     for (const [id, a] of this.unresolved) if (!this.deps.registry.get(a.deviceId)) this.unresolved.delete(id);
-    try {
-      this.flushStates();
-    } catch (err) {
-      // disk full, database locked: the states stay dirty in memory and are written next time
-      this.deps.log.error({ err: (err as Error).message }, 'saving rule states failed; will retry');
-    }
   }
 
   private flushStates(): void {
@@ -297,21 +331,27 @@ export class AlertService {
 
   private save(a: Alert, event: AlertEvent): void {
     this.stmt.insert.run({ ...a, value: a.value === null ? null : JSON.stringify(a.value), notes: JSON.stringify(a.notes), silenced: a.silenced ? 1 : 0 });
-    this.updateGauge();
-    this.notify(event, a);
+    // the webhook outbox row is written with the alert, in the same transaction
+    if (!a.silenced) this.outbox.enqueue(event, a, JSON.stringify({ event, alert: alertJson(a) }));
+    this.gaugeDirty = true;
+    // a snapshot: the alert may change again later in the same batch
+    if (this.pending) this.pending.push([event, { ...a, notes: [...a.notes] }]);
+    else {
+      this.announce(event, a);
+      this.updateGauge();
+    }
   }
 
-  private notify(event: AlertEvent, a: Alert): void {
+  private announce(event: AlertEvent, a: Alert): void {
     for (const l of this.listeners) {
       try { l(event, a); } catch (err) { this.deps.log.error({ err }, 'alert listener failed'); }
     }
     if (a.silenced) return; // recorded and on the board, not pushed to anyone
-    const body = JSON.stringify({ event, alert: alertJson(a) });
     this.deps.publish(`alerts/${a.site || '_'}/${a.deviceId}`, JSON.stringify(alertJson(a)));
-    this.outbox.enqueue(event, a, body);
   }
 
   private updateGauge(): void {
+    this.gaugeDirty = false;
     const counts = new Map<string, number>(this.rules.map((r) => [r.id, 0]));
     for (const a of this.unresolved.values()) counts.set(a.rule, (counts.get(a.rule) ?? 0) + 1);
     for (const [rule, n] of counts) this.deps.metrics.alertsOpen.set({ rule }, n);

@@ -1,0 +1,122 @@
+/**
+ * Connection-scale mode: npm run bench -- --connections 10000 [--rate 200] [--interval 10] [--hold 20] [--json]
+ *
+ * Devices connect at --rate per second, each publishing one QoS 1 reading every --interval
+ * seconds, to the gateway on embedded defaults (child process) and then, the same way, to
+ * plain aedes. Reports connect errors, connect latency, RSS and RSS per connection (the
+ * growth of the broker process's resident set from before the first connect to when all
+ * are connected and publishing). Raises its own and its children's open-file limit.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import mqtt, { type MqttClient } from 'mqtt';
+import { percentile } from './load.js';
+
+export interface ConnectionsOptions { connections: number; rate: number; interval: number; hold: number; json: boolean }
+
+/** The soft open-file limit, raised by re-running this process under `ulimit -n` when too low. */
+export function ensureFileLimit(needed: number): 'ok' | 'reexec' {
+  const soft = Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
+  if (!(soft < needed) || process.env.BENCH_NOFILE_RAISED === '1') return 'ok';
+  const hard = execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
+  const target = hard === 'unlimited' ? needed : Math.min(needed, Number(hard));
+  process.stderr.write(`bench: raising the open-file limit from ${soft} to ${target} (hard limit ${hard})\n`);
+  const child = spawn('sh', ['-c', `ulimit -n ${target} && exec "$0" "$@"`, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit', env: { ...process.env, BENCH_NOFILE_RAISED: '1' },
+  });
+  child.on('exit', (code) => process.exit(code ?? 1));
+  return 'reexec';
+}
+
+export function rssMb(pid: number): number {
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+export interface ScaleResult {
+  connected: number;
+  connectErrors: number;
+  firstError?: string;
+  connectP50Ms: number;
+  connectP99Ms: number;
+  secondsToConnect: number;
+  published: number;
+  acked: number;
+  rssBeforeMb: number;
+  rssAfterMb: number;
+  kbPerConnection: number;
+  clients: MqttClient[];
+}
+
+/**
+ * Opens `creds.length` connections at `rate`/s; each publishes every `interval` s from its
+ * connect on. Resolves `hold` seconds after the last connect attempt, with the broker's RSS.
+ */
+export async function scaleConnections(url: string, pid: number, creds: Array<{ username?: string; password?: string; topic: string }>, o: ConnectionsOptions, payload: (i: number, seq: number) => string): Promise<ScaleResult> {
+  const rssBeforeMb = rssMb(pid);
+  const clients: MqttClient[] = [];
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  let published = 0;
+  let acked = 0;
+  const timers: NodeJS.Timeout[] = [];
+  const started = performance.now();
+  const attempts: Promise<void>[] = [];
+  for (let i = 0; i < creds.length; i++) {
+    const due = started + (i * 1000) / o.rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const c = creds[i]!;
+    const t0 = performance.now();
+    attempts.push(new Promise<void>((resolve) => {
+      const client = mqtt.connect(url, { username: c.username, password: c.password, clientId: c.username ?? `raw-${i}`, reconnectPeriod: 0, connectTimeout: 30_000, keepalive: 60, clean: true });
+      let settled = false;
+      const fail = (why: string) => {
+        if (settled) return;
+        settled = true;
+        errors++;
+        firstError ??= why;
+        client.end(true);
+        resolve();
+      };
+      client.once('connect', () => {
+        if (settled) return;
+        settled = true;
+        latencies.push(performance.now() - t0);
+        clients.push(client);
+        let seq = 0;
+        const send = () => {
+          published++;
+          client.publish(c.topic, payload(i, seq++), { qos: 1 }, (err) => { if (!err) acked++; });
+        };
+        send();
+        timers.push(setInterval(send, o.interval * 1000));
+        resolve();
+      });
+      client.once('error', (e) => fail(e.message));
+      client.once('close', () => fail('closed before CONNACK'));
+    }));
+  }
+  await Promise.all(attempts);
+  const secondsToConnect = (performance.now() - started) / 1000;
+  await new Promise((r) => setTimeout(r, o.hold * 1000));
+  const rssAfterMb = rssMb(pid);
+  for (const t of timers) clearInterval(t);
+  return {
+    connected: clients.length, connectErrors: errors, firstError,
+    connectP50Ms: Math.round(percentile(latencies, 50)), connectP99Ms: Math.round(percentile(latencies, 99)),
+    secondsToConnect: Math.round(secondsToConnect * 10) / 10, published, acked,
+    rssBeforeMb: Math.round(rssBeforeMb), rssAfterMb: Math.round(rssAfterMb),
+    kbPerConnection: Math.round(((rssAfterMb - rssBeforeMb) * 1024) / Math.max(1, clients.length) * 10) / 10,
+    clients,
+  };
+}
+
+export async function closeAll(clients: MqttClient[]): Promise<void> {
+  for (let i = 0; i < clients.length; i += 500) await Promise.all(clients.slice(i, i + 500).map((c) => c.endAsync(true)));
+}
+
+export function waitExit(proc: ChildProcess): Promise<void> {
+  return new Promise((r) => { if (proc.exitCode !== null) r(); else proc.once('exit', () => r()); });
+}
