@@ -218,8 +218,17 @@ function evalCondition(c: Condition, input: AlertInput, s: Record<string, any>, 
 }
 
 /** Evaluates a rule for one device and one input. Returns the new state and 0 or 1 transitions. */
+/** Deep copy of plain JSON data (condition states): several times cheaper than structuredClone. */
+function cloneJson<T>(v: T): T {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(cloneJson) as T;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) out[k] = cloneJson((v as Record<string, unknown>)[k]);
+  return out as T;
+}
+
 export function evaluate(rule: Rule, input: AlertInput, state: RuleState, ctx: EvalContext): { state: RuleState; transitions: Transition[] } {
-  const next: RuleState = { active: state.active, conds: state.conds.map((c) => structuredClone(c)) };
+  const next: RuleState = { active: state.active, conds: state.conds.map(cloneJson) };
   let trigger: Trigger | undefined;
   let anyActive = false;
   rule.conditions.forEach((c, i) => {

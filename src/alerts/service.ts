@@ -153,8 +153,12 @@ export class AlertService {
     return { id: d.id, kind: d.kind, site: d.site, attributes: d.attributes, lastSeen: d.lastSeen, createdAt: d.createdAt, reportIntervalS: model?.reportIntervalS ?? 3600, lowBatteryV: model?.lowBatteryV };
   }
 
+  private readonly byKind = new Map<string, Rule[]>();
+
   private rulesFor(kind: string): Rule[] {
-    return this.rules.filter((r) => !r.kinds || r.kinds.includes(kind as never));
+    let rules = this.byKind.get(kind);
+    if (!rules) this.byKind.set(kind, (rules = this.rules.filter((r) => !r.kinds || r.kinds.includes(kind as never))));
+    return rules;
   }
 
   /**
