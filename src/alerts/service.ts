@@ -154,6 +154,13 @@ export class AlertService {
   }
 
   private readonly byKind = new Map<string, Rule[]>();
+  private readonly offlineRules = new Map<Rule, boolean>();
+
+  private offlineOnly(rule: Rule): boolean {
+    let v = this.offlineRules.get(rule);
+    if (v === undefined) this.offlineRules.set(rule, (v = rule.conditions.every((c) => c.type === 'no_data')));
+    return v;
+  }
 
   private rulesFor(kind: string): Rule[] {
     let rules = this.byKind.get(kind);
@@ -203,7 +210,10 @@ export class AlertService {
     for (const rule of this.rulesFor(device.kind)) {
       const key = `${rule.id}\u0000${device.id}`;
       let state = this.states.get(key);
+      const offlineOnly = this.offlineOnly(rule);
       for (const input of inputs) {
+        // a message for a device whose offline alert is not active changes nothing: skip the copy
+        if (offlineOnly && state !== undefined && !state.active && input.type !== 'tick') continue;
         if (!relevant(rule, input)) continue;
         const res = evaluate(rule, input, state ?? initialState(rule), ctx);
         state = res.state;

@@ -36,6 +36,14 @@ export interface PipelineDeps {
 
 export class IngestPipeline {
   private readonly occupied = new Map<string, boolean>();
+  /** per-model counter children: labels() hashes its arguments on every call */
+  private readonly perModel = new Map<string, { received: { inc(): void }; decoded: { inc(): void } }>();
+
+  private counters(model: string) {
+    let c = this.perModel.get(model);
+    if (!c) this.perModel.set(model, (c = { received: this.deps.metrics.messagesReceived.labels(model), decoded: this.deps.metrics.messagesDecoded.labels(model) }));
+    return c;
+  }
 
   constructor(private readonly deps: PipelineDeps) {}
 
@@ -76,7 +84,7 @@ export class IngestPipeline {
       });
       for (const r of out.readings) r.receivedAt = receivedAt;
       if (device.kind === 'parking') this.deriveParkingEvents(device.id, out.readings, out.events);
-      this.deps.metrics.messagesDecoded.inc({ model: device.model });
+      this.counters(device.model).decoded.inc();
       return { readings: out.readings, events: out.events, deviceId: device.id, receivedAt };
     } catch (err) {
       const reason = err instanceof DecodeError ? err.message : `decoder failed: ${(err as Error)?.message ?? String(err)}`;
@@ -90,7 +98,7 @@ export class IngestPipeline {
   private decode(device: Device, payload: Buffer, port: number | undefined, receivedAt: number): Decoded {
     const model = getModel(device.model);
     if (!model) throw new DecodeError(`device ${device.id} has unknown model ${device.model}`);
-    this.deps.metrics.messagesReceived.inc({ model: model.id });
+    this.counters(model.id).received.inc();
     const decoded = model.decode({ payload, port, receivedAt });
     if (!decoded || !Array.isArray(decoded.readings) || !Array.isArray(decoded.events)) throw new DecodeError('decoder returned no result');
     return decoded;
