@@ -42,6 +42,9 @@ if (!(DURATION > 0) || !(DEVICES > 0) || !(WINDOW > 0)) {
   process.stderr.write('bench: --duration, --devices and --window must be positive numbers\n');
   process.exit(2);
 }
+/** node flags of the start script, so the bench runs the gateway as `npm start` does */
+const GATEWAY_NODE_FLAGS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start as string)
+  .split(' ').filter((a) => a.startsWith('--') && a !== '--import');
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 const TOKEN = 'bench-admin-token-0123456789';
 
@@ -87,7 +90,8 @@ async function startGateway(dataDir: string): Promise<{ proc: ChildProcess; http
   const configFile = join(dataDir, 'bench-config.json');
   writeFileSync(configFile, JSON.stringify({ mqtt: { rateLimit: { devicePerSecond: 0 } } }));
   const prof = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(args['cpu-prof'])}`] : [];
-  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', join(ROOT, 'src/main.ts')], {
+  // the node flags of `npm start` (package.json): a 64 MB young generation
+  const proc = spawn(process.execPath, [...prof, ...GATEWAY_NODE_FLAGS, '--import', 'tsx', join(ROOT, 'src/main.ts')], {
     cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, GATEWAY_DATA_DIR: dataDir, GATEWAY_CONFIG: configFile, GATEWAY_HTTP_PORT: String(httpPort), GATEWAY_MQTT_PORT: String(mqttPort), GATEWAY_HOST: '127.0.0.1', GATEWAY_ADMIN_TOKEN: TOKEN, GATEWAY_LOG_LEVEL: 'warn' },
   });

@@ -231,11 +231,12 @@ export function evaluate(rule: Rule, input: AlertInput, state: RuleState, ctx: E
   const next: RuleState = { active: state.active, conds: state.conds.map(cloneJson) };
   let trigger: Trigger | undefined;
   let anyActive = false;
-  rule.conditions.forEach((c, i) => {
-    const r = evalCondition(c, input, next.conds[i] ??= { active: false }, ctx);
+  const conds = rule.conditions;
+  for (let i = 0; i < conds.length; i++) {
+    const r = evalCondition(conds[i]!, input, next.conds[i] ??= { active: false }, ctx);
     if (r.active) anyActive = true;
     if (r.trigger && !trigger) trigger = r.trigger;
-  });
+  }
   next.active = anyActive;
   const transitions: Transition[] = [];
   if (!state.active && anyActive) transitions.push({ type: 'open', ...(trigger ?? { metric: null, value: null, threshold: null }) });

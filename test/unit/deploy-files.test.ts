@@ -33,8 +33,8 @@ describe('docker-compose.yml and docker/', () => {
     for (const m of df.matchAll(/^COPY (?!--from)(.+) \.\/?\S*$/gm)) {
       for (const src of m[1]!.split(' ')) expect(existsSync(join(ROOT, src)), src).toBe(true);
     }
-    expect(df).toMatch(/CMD \["node", "--import", "tsx", "src\/main.ts"\]/);
-    expect(JSON.parse(read('package.json')).scripts.start).toBe('tsx src/main.ts');
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(df)![1]!) as string[];
+    expect(cmd.join(' ')).toBe(JSON.parse(read('package.json')).scripts.start);
   });
 
   it('the gateway config it mounts is valid and matches the InfluxDB it starts', () => {
