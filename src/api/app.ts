@@ -101,6 +101,7 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
   app.setNotFoundHandler((req, reply) => sendError(reply, new HttpError(404, `no route ${req.method} ${req.url.split('?')[0]}`)));
 
   await app.register(operationsRoutes(ctx));
+  await app.register((await import('./console.js')).consoleRoutes()); // web console at /, uPlot at /vendor/uplot/ (docs/console.md)
   await app.register(async (api) => {
     if (opts.rateLimitPerMinute > 0) {
       // per API key (its hash; the token never reaches the limiter's store), else per address

@@ -30,6 +30,16 @@ const RollupQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100_000).default(1000),
 });
 
+/** the device and the [from, to) range of a query: 404 for an unknown device, 400 for an empty range */
+function target(ctx: ApiContext, q: { device: string; from?: number; to?: number }) {
+  const device = ctx.registry.get(q.device);
+  if (!device) throw notFound(`device ${q.device}`);
+  const from = q.from ?? 0;
+  const to = q.to ?? END_OF_TIME;
+  if (to <= from) throw badRequest('querystring.to', 'must be after from');
+  return { device, from, to };
+}
+
 async function* okPoints(points: AsyncIterable<StoredPoint> | Iterable<StoredPoint>): AsyncGenerator<Point> {
   for await (const p of points) if (p.quality === 'ok') yield p;
 }
@@ -51,11 +61,7 @@ export const telemetryRoutes = (ctx: ApiContext): FastifyPluginAsync => async (a
     },
   }, async (req, reply) => {
     const q = req.query;
-    const device = ctx.registry.get(q.device);
-    if (!device) throw notFound(`device ${q.device}`);
-    const from = q.from ?? 0;
-    const to = q.to ?? END_OF_TIME;
-    if (to <= from) throw badRequest('querystring.to', 'must be after from');
+    const { device, from, to } = target(ctx, q);
     if ((q.every === undefined) !== (q.agg === undefined)) throw badRequest(q.every === undefined ? 'querystring.every' : 'querystring.agg', 'every and agg go together');
     if (q.tz !== undefined && q.every === undefined) throw badRequest('querystring.tz', 'tz applies to bucketed queries (every, agg)');
     const unit = metricDef(q.metric)!.unit;
@@ -88,11 +94,7 @@ export const telemetryRoutes = (ctx: ApiContext): FastifyPluginAsync => async (a
     },
   }, async (req) => {
     const q = req.query;
-    const device = ctx.registry.get(q.device);
-    if (!device) throw notFound(`device ${q.device}`);
-    const from = q.from ?? 0;
-    const to = q.to ?? END_OF_TIME;
-    if (to <= from) throw badRequest('querystring.to', 'must be after from');
+    const { device, from, to } = target(ctx, q);
     const points = await ctx.store.rollups({ deviceId: device.id, metric: q.metric, period: q.period, from, to, limit: q.limit });
     return { deviceId: device.id, metric: q.metric, unit: metricDef(q.metric)!.unit, period: q.period, points: points.map((p) => ({ ...p, ts: iso(p.ts) })) };
   });

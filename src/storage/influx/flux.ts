@@ -14,8 +14,8 @@ export function fluxTime(ms: number): string {
 
 const pivot = '|> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")';
 
-/** points of one series in [fromMs, toMs), ascending */
-export function seriesFlux(bucket: string, q: { deviceId: string; metric: string; from: number; to: number; limit: number }): string {
+/** the first `limit` rows of one series in [from, to), fields pivoted into columns, ascending */
+function firstPoints(bucket: string, q: { deviceId: string; metric: string; from: number; to: number; limit: number }): string[] {
   return [
     `from(bucket: ${fluxString(bucket)})`,
     `|> range(start: ${fluxTime(q.from)}, stop: ${fluxTime(q.to)})`,
@@ -24,6 +24,13 @@ export function seriesFlux(bucket: string, q: { deviceId: string; metric: string
     '|> group()',
     '|> sort(columns: ["_time"])',
     `|> limit(n: ${q.limit})`,
+  ];
+}
+
+/** points of one series in [fromMs, toMs), ascending */
+export function seriesFlux(bucket: string, q: { deviceId: string; metric: string; from: number; to: number; limit: number }): string {
+  return [
+    ...firstPoints(bucket, q),
     '|> keep(columns: ["_time", "value", "quality"])',
   ].join('\n  ');
 }
@@ -61,13 +68,7 @@ export function latestFlux(bucket: string, q: { deviceIds: string[]; metrics?: s
 /** stored rollups of one series (a rollup bucket written by rollupTask) */
 export function rollupsFlux(bucket: string, q: { deviceId: string; metric: string; from: number; to: number; limit: number }): string {
   return [
-    `from(bucket: ${fluxString(bucket)})`,
-    `|> range(start: ${fluxTime(q.from)}, stop: ${fluxTime(q.to)})`,
-    `|> filter(fn: (r) => r._measurement == ${fluxString(q.metric)} and r.device == ${fluxString(q.deviceId)})`,
-    pivot,
-    '|> group()',
-    '|> sort(columns: ["_time"])',
-    `|> limit(n: ${q.limit})`,
+    ...firstPoints(bucket, q),
   ].join('\n  ');
 }
 

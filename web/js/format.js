@@ -1,0 +1,53 @@
+// Times, durations and values in the chosen language.
+import { locale, t } from './i18n.js';
+
+/** Today: the time only; before: date and time. `timeZone` for times that belong to a site's zone. */
+export function fmtTime(iso, timeZone) {
+  if (!iso) return t('app.none');
+  const d = new Date(iso);
+  const sameDay = new Date().toDateString() === d.toDateString();
+  return new Intl.DateTimeFormat(locale(), sameDay && !timeZone
+    ? { hour: '2-digit', minute: '2-digit', second: '2-digit' }
+    : { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone }).format(d);
+}
+
+/** A bucket start in a chart's data table: the same short form for every row. */
+export const fmtBucket = (iso) => new Intl.DateTimeFormat(locale(), { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
+
+export const fmtFullTime = (iso) => (iso ? new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'medium' }).format(new Date(iso)) : t('app.none'));
+
+/** 3 h 12 min, 2 d 4 h, 45 s: the two largest units, enough to act on. */
+export function fmtDuration(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const parts = [[Math.floor(s / 86400), 'time.d'], [Math.floor(s / 3600) % 24, 'time.h'], [Math.floor(s / 60) % 60, 'time.min'], [s % 60, 'time.s']];
+  const first = parts.findIndex(([n]) => n > 0);
+  if (first === -1) return t('time.s', { n: 0 });
+  return parts.slice(first, first + 2).filter(([n]) => n > 0).map(([n, key]) => t(key, { n })).join(' ');
+}
+
+export function fmtAgo(iso, now = Date.now()) {
+  if (!iso) return t('device.never');
+  const ms = now - new Date(iso).getTime();
+  return ms < 5000 ? t('time.justNow') : t('time.ago', { duration: fmtDuration(ms) });
+}
+
+export function fmtNumber(n, maxDigits = 3) {
+  return new Intl.NumberFormat(locale(), { maximumFractionDigits: maxDigits }).format(n);
+}
+
+/** A reading or alert value with its unit; booleans as yes/no. Units are the vocabulary's (UCUM-ish) codes. */
+export function fmtValue(value, unit) {
+  if (value === null || value === undefined) return t('app.none');
+  if (typeof value === 'boolean') return t(`value.${value}`);
+  if (typeof value === 'number') {
+    const u = displayUnit(unit);
+    return u ? `${fmtNumber(value)} ${u}` : fmtNumber(value);
+  }
+  return String(value);
+}
+
+const UNITS = { Cel: '°C', '%EL': '%', '%RH': '%', m3: 'm³', 'm3/h': 'm³/h', 'uS/cm': 'µS/cm', count: '', pH: '' };
+export function displayUnit(unit) {
+  if (!unit) return '';
+  return unit in UNITS ? UNITS[unit] : unit;
+}
