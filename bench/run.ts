@@ -265,6 +265,8 @@ async function connectionsMode(o: ConnectionsOptions) {
   log(`connection scale: ${o.connections} devices at ${o.rate}/s, one QoS 1 reading every ${o.interval} s each`);
   const gw = await startGateway(dataDir);
   const rows = Array.from({ length: o.connections }, (_, i) => ({ id: `conn-${String(i).padStart(6, '0')}`, model: KINDS[i % KINDS.length]!.model, site: `bench/estate/b${i % 50}` }));
+  const probes = await api(gw.http, '/api/v1/devices/bulk', { method: 'POST', body: JSON.stringify([{ id: 'bench-q', model: 'generic.water-quality', site: 'bench/estate/pump' }, { id: 'bench-bin', model: 'generic.bin-fill', site: 'bench/estate/b0' }]) });
+  const probe = new Map<string, string>(probes.credentials.map((c: { id: string; password: string }) => [c.id, c.password]));
   const t0 = performance.now();
   const creds: Array<{ username: string; password: string; topic: string }> = [];
   for (let i = 0; i < rows.length; i += 1000) {
@@ -275,7 +277,19 @@ async function connectionsMode(o: ConnectionsOptions) {
   log(`provisioned ${creds.length} devices in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const base = Date.parse('2025-06-01T00:00:00Z');
   const payload = (i: number, seq: number) => JSON.stringify(KINDS[i % KINDS.length]!.payload(base + seq * 10_000, seq));
+  // publish -> queryable and alert latency while the devices connect and publish
+  let scaled = false;
+  const queryable = sampleQueryable(gw.http, gw.mqttPort, probe.get('bench-q')!, () => scaled);
+  const alerts = sampleAlerts(gw.http, gw.mqttPort, probe.get('bench-bin')!, () => scaled);
   const g = await scaleConnections(`mqtt://127.0.0.1:${gw.mqttPort}`, gw.proc.pid!, creds, o, payload);
+  scaled = true;
+  const [qLat, aLat] = await Promise.all([queryable, alerts]);
+  const latencies = {
+    publishToQueryableP99Ms: Math.round(percentile(qLat, 99) * 100) / 100,
+    alertLatencyP99Ms: aLat && aLat.fromAck.length ? Math.round(percentile(aLat.fromAck, 99) * 100) / 100 : null,
+    alertFromPublishP99Ms: aLat && aLat.fromPublish.length ? Math.round(percentile(aLat.fromPublish, 99) * 100) / 100 : null,
+    samples: qLat.length,
+  };
   log(`gateway: ${g.connected} connected, ${g.connectErrors} errors${g.firstError ? ` (first: ${g.firstError})` : ''}, RSS ${g.rssBeforeMb} -> ${g.rssAfterMb} MB`);
   await closeAll(g.clients);
   gw.proc.kill('SIGTERM');
@@ -297,7 +311,7 @@ async function connectionsMode(o: ConnectionsOptions) {
   const strip = ({ clients: _c, ...r }: typeof g) => r;
   const result = {
     mode: 'connections', connections: o.connections, connectRatePerSec: o.rate, publishIntervalSec: o.interval,
-    gateway: { ...strip(g), stored, lost: Math.max(0, g.acked - stored) },
+    gateway: { ...strip(g), stored, lost: Math.max(0, g.acked - stored), ...latencies },
     plainAedes: strip(a),
   };
   if (!o.json) {
@@ -310,6 +324,8 @@ async function connectionsMode(o: ConnectionsOptions) {
       ['RSS per connection (KB)', String(g.kbPerConnection), String(a.kbPerConnection)],
       ['QoS 1 published / acked', `${g.published} / ${g.acked}`, `${a.published} / ${a.acked}`],
       ['acked but not stored', String(result.gateway.lost), '-'],
+      [`publish -> queryable p99 (ms, ${latencies.samples})`, String(latencies.publishToQueryableP99Ms), '-'],
+      ['alert PUBACK / publish -> SSE p99 (ms)', `${latencies.alertLatencyP99Ms} / ${latencies.alertFromPublishP99Ms}`, '-'],
     ];
     process.stdout.write(`${''.padEnd(28)} ${'gateway'.padEnd(16)} plain aedes\n`);
     for (const [k, v, w] of rowsOut) process.stdout.write(`${k.padEnd(28)} ${v.padEnd(16)} ${w}\n`);
