@@ -169,6 +169,8 @@ export function openDatabase({ dataDir, synchronous = 'full', file = 'gateway.db
   // sent after commit survives power loss, not only a process crash.
   db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
   db.pragma('busy_timeout = 5000');
+  // any connection's commit may checkpoint: the same ~40 MB threshold as the writer thread's
+  db.pragma('wal_autocheckpoint = 10000');
   db.pragma('foreign_keys = ON');
   db.pragma('temp_store = MEMORY');
   db.pragma('cache_size = -32000');
