@@ -225,7 +225,9 @@ export class InfluxTelemetryStore implements TelemetryStore {
     if (this.embeddedError) return { ok: false, reason: `sqlite write failed: ${this.embeddedError}` };
     if (this.spool.batches > 0 || !this.setupDone) {
       const why = this.lastError ?? 'draining';
-      return { ok: true, degraded: true, reason: `${this.backend.label}: ${why}; ${this.spool.points} readings spooled on disk, written in order when it is back` };
+      const since = this.spool.oldestAt;
+      const age = since === undefined ? '' : ` since ${new Date(since).toISOString()}`;
+      return { ok: true, degraded: true, reason: `${this.backend.label}: ${why}; ${this.spool.points} readings spooled on disk${age}, written in order when it is back` };
     }
     return { ok: true };
   }
