@@ -249,6 +249,24 @@ export function evaluate(rule: Rule, input: AlertInput, state: RuleState, ctx: E
   return { state: next, transitions };
 }
 
+/**
+ * True when evaluating would certainly change nothing: an inactive rule made only of
+ * conditions that a good, in-limits reading cannot fire (offline, sensor out of range).
+ * The hot path skips those without copying the state; evaluate() stays the definition.
+ */
+export function quiet(rule: Rule, input: AlertInput, state: RuleState | undefined): boolean {
+  if (state === undefined || state.active || input.type === 'tick') return false;
+  for (const c of rule.conditions) {
+    if (c.type === 'no_data') continue;
+    if (c.type !== 'out_of_range' || input.type !== 'reading') return false;
+    const r = input.reading;
+    if (r.quality !== 'ok') return false;
+    const lim = c.limits[r.metric];
+    if (lim !== undefined && typeof r.value === 'number' && (r.value < lim[0] || r.value > lim[1])) return false;
+  }
+  return true;
+}
+
 /** Does this input concern this rule at all? (keeps the hot path from evaluating every rule) */
 export function relevant(rule: Rule, input: AlertInput): boolean {
   if (input.type === 'tick') return rule.conditions.some((c) => c.type === 'flag' || c.type === 'rate' || c.type === 'no_data');

@@ -13,7 +13,7 @@ import type { Metrics } from '../metrics.js';
 import type { DeviceModel } from '../core/model.js';
 import type { ReadingValue } from '../core/model.js';
 import { metricDef } from '../core/vocabulary.js';
-import { evaluate, initialState, relevant, renderMessage, type AlertInput, type DeviceContext, type RuleState, type Transition } from './evaluate.js';
+import { evaluate, initialState, quiet, relevant, renderMessage, type AlertInput, type DeviceContext, type RuleState, type Transition } from './evaluate.js';
 import type { Rule, RulesFile, Severity } from './rules.js';
 import { WebhookOutbox, type WebhookConfig } from './webhooks.js';
 
@@ -154,14 +154,6 @@ export class AlertService {
   }
 
   private readonly byKind = new Map<string, Rule[]>();
-  private readonly offlineRules = new Map<Rule, boolean>();
-
-  private offlineOnly(rule: Rule): boolean {
-    let v = this.offlineRules.get(rule);
-    if (v === undefined) this.offlineRules.set(rule, (v = rule.conditions.every((c) => c.type === 'no_data')));
-    return v;
-  }
-
   private rulesFor(kind: string): Rule[] {
     let rules = this.byKind.get(kind);
     if (!rules) this.byKind.set(kind, (rules = this.rules.filter((r) => !r.kinds || r.kinds.includes(kind as never))));
@@ -210,10 +202,9 @@ export class AlertService {
     for (const rule of this.rulesFor(device.kind)) {
       const key = `${rule.id}\u0000${device.id}`;
       let state = this.states.get(key);
-      const offlineOnly = this.offlineOnly(rule);
       for (const input of inputs) {
-        // a message for a device whose offline alert is not active changes nothing: skip the copy
-        if (offlineOnly && state !== undefined && !state.active && input.type !== 'tick') continue;
+        // e.g. a message of a device that is not offline, a good reading for the fault rule
+        if (quiet(rule, input, state)) continue;
         if (!relevant(rule, input)) continue;
         const res = evaluate(rule, input, state ?? initialState(rule), ctx);
         state = res.state;

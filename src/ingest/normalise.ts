@@ -45,36 +45,48 @@ function derive(metric: string, value: ReadingValue, attrs: Record<string, unkno
   return [];
 }
 
+function check(metric: string, value: ReadingValue, ts: number) {
+  const def = metricDef(metric);
+  if (!def) throw new DecodeError(`metric ${metric} is not in the vocabulary`);
+  if (typeof value !== def.type) throw new DecodeError(`${metric} must be a ${def.type}, got ${typeof value}`);
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new DecodeError(`${metric} is not a finite number`);
+  if (!Number.isFinite(ts) || ts < 0 || ts > 8.64e15) throw new DecodeError(`${metric} has an invalid timestamp`);
+  return def;
+}
+
+function push(readings: Reading[], ctx: NormaliseContext, metric: string, value: ReadingValue, ts: number, seen: Set<string> | undefined): void {
+  const def = check(metric, value, ts);
+  // one value per (metric, ts) in a message: the last one wins, as in the store's key.
+  // A few readings (the usual message): a scan; a batch: a set of keys, scanning only on a repeat
+  let repeat = seen === undefined;
+  if (seen !== undefined) {
+    const key = `${metric}\u0000${ts}`;
+    repeat = seen.has(key);
+    seen.add(key);
+  }
+  if (repeat) {
+    for (let i = 0; i < readings.length; i++) {
+      if (readings[i]!.metric === metric && readings[i]!.ts === ts) { readings.splice(i, 1); break; }
+    }
+  }
+  let quality: Reading['quality'] = 'ok';
+  if (typeof value === 'number' && def.physical) {
+    const { min, max } = def.physical;
+    if ((min !== undefined && value < min) || (max !== undefined && value > max)) quality = 'out_of_range';
+  }
+  readings.push({ deviceId: ctx.deviceId, metric, value, unit: def.unit, ts, receivedAt: ctx.receivedAt, quality });
+}
+
 export function normalise(decoded: Decoded, ctx: NormaliseContext): Normalised {
   const readings: Reading[] = [];
-  const seen = new Set<string>();
-  const push = (metric: string, value: ReadingValue, ts: number) => {
-    const def = metricDef(metric);
-    if (!def) throw new DecodeError(`metric ${metric} is not in the vocabulary`);
-    if (typeof value !== def.type) throw new DecodeError(`${metric} must be a ${def.type}, got ${typeof value}`);
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new DecodeError(`${metric} is not a finite number`);
-    if (!Number.isFinite(ts) || ts < 0 || ts > 8.64e15) throw new DecodeError(`${metric} has an invalid timestamp`);
-    // one value per (metric, ts) in a message: the last one wins, as in the store's key
-    const key = `${metric}\u0000${ts}`;
-    if (seen.has(key)) {
-      const i = readings.findIndex((r) => r.metric === metric && r.ts === ts);
-      readings.splice(i, 1);
-    }
-    seen.add(key);
-    let quality: Reading['quality'] = 'ok';
-    if (typeof value === 'number' && def.physical) {
-      const { min, max } = def.physical;
-      if ((min !== undefined && value < min) || (max !== undefined && value > max)) quality = 'out_of_range';
-    }
-    readings.push({ deviceId: ctx.deviceId, metric, value, unit: def.unit, ts, receivedAt: ctx.receivedAt, quality });
-  };
-
+  const seen = decoded.readings.length > 16 ? new Set<string>() : undefined;
   for (const r of decoded.readings) {
     const ts = r.ts ?? ctx.receivedAt;
-    push(r.metric, r.value, ts);
+    push(readings, ctx, r.metric, r.value, ts, seen);
+    if (r.metric !== 'distance_mm' && r.metric !== 'pulse_count') continue;
     for (const [metric, value] of derive(r.metric, r.value, ctx.attributes)) {
       // a device that reports the derived metric itself keeps its own value
-      if (!decoded.readings.some((o) => o.metric === metric && (o.ts ?? ctx.receivedAt) === ts)) push(metric, value, ts);
+      if (!decoded.readings.some((o) => o.metric === metric && (o.ts ?? ctx.receivedAt) === ts)) push(readings, ctx, metric, value, ts, seen);
     }
   }
   const events: DeviceEventRecord[] = decoded.events.map((e) => {
