@@ -14,7 +14,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { createServer as createHttpServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import { LoginThrottle, PacketSizeGuard, TokenBucket } from './limits.js';
+import { LoginThrottle, TokenBucket, clientCertCn, guardPacketSize } from './limits.js';
 import { Aedes, type Client, type AuthenticateError, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
@@ -110,7 +110,7 @@ export class EmbeddedBroker {
     // checked here rather than in preConnect, so the client gets CONNACK 3 (server unavailable) and not a dropped socket
     if (this.aedes.connectedClients >= this.opts.maxConnections) throw refusal(`connection limit ${this.opts.maxConnections} reached`, SERVER_UNAVAILABLE);
     const conn = client.conn as unknown;
-    const address = conn instanceof PacketSizeGuard ? conn.remoteAddress : (conn as { remoteAddress?: string }).remoteAddress;
+    const address = (conn as { remoteAddress?: string }).remoteAddress;
     const user = `user:${username ?? ''}`;
     const addr = `addr:${address ?? '?'}`;
     // guessing one device's secret: every attempt on that username waits
@@ -132,13 +132,13 @@ export class EmbeddedBroker {
 
   private async check(client: GatewayClient, username: string | undefined, password: Buffer | undefined): Promise<Principal> {
     const certMode = this.opts.tls?.clientCertificates ?? 'none';
-    const cn = client.conn instanceof PacketSizeGuard ? client.conn.clientCertCn : undefined;
+    const cn = clientCertCn(client.conn);
     if (cn !== undefined && certMode !== 'none' && (!username || username === cn)) {
       // a certificate signed by the configured device CA names the device (CN = device id)
       if (!this.deps.registry.get(cn)) throw refusal(`certificate for unknown device ${cn}`, NOT_AUTHORIZED);
       return { type: 'device', id: cn };
     }
-    if (certMode === 'required' && client.conn instanceof PacketSizeGuard && (client.conn.socket as { encrypted?: boolean }).encrypted) {
+    if (certMode === 'required' && (client.conn as { encrypted?: boolean }).encrypted) {
       throw refusal('a client certificate is required on this listener', NOT_AUTHORIZED);
     }
     if (!username || !password) throw refusal('username and password required', BAD_USERNAME_OR_PASSWORD);
@@ -226,9 +226,9 @@ export class EmbeddedBroker {
     this.aedes.publish({ cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: 0, retain, dup: false }, () => {});
   }
 
-  private guard(socket: Socket): PacketSizeGuard {
+  private guard<S extends Socket>(socket: S): S {
     // the Remaining Length also holds the topic and packet ids: leave room for a maximal topic
-    return new PacketSizeGuard(socket, this.opts.maxPacketBytes + 65_600, (bytes) => {
+    return guardPacketSize(socket, this.opts.maxPacketBytes + 65_600, (bytes) => {
       this.deps.metrics.authRefusals.inc({ action: 'publish', reason: 'packet_too_large' });
       this.deps.log.warn({ address: socket.remoteAddress, bytes }, 'MQTT packet larger than mqtt.maxPacketBytes: connection closed');
     });
