@@ -107,8 +107,9 @@ export class Gateway {
     this.committer = new GroupCommitter(this.store, {
       maxDelayMs: config.ingest.batchMaxDelayMs,
       maxMessages: config.ingest.batchMaxMessages,
-      onCommitted: (entries, ms) => this.onCommitted(entries, ms),
+      onCommitted: (entries, ms) => { this.pipeline.flushCounters(); this.onCommitted(entries, ms); },
       onFailed: (err, entries) => {
+        this.pipeline.flushCounters();
         this.metrics.writeFailures.inc();
         log.error({ err: err.message, messages: entries.length }, 'group commit failed; messages not acknowledged');
       },

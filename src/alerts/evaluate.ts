@@ -59,36 +59,38 @@ function localHour(ts: number, tz: string): number {
   return Number(f.format(ts)) % 24;
 }
 
+// module-level, not closures per call: this runs for every reading
+const keep = (s: Record<string, any>): CondResult => ({ active: s.active === true });
+const set = (s: Record<string, any>, active: boolean, trigger?: Trigger): CondResult => { s.active = active; return { active, trigger }; };
+
 /** Evaluates one condition; mutates only its own state object `s`. */
 function evalCondition(c: Condition, input: AlertInput, s: Record<string, any>, ctx: EvalContext): CondResult {
   const dev = ctx.device;
-  const keep = (): CondResult => ({ active: s.active === true });
-  const set = (active: boolean, trigger?: Trigger): CondResult => { s.active = active; return { active, trigger }; };
   const reading = input.type === 'reading' ? input.reading : undefined;
 
   switch (c.type) {
     case 'range': {
-      if (!reading || reading.metric !== c.metric || reading.quality !== 'ok') return keep();
+      if (!reading || reading.metric !== c.metric || reading.quality !== 'ok') return keep(s);
       const v = num(reading.value);
-      if (v === undefined) return keep();
+      if (v === undefined) return keep(s);
       const min = thresholdFor(`${c.metric}_min`, c.min, dev, ctx.sites);
       const max = thresholdFor(`${c.metric}_max`, c.max, dev, ctx.sites);
-      if (v < min) return set(true, { metric: c.metric, value: v, threshold: min });
-      if (v > max) return set(true, { metric: c.metric, value: v, threshold: max });
-      if (v >= c.clearMin && v <= c.clearMax) return set(false);
-      return keep();
+      if (v < min) return set(s, true, { metric: c.metric, value: v, threshold: min });
+      if (v > max) return set(s, true, { metric: c.metric, value: v, threshold: max });
+      if (v >= c.clearMin && v <= c.clearMax) return set(s, false);
+      return keep(s);
     }
     case 'above':
     case 'below': {
-      if (!reading || reading.metric !== c.metric || reading.quality !== 'ok') return keep();
+      if (!reading || reading.metric !== c.metric || reading.quality !== 'ok') return keep(s);
       const v = num(reading.value);
-      if (v === undefined) return keep();
+      if (v === undefined) return keep(s);
       const t = thresholdFor(c.metric, c.threshold, dev, ctx.sites);
       const clear = thresholdFor(`${c.metric}_clear`, c.clear, dev, ctx.sites);
       const hit = c.type === 'above' ? (c.inclusive ? v >= t : v > t) : (c.inclusive ? v <= t : v < t);
-      if (hit) return set(true, { metric: c.metric, value: v, threshold: t });
-      if (c.type === 'above' ? v <= clear : v >= clear) return set(false);
-      return keep();
+      if (hit) return set(s, true, { metric: c.metric, value: v, threshold: t });
+      if (c.type === 'above' ? v <= clear : v >= clear) return set(s, false);
+      return keep(s);
     }
     case 'flag': {
       s.since ??= {};
@@ -97,18 +99,18 @@ function evalCondition(c: Condition, input: AlertInput, s: Record<string, any>, 
       if (reading && c.metrics.includes(reading.metric) && typeof reading.value === 'boolean') {
         if (reading.value) s.since[reading.metric] ??= reading.ts;
         else delete s.since[reading.metric];
-      } else if (input.type !== 'tick') return keep();
+      } else if (input.type !== 'tick') return keep(s);
       const due = Object.entries(s.since as Record<string, number>).find(([, since]) => now! - since >= forMs);
       if (due) {
         const fresh = !s.active || (reading !== undefined && reading.metric === due[0]);
-        const r = set(true);
+        const r = set(s, true);
         return fresh ? { ...r, trigger: { metric: due[0], value: true, threshold: c.forS || null } } : r;
       }
-      return Object.keys(s.since).length === 0 ? set(false) : keep();
+      return Object.keys(s.since).length === 0 ? set(s, false) : keep(s);
     }
     case 'event': {
-      if (input.type === 'event' && input.event.type === c.event) return set(true, { metric: null, value: c.event, threshold: null });
-      return keep();
+      if (input.type === 'event' && input.event.type === c.event) return set(s, true, { metric: null, value: c.event, threshold: null });
+      return keep(s);
     }
     case 'rate': {
       s.win ??= {};
@@ -118,20 +120,20 @@ function evalCondition(c: Condition, input: AlertInput, s: Record<string, any>, 
         const list = ((s.win[key] as number[] | undefined) ?? []).filter((t) => t > input.event.ts - windowMs);
         list.push(input.event.ts);
         s.win[key] = list.slice(-c.count * 4);
-        if (list.length >= c.count) return set(true, { metric: null, value: list.length, threshold: c.count });
-        return keep();
+        if (list.length >= c.count) return set(s, true, { metric: null, value: list.length, threshold: c.count });
+        return keep(s);
       }
       if (input.type === 'tick') {
         for (const [k, list] of Object.entries(s.win as Record<string, number[]>)) {
           const live = list.filter((t) => t > input.now - windowMs);
           if (live.length) s.win[k] = live; else delete s.win[k];
         }
-        if (s.active && !Object.values(s.win as Record<string, number[]>).some((l) => l.length >= c.count)) return set(false);
+        if (s.active && !Object.values(s.win as Record<string, number[]>).some((l) => l.length >= c.count)) return set(s, false);
       }
-      return keep();
+      return keep(s);
     }
     case 'out_of_range': {
-      if (!reading || typeof reading.value !== 'number') return keep();
+      if (!reading || typeof reading.value !== 'number') return keep(s);
       s.bad ??= {};
       const lim = c.limits[reading.metric];
       const bad = reading.quality === 'out_of_range' || (lim !== undefined && (reading.value < lim[0] || reading.value > lim[1]));
@@ -139,80 +141,80 @@ function evalCondition(c: Condition, input: AlertInput, s: Record<string, any>, 
         s.bad[reading.metric] = true;
         const def = metricDef(reading.metric)?.physical;
         const limit = lim ? (reading.value < lim[0] ? lim[0] : lim[1]) : def ? (def.min !== undefined && reading.value < def.min ? def.min : def.max ?? null) : null;
-        return set(true, { metric: reading.metric, value: reading.value, threshold: limit ?? null });
+        return set(s, true, { metric: reading.metric, value: reading.value, threshold: limit ?? null });
       }
       if (s.bad[reading.metric]) delete s.bad[reading.metric];
-      return Object.keys(s.bad).length ? keep() : set(false);
+      return Object.keys(s.bad).length ? keep(s) : set(s, false);
     }
     case 'stuck': {
-      if (!reading || !c.metrics.includes(reading.metric) || reading.quality !== 'ok') return keep();
+      if (!reading || !c.metrics.includes(reading.metric) || reading.quality !== 'ok') return keep(s);
       s.m ??= {};
       const key = typeof reading.value === 'number' ? Math.round(reading.value * 1e6) / 1e6 : reading.value;
       const cur = s.m[reading.metric] as { v: unknown; n: number; first: number } | undefined;
       if (cur && cur.v === key) cur.n++;
       else s.m[reading.metric] = { v: key, n: 1, first: reading.ts };
       const m = s.m[reading.metric];
-      if (m.n >= c.count && reading.ts - m.first >= c.minSpanS * 1000) return set(true, { metric: reading.metric, value: reading.value, threshold: c.count });
-      if (m.n === 1) return set(Object.values(s.m as Record<string, { n: number; first: number }>).some((x) => x.n >= c.count));
-      return keep();
+      if (m.n >= c.count && reading.ts - m.first >= c.minSpanS * 1000) return set(s, true, { metric: reading.metric, value: reading.value, threshold: c.count });
+      if (m.n === 1) return set(s, Object.values(s.m as Record<string, { n: number; first: number }>).some((x) => x.n >= c.count));
+      return keep(s);
     }
     case 'no_data': {
-      if (input.type === 'reading' || input.type === 'event') return set(false);
+      if (input.type === 'reading' || input.type === 'event') return set(s, false);
       const interval = Number(dev.attributes.reportIntervalS) > 0 ? Number(dev.attributes.reportIntervalS) : dev.reportIntervalS;
       const deadline = (dev.lastSeen ?? dev.createdAt) + c.intervals * interval * 1000;
-      if (input.now > deadline && !s.active) return set(true, { metric: null, value: dev.lastSeen === null ? null : new Date(dev.lastSeen).toISOString(), threshold: c.intervals * interval });
-      return keep();
+      if (input.now > deadline && !s.active) return set(s, true, { metric: null, value: dev.lastSeen === null ? null : new Date(dev.lastSeen).toISOString(), threshold: c.intervals * interval });
+      return keep(s);
     }
     case 'battery': {
-      if (!reading || typeof reading.value !== 'number' || reading.quality !== 'ok') return keep();
+      if (!reading || typeof reading.value !== 'number' || reading.quality !== 'ok') return keep(s);
       s.m ??= {};
       if (reading.metric === 'battery_pct') {
         const t = thresholdFor('battery_pct', c.belowPct, dev, ctx.sites);
-        if (reading.value < t) { s.m.pct = true; return set(true, { metric: 'battery_pct', value: reading.value, threshold: t }); }
+        if (reading.value < t) { s.m.pct = true; return set(s, true, { metric: 'battery_pct', value: reading.value, threshold: t }); }
         if (reading.value >= c.clearPct) delete s.m.pct;
       } else if (reading.metric === 'battery_v') {
         const low = Number(dev.attributes.lowBatteryV) > 0 ? Number(dev.attributes.lowBatteryV) : dev.lowBatteryV;
-        if (low === undefined) return keep();
-        if (reading.value < low) { s.m.v = true; return set(true, { metric: 'battery_v', value: reading.value, threshold: low }); }
+        if (low === undefined) return keep(s);
+        if (reading.value < low) { s.m.v = true; return set(s, true, { metric: 'battery_v', value: reading.value, threshold: low }); }
         if (reading.value >= low + c.clearMarginV) delete s.m.v;
-      } else return keep();
-      return Object.keys(s.m).length ? keep() : set(false);
+      } else return keep(s);
+      return Object.keys(s.m).length ? keep(s) : set(s, false);
     }
     case 'counter_regressed': {
-      if (!reading || !c.metrics.includes(reading.metric) || typeof reading.value !== 'number') return keep();
+      if (!reading || !c.metrics.includes(reading.metric) || typeof reading.value !== 'number') return keep(s);
       s.last ??= {};
       const prev = s.last[reading.metric] as { v: number; ts: number } | undefined;
-      if (prev && reading.ts <= prev.ts) return keep(); // history arriving late is not a regression
+      if (prev && reading.ts <= prev.ts) return keep(s); // history arriving late is not a regression
       s.last[reading.metric] = { v: reading.value, ts: reading.ts };
       const allowance = Number(dev.attributes.rolloverAllowance ?? c.allowance) || 0;
-      if (prev && reading.value < prev.v - allowance) return set(true, { metric: reading.metric, value: reading.value, threshold: prev.v });
-      return keep();
+      if (prev && reading.value < prev.v - allowance) return set(s, true, { metric: reading.metric, value: reading.value, threshold: prev.v });
+      return keep(s);
     }
     case 'water_leak': {
-      if (!reading || reading.quality !== 'ok' || typeof reading.value !== 'number') return keep();
+      if (!reading || reading.quality !== 'ok' || typeof reading.value !== 'number') return keep(s);
       const nightLimit = thresholdFor('night_flow_m3h', c.nightFlowM3h, dev, ctx.sites);
       const h = localHour(reading.ts, c.tz);
       const night = h >= c.nightStart && h < c.nightEnd;
       if (reading.metric === 'water_flow_m3h') {
-        if (night && reading.value > nightLimit) return set(true, { metric: 'water_flow_m3h', value: reading.value, threshold: nightLimit });
-        return keep();
+        if (night && reading.value > nightLimit) return set(s, true, { metric: 'water_flow_m3h', value: reading.value, threshold: nightLimit });
+        return keep(s);
       }
-      if (reading.metric !== 'water_volume_m3') return keep();
+      if (reading.metric !== 'water_volume_m3') return keep(s);
       const prev = s.prev as { v: number; ts: number } | undefined;
-      if (prev && reading.ts <= prev.ts) return keep();
+      if (prev && reading.ts <= prev.ts) return keep(s);
       s.prev = { v: reading.value, ts: reading.ts };
-      if (!prev) return keep();
+      if (!prev) return keep(s);
       const dv = reading.value - prev.v;
       const hours = (reading.ts - prev.ts) / HOUR;
       const hour = Math.floor(reading.ts / HOUR) * HOUR;
       s.used = ((s.used as number[] | undefined) ?? []).filter((x) => x > hour - c.hoursWithoutZero * HOUR);
       if (dv > 0) { if (!s.used.includes(hour)) s.used.push(hour); }
       else if (hours >= 1 || dv === 0) s.used = s.used.filter((x: number) => x !== hour);
-      if (night && hours > 0 && hours <= 2 && dv / hours > nightLimit) return set(true, { metric: 'water_flow_m3h', value: Math.round((dv / hours) * 1000) / 1000, threshold: nightLimit });
+      if (night && hours > 0 && hours <= 2 && dv / hours > nightLimit) return set(s, true, { metric: 'water_flow_m3h', value: Math.round((dv / hours) * 1000) / 1000, threshold: nightLimit });
       const allHours = Array.from({ length: c.hoursWithoutZero }, (_, k) => hour - k * HOUR).every((x) => s.used.includes(x));
-      if (allHours) return set(true, { metric: 'water_volume_m3', value: reading.value, threshold: c.hoursWithoutZero });
-      if (dv <= 0 && hours >= 1) return set(false);
-      return keep();
+      if (allHours) return set(s, true, { metric: 'water_volume_m3', value: reading.value, threshold: c.hoursWithoutZero });
+      if (dv <= 0 && hours >= 1) return set(s, false);
+      return keep(s);
     }
   }
 }
@@ -269,20 +271,23 @@ export function quiet(rule: Rule, input: AlertInput, state: RuleState | undefine
 
 /** Does this input concern this rule at all? (keeps the hot path from evaluating every rule) */
 export function relevant(rule: Rule, input: AlertInput): boolean {
-  if (input.type === 'tick') return rule.conditions.some((c) => c.type === 'flag' || c.type === 'rate' || c.type === 'no_data');
-  return rule.conditions.some((c) => {
-    if (c.type === 'no_data') return true;
-    if (input.type === 'event') return (c.type === 'event' || c.type === 'rate') && c.event === input.event.type;
-    const m = input.reading.metric;
-    switch (c.type) {
-      case 'range': case 'above': case 'below': return c.metric === m;
-      case 'flag': case 'stuck': case 'counter_regressed': return c.metrics.includes(m);
-      case 'out_of_range': return typeof input.reading.value === 'number';
-      case 'battery': return m === 'battery_pct' || m === 'battery_v';
-      case 'water_leak': return m === 'water_volume_m3' || m === 'water_flow_m3h';
-      default: return false;
-    }
-  });
+  for (const c of rule.conditions) if (concerns(c, input)) return true;
+  return false;
+}
+
+function concerns(c: Condition, input: AlertInput): boolean {
+  if (input.type === 'tick') return c.type === 'flag' || c.type === 'rate' || c.type === 'no_data';
+  if (c.type === 'no_data') return true;
+  if (input.type === 'event') return (c.type === 'event' || c.type === 'rate') && c.event === input.event.type;
+  const m = input.reading.metric;
+  switch (c.type) {
+    case 'range': case 'above': case 'below': return c.metric === m;
+    case 'flag': case 'stuck': case 'counter_regressed': return c.metrics.includes(m);
+    case 'out_of_range': return typeof input.reading.value === 'number';
+    case 'battery': return m === 'battery_pct' || m === 'battery_v';
+    case 'water_leak': return m === 'water_volume_m3' || m === 'water_flow_m3h';
+    default: return false;
+  }
 }
 
 export function renderMessage(template: string, vars: Record<string, unknown>): string {

@@ -36,13 +36,26 @@ export interface PipelineDeps {
 
 export class IngestPipeline {
   private readonly occupied = new Map<string, boolean>();
-  /** per-model counter children: labels() hashes its arguments on every call */
-  private readonly perModel = new Map<string, { received: { inc(): void }; decoded: { inc(): void } }>();
+  /**
+   * Per-model message counts, added to the Prometheus counters once per group commit
+   * (flushCounters) rather than per message: a labelled inc() hashes its labels each time.
+   */
+  private readonly perModel = new Map<string, { received: number; decoded: number }>();
 
-  private counters(model: string) {
+  private counts(model: string): { received: number; decoded: number } {
     let c = this.perModel.get(model);
-    if (!c) this.perModel.set(model, (c = { received: this.deps.metrics.messagesReceived.labels(model), decoded: this.deps.metrics.messagesDecoded.labels(model) }));
+    if (!c) this.perModel.set(model, (c = { received: 0, decoded: 0 }));
     return c;
+  }
+
+  /** called after every group commit (and failed commit), before the PUBACKs go out */
+  flushCounters(): void {
+    for (const [model, c] of this.perModel) {
+      if (c.received > 0) this.deps.metrics.messagesReceived.inc({ model }, c.received);
+      if (c.decoded > 0) this.deps.metrics.messagesDecoded.inc({ model }, c.decoded);
+      c.received = 0;
+      c.decoded = 0;
+    }
   }
 
   constructor(private readonly deps: PipelineDeps) {}
@@ -84,7 +97,7 @@ export class IngestPipeline {
       });
       for (const r of out.readings) r.receivedAt = receivedAt;
       if (device.kind === 'parking') this.deriveParkingEvents(device.id, out.readings, out.events);
-      this.counters(device.model).decoded.inc();
+      this.counts(device.model).decoded++;
       return { readings: out.readings, events: out.events, deviceId: device.id, receivedAt };
     } catch (err) {
       const reason = err instanceof DecodeError ? err.message : `decoder failed: ${(err as Error)?.message ?? String(err)}`;
@@ -98,7 +111,7 @@ export class IngestPipeline {
   private decode(device: Device, payload: Buffer, port: number | undefined, receivedAt: number): Decoded {
     const model = getModel(device.model);
     if (!model) throw new DecodeError(`device ${device.id} has unknown model ${device.model}`);
-    this.counters(model.id).received.inc();
+    this.counts(model.id).received++;
     const decoded = model.decode({ payload, port, receivedAt });
     if (!decoded || !Array.isArray(decoded.readings) || !Array.isArray(decoded.events)) throw new DecodeError('decoder returned no result');
     return decoded;
