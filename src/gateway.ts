@@ -108,6 +108,7 @@ export class Gateway {
       maxDelayMs: config.ingest.batchMaxDelayMs,
       maxMessages: config.ingest.batchMaxMessages,
       onCommitted: (entries, ms) => { this.pipeline.flushCounters(); this.onCommitted(entries, ms); },
+      onListenerError: (err) => log.error({ err }, 'post-commit processing failed (the batch is committed and acknowledged)'),
       onFailed: (err, entries) => {
         this.pipeline.flushCounters();
         this.metrics.writeFailures.inc();

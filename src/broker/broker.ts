@@ -186,13 +186,11 @@ export class EmbeddedBroker {
       return cb(null);
     }
     packet.retain = false; // uplinks are ingested, never kept as retained messages
-    this.deps.pipeline.handle({ topic: packet.topic, payload: packet.payload as Buffer, clientId: client.id, route: route! }).then(
-      () => cb(null),
-      (err: Error) => {
-        this.deps.log.error({ err: err.message, clientId: client.id }, 'commit failed; message not acknowledged');
-        cb(err);
-      },
-    );
+    this.deps.pipeline.handleCb({ topic: packet.topic, payload: packet.payload as Buffer, clientId: client.id, route: route! }, (err) => {
+      if (!err) return cb(null);
+      this.deps.log.error({ err: err.message, clientId: client.id }, 'commit failed; message not acknowledged');
+      cb(err);
+    });
   }
 
   private withinRate(client: GatewayClient, who: Principal): boolean {

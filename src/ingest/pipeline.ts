@@ -13,7 +13,7 @@ import type { Device, DeviceRegistry } from '../registry/devices.js';
 import { normalise } from './normalise.js';
 import { ENVELOPE_FORMATS, type Uplink } from './envelopes.js';
 import type { Route } from './topics.js';
-import type { Entry, GroupCommitter } from './committer.js';
+import type { Done, Entry, GroupCommitter } from './committer.js';
 import type { Metrics } from '../metrics.js';
 
 export interface IngestMessage {
@@ -62,6 +62,11 @@ export class IngestPipeline {
 
   handle(msg: IngestMessage): Promise<void> {
     return this.deps.committer.submit(this.prepare(msg));
+  }
+
+  /** handle() with a callback instead of a promise (one fewer allocation per message) */
+  handleCb(msg: IngestMessage, done: Done): void {
+    this.deps.committer.submitCb(this.prepare(msg), done);
   }
 
   /** Everything up to the commit, synchronous so one socket's messages keep their order. */
