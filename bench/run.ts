@@ -169,18 +169,26 @@ async function sampleAlerts(http: string, mqttPort: number, secret: string, stop
   return { fromAck, fromPublish };
 }
 
+/** bulk provisioning, 1 000 rows a request; the credentials by device id */
+async function provision(http: string, rows: Array<{ id: string; model: string; site: string }>): Promise<Map<string, string>> {
+  const creds = new Map<string, string>();
+  for (let i = 0; i < rows.length; i += 1000) {
+    const r = await api(http, '/api/v1/devices/bulk', { method: 'POST', body: JSON.stringify(rows.slice(i, i + 1000)) });
+    for (const c of r.credentials) creds.set(c.id, c.password);
+  }
+  return creds;
+}
+
+const PROBES = [{ id: 'bench-q', model: 'generic.water-quality', site: 'bench/estate/pump' }, { id: 'bench-bin', model: 'generic.bin-fill', site: 'bench/estate/b0' }];
+
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'gw-bench-'));
   log(`gateway on embedded defaults, data in ${dataDir}`);
   const gw = await startGateway(dataDir);
   const rows = Array.from({ length: DEVICES }, (_, i) => ({ id: `bench-${String(i).padStart(5, '0')}`, model: KINDS[i % KINDS.length]!.model, site: `bench/estate/b${i % 10}` }));
-  rows.push({ id: 'bench-q', model: 'generic.water-quality', site: 'bench/estate/pump' }, { id: 'bench-bin', model: 'generic.bin-fill', site: 'bench/estate/b0' });
+  rows.push(...PROBES);
   log(`provisioning ${rows.length} devices`);
-  const creds = new Map<string, string>();
-  for (let i = 0; i < rows.length; i += 1000) {
-    const r = await api(gw.http, '/api/v1/devices/bulk', { method: 'POST', body: JSON.stringify(rows.slice(i, i + 1000)) });
-    for (const c of r.credentials) creds.set(c.id, c.password);
-  }
+  const creds = await provision(gw.http, rows);
   const base = Date.parse('2025-01-01T00:00:00Z');
   const devices: LoadDevice[] = rows.slice(0, DEVICES).map((r, i) => ({
     username: r.id, password: creds.get(r.id)!, topic: `devices/${r.id}/up`,
@@ -265,15 +273,10 @@ async function connectionsMode(o: ConnectionsOptions) {
   log(`connection scale: ${o.connections} devices at ${o.rate}/s, one QoS 1 reading every ${o.interval} s each`);
   const gw = await startGateway(dataDir);
   const rows = Array.from({ length: o.connections }, (_, i) => ({ id: `conn-${String(i).padStart(6, '0')}`, model: KINDS[i % KINDS.length]!.model, site: `bench/estate/b${i % 50}` }));
-  const probes = await api(gw.http, '/api/v1/devices/bulk', { method: 'POST', body: JSON.stringify([{ id: 'bench-q', model: 'generic.water-quality', site: 'bench/estate/pump' }, { id: 'bench-bin', model: 'generic.bin-fill', site: 'bench/estate/b0' }]) });
-  const probe = new Map<string, string>(probes.credentials.map((c: { id: string; password: string }) => [c.id, c.password]));
+  const probe = await provision(gw.http, PROBES);
   const t0 = performance.now();
-  const creds: Array<{ username: string; password: string; topic: string }> = [];
-  for (let i = 0; i < rows.length; i += 1000) {
-    const r = await api(gw.http, '/api/v1/devices/bulk', { method: 'POST', body: JSON.stringify(rows.slice(i, i + 1000)) });
-    for (const c of r.credentials) creds.push({ username: c.id, password: c.password, topic: `devices/${c.id}/up` });
-  }
-  creds.sort((a, b) => a.username.localeCompare(b.username));
+  const secrets = await provision(gw.http, rows);
+  const creds = rows.map((r) => ({ username: r.id, password: secrets.get(r.id)!, topic: `devices/${r.id}/up` }));
   log(`provisioned ${creds.length} devices in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const base = Date.parse('2025-06-01T00:00:00Z');
   const payload = (i: number, seq: number) => JSON.stringify(KINDS[i % KINDS.length]!.payload(base + seq * 10_000, seq));

@@ -168,15 +168,14 @@ export class AlertService {
   private inBatch(fn: () => void): void {
     if (this.pending) return fn();
     this.pending = [];
+    const done = this.pending;
     try {
       this.deps.db.transaction(fn)();
-      const done = this.pending;
-      this.pending = undefined;
-      for (const [event, a] of done) this.announce(event, a);
     } finally {
       this.pending = undefined;
       if (this.gaugeDirty) this.updateGauge();
     }
+    for (const [event, a] of done) this.announce(event, a);
   }
 
   /** Post-commit listener: every committed reading and event, in time order per device. */

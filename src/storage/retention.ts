@@ -16,6 +16,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import { DateTime } from 'luxon';
 import type { Logger } from 'pino';
 import type { Db } from './database.js';
+import type { RollupPeriod } from './telemetry-store.js';
 import { metricDef } from '../core/vocabulary.js';
 
 export interface RetentionConfig {
@@ -43,7 +44,6 @@ const DAY = 86_400_000;
 /** rollups are recomputed this far back on every run (late readings) */
 const LOOKBACK_MS = 2 * DAY;
 
-export type Period = '1h' | '1d';
 
 interface Acc { count: number; sum: number; min: number; max: number; first: number; last: number }
 
@@ -95,7 +95,7 @@ export class Retention {
   }
 
   /** start of the bucket holding ts */
-  bucketOf(period: Period, ts: number): number {
+  bucketOf(period: RollupPeriod, ts: number): number {
     if (period === '1h') return Math.floor(ts / HOUR) * HOUR;
     return DateTime.fromMillis(ts, { zone: this.cfg.timezone }).startOf('day').toMillis();
   }
@@ -105,8 +105,8 @@ export class Retention {
     const report: RetentionReport = { hourlyBuckets: 0, dailyBuckets: 0, rawDeleted: 0, eventsDeleted: 0, deadLettersDeleted: 0, rollupsDeleted: 0, alertsDeleted: 0 };
     let rawCutoff = now - this.cfg.rawDays * DAY;
     if (this.opts.rollups) {
-      const series = (this.db.prepare('SELECT device_id, metric FROM latest').all() as Array<{ device_id: string; metric: string }>)
-        .filter((s) => metricDef(s.metric)?.type === 'number');
+      const all = this.db.prepare('SELECT device_id, metric FROM latest').all() as Array<{ device_id: string; metric: string }>;
+      const series = all.filter((s) => metricDef(s.metric)?.type === 'number');
       const hourEnd = this.bucketOf('1h', now);
       const dayEnd = this.bucketOf('1d', now);
       report.hourlyBuckets = this.rollUp('1h', series, hourEnd);
@@ -114,7 +114,6 @@ export class Retention {
       // never delete raw readings the rollups do not cover yet
       rawCutoff = Math.min(rawCutoff, hourEnd, dayEnd);
       const del = this.db.prepare('DELETE FROM readings WHERE device_id = ? AND metric = ? AND ts < ?');
-      const all = this.db.prepare('SELECT device_id, metric FROM latest').all() as Array<{ device_id: string; metric: string }>;
       // one short transaction per series: the ingest writer is never locked out for long
       for (const s of all) report.rawDeleted += del.run(s.device_id, s.metric, rawCutoff).changes;
       report.rollupsDeleted += this.db.prepare("DELETE FROM rollups WHERE period = '1h' AND bucket < ?").run(now - this.cfg.hourlyDays * DAY).changes;
@@ -129,7 +128,7 @@ export class Retention {
   }
 
   /** Recomputes the buckets of [watermark - look-back, end) for every numeric series. */
-  private rollUp(period: Period, series: Array<{ device_id: string; metric: string }>, end: number): number {
+  private rollUp(period: RollupPeriod, series: Array<{ device_id: string; metric: string }>, end: number): number {
     const key = `rollup.${period}.done`;
     const done = this.kvGet(key);
     const start = done === undefined ? -8.64e15 : this.bucketOf(period, done - LOOKBACK_MS);

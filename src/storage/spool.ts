@@ -10,7 +10,6 @@ export interface SpoolChunk {
   lastId: number;
   lines: string;
   points: number;
-  rows: number;
 }
 
 export class Spool {
@@ -62,7 +61,7 @@ export class Spool {
       n++;
     }
     if (n === 0) return undefined;
-    return { lastId, lines: parts.join('\n'), points, rows: n };
+    return { lastId, lines: parts.join('\n'), points };
   }
 
   /** after the server took a chunk */

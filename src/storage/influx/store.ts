@@ -92,11 +92,12 @@ export class InfluxTelemetryStore implements TelemetryStore {
       if (this.spool.batches > 0 || !this.setupDone) {
         toSpool = true;
       } else {
+        const body = lines.join('\n');
         try {
-          await this.backend.write(lines.join('\n'));
+          await this.backend.write(body);
           this.lastError = undefined;
         } catch (err) {
-          if (err instanceof RejectedWrite) deadLetters.push(this.rejected(err, lines.length, lines.join('\n')));
+          if (err instanceof RejectedWrite) deadLetters.push(this.rejected(err, lines.length, body));
           else {
             toSpool = true;
             this.noteFailure(err as Error);

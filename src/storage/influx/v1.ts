@@ -51,7 +51,7 @@ export class InfluxV1Backend implements InfluxBackend {
     const want: Array<[string, number, boolean]> = [[RAW_RP, r.rawDays, true], [HOURLY_RP, r.hourlyDays, false], [DAILY_RP, r.dailyDays, false]];
     for (const [name, days, isDefault] of want) {
       const q = `RETENTION POLICY ${ident(name)} ON ${ident(db)} DURATION ${days}d REPLICATION 1${isDefault ? ' DEFAULT' : ''}`;
-      await this.run(existing.has(name) ? `ALTER ${q}` : `CREATE ${q}`);
+      await this.query(existing.has(name) ? `ALTER ${q}` : `CREATE ${q}`);
     }
     // rollups: hourly from raw, daily from raw too (so a day is exact, not a mean of means)
     const cqs = new Set((await this.influx.showContinousQueries(db)).map((c) => c.name));
@@ -59,8 +59,8 @@ export class InfluxV1Backend implements InfluxBackend {
     const daily = rollupSelect(this.raw, { database: db, retentionPolicy: DAILY_RP }, numericMetrics, '1d', r.dayOffset);
     for (const [name, body] of [['rollup_1h', hourly], ['rollup_1d', daily]] as const) {
       // a CQ cannot be altered: drop and create, so a new metric list or offset takes effect
-      if (cqs.has(name)) await this.run(`DROP CONTINUOUS QUERY ${ident(name)} ON ${ident(db)}`);
-      await this.run(`CREATE CONTINUOUS QUERY ${ident(name)} ON ${ident(db)} BEGIN ${body} END`);
+      if (cqs.has(name)) await this.query(`DROP CONTINUOUS QUERY ${ident(name)} ON ${ident(db)}`);
+      await this.query(`CREATE CONTINUOUS QUERY ${ident(name)} ON ${ident(db)} BEGIN ${body} END`);
     }
   }
 
@@ -84,10 +84,6 @@ export class InfluxV1Backend implements InfluxBackend {
       for (const s of r.series ?? []) out.push(s);
     }
     return out;
-  }
-
-  private async run(q: string): Promise<void> {
-    await this.query(q);
   }
 
   private static rows(s: RawSeries): Array<Record<string, unknown>> {
