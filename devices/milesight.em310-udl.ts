@@ -12,6 +12,17 @@ export default defineModel({
   reportIntervalS: 1200,
   metrics: ['distance_mm', 'fill_pct', 'tilt', 'battery_pct'],
   attributes: { binDepthMm: 'distance from the sensor to the bin floor, mm' },
+  vendorCodec: {
+    codec: 'vendor/milesight-iot/em310-udl.js',
+    commit: '62c8acd',
+    vectors: ['milesight.em310-udl.jsonl', 'milesight.em310-udl.codec-em310-udl-2025.jsonl'],
+    expect: (d) => [
+      ...(d.battery !== undefined ? [{ metric: 'battery_pct', value: d.battery }] : []),
+      ...(d.distance !== undefined ? [{ metric: 'distance_mm', value: d.distance }] : []),
+      ...(d.tilt !== undefined ? [{ metric: 'tilt', value: d.tilt === 'tilt' }] : []),
+      ...(d.position !== undefined ? [{ metric: 'tilt', value: d.position === 'tilt' }] : []),
+    ],
+  },
   deviations: [
     'Key drift in the vendor codec: em310-udl.js (62c8acd) emits tilt: "tilt" | "normal", the 2025 rewrite (5c12ba1) emits position: "tilt" for the same bytes. Both come from channel 04 00; this decoder maps that channel to the boolean tilt, so either codec generation\'s devices give the same reading.',
   ],

@@ -80,10 +80,67 @@ export interface DeviceModel {
   events?: EventType[];
   /** device attributes this model reads, with what they mean */
   attributes?: Record<string, string>;
-  /** where this decoder departs from the vendor codec's output, and why */
-  deviations?: string[];
+  /**
+   * Where this decoder departs from the vendor codec's output, and why. Each is declared
+   * once here; test/devices/vendor-vectors.test.ts honours exactly these (and fails on a
+   * deviation with `applies` that no vector uses).
+   */
+  deviations?: Deviation[];
+  /** the vendor's reference codec this model is checked against (vendor vectors) */
+  vendorCodec?: VendorReference;
   decode(input: DecodeInput): Decoded;
   examples: ModelExample[];
+}
+
+/** One vendor vector: a payload and the vendor codec's raw output (shared/corpus/vendor-vectors/README.md). */
+export interface VendorVector {
+  fPort: number;
+  hex: string;
+  /** the message type the generator built */
+  kind: string;
+  /** the codec's raw result: {data, errors?, warnings?} or {threw} */
+  vendor: { data?: any; errors?: string[]; warnings?: string[]; threw?: string };
+}
+
+/**
+ * What the gateway must store for a vector: readings in the vocabulary (names, units)
+ * at their times (`ts` epoch ms; undefined = the receive time), or 'error' (dead letter).
+ */
+export type VendorExpectation = DecodedReading[] | 'error';
+
+export interface VendorReference {
+  /** codec file in TheThingsNetwork/lorawan-devices, e.g. 'vendor/milesight-iot/em310-udl.js' */
+  codec: string;
+  /** commit of that repository the vectors were produced with */
+  commit: string;
+  /**
+   * vector files: names under ../shared/corpus/vendor-vectors/ or test/vendor-vectors/
+   * (models added here, whose vectors we produced by running the vendor codec outside the project)
+   */
+  vectors: string[];
+  /** device attributes the vectors are decoded with (binDepthMm …) */
+  attributes?: Record<string, unknown>;
+  /** receive time for the vectors (ISO); default 2026-06-01T00:00:00Z */
+  receivedAt?: string;
+  /**
+   * The vendor codec's `data` in the gateway's vocabulary: renames and unit conversions
+   * only (the documented normalisation). Anything dropped or changed on purpose is a
+   * `Deviation`, not a silent omission here.
+   */
+  expect(data: any, vector: VendorVector): DecodedReading[];
+}
+
+export interface Deviation {
+  /** short stable id, e.g. 'min-max-not-stored' */
+  id: string;
+  /** why the gateway departs from the vendor codec */
+  reason: string;
+  /** the vendor codec commit the deviation was checked against */
+  commit?: string;
+  /** the vectors it concerns; a deviation without it is prose only (no vector differs) */
+  applies?: (vector: VendorVector) => boolean;
+  /** the expectation for those vectors, from the vendor-derived one */
+  expect?: (expected: VendorExpectation, vector: VendorVector) => VendorExpectation;
 }
 
 /** A payload the model cannot decode. The message becomes a dead letter with this reason. */
@@ -98,7 +155,16 @@ export class DecodeError extends Error {
 const ID_RE = /^[a-z0-9]+(?:[.-][a-z0-9]+)*$/;
 
 /** Checks a model definition once, at load time, so a bad model never reaches ingest. */
-export function defineModel(model: DeviceModel): DeviceModel {
+export type ModelDefinition = Omit<DeviceModel, 'deviations'> & {
+  /** a plain string is a prose deviation (no vector differs because of it) */
+  deviations?: Array<string | Deviation>;
+};
+
+export function defineModel(definition: ModelDefinition): DeviceModel {
+  const model: DeviceModel = {
+    ...definition,
+    deviations: (definition.deviations ?? []).map((d, i) => (typeof d === 'string' ? { id: `note-${i + 1}`, reason: d } : d)),
+  };
   const where = `device model ${model.id}`;
   if (!ID_RE.test(model.id) || !model.id.includes('.') && model.id !== 'senml') throw new Error(`${where}: id must be vendor.model, lower-case`);
   if (!DEVICE_KINDS.includes(model.kind)) throw new Error(`${where}: unknown kind ${model.kind}`);
@@ -106,6 +172,8 @@ export function defineModel(model: DeviceModel): DeviceModel {
   for (const e of model.events ?? []) if (!EVENT_TYPES.includes(e)) throw new Error(`${where}: unknown event type ${e}`);
   if (!(model.reportIntervalS > 0)) throw new Error(`${where}: reportIntervalS must be > 0`);
   if (model.examples.length === 0) throw new Error(`${where}: at least one example is required`);
+  const ids = new Set(model.deviations!.map((d) => d.id));
+  if (ids.size !== model.deviations!.length) throw new Error(`${where}: duplicate deviation id`);
   return Object.freeze(model);
 }
 

@@ -12,7 +12,8 @@ export function modelJson(m: DeviceModel) {
     id: m.id, vendor: m.vendor, name: m.name, kind: m.kind, description: m.description ?? null, format: m.format,
     ports: m.ports ?? [], reportIntervalS: m.reportIntervalS, lowBatteryV: m.lowBatteryV ?? null,
     metrics: m.metrics.map((metric) => ({ metric, unit: metricDef(metric)!.unit, type: metricDef(metric)!.type })),
-    events: m.events ?? [], attributes: m.attributes ?? {}, deviations: m.deviations ?? [],
+    events: m.events ?? [], attributes: m.attributes ?? {}, deviations: (m.deviations ?? []).map((d) => ({ id: d.id, reason: d.reason, ...(d.commit ? { commit: d.commit } : {}) })),
+    vendorCodec: m.vendorCodec ? { codec: m.vendorCodec.codec, commit: m.vendorCodec.commit } : null,
     examples: m.examples.map((e) => ({
       description: e.description, port: e.port ?? null, ...(e.hex !== undefined ? { hex: e.hex } : {}), ...(e.json !== undefined ? { json: e.json } : {}),
       attributes: e.attributes ?? {}, readings: e.readings ?? {}, series: e.series ?? [], events: e.events ?? [], ...(e.error ? { error: e.error } : {}),
