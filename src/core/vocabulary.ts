@@ -99,5 +99,5 @@ export const DEVICE_KINDS = ['door_access', 'parking', 'water_meter', 'electrici
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 /** Event types (VOCABULARY.md): discrete happenings, stored in their own table. */
-export const EVENT_TYPES = ['access_granted', 'access_denied', 'door_forced', 'door_held_open', 'tamper', 'arrival', 'departure'] as const;
+export const EVENT_TYPES = ['access_granted', 'access_denied', 'door_forced', 'door_held_open', 'tamper', 'arrival', 'departure', 'device_info'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
