@@ -1,10 +1,15 @@
 /**
- * npm run bench -- [--json] [--duration 15] [--devices 500] [--window 10]
+ * npm run bench -- [--json] [--duration 15] [--devices 500] [--window 10] [--runs 5]
+ *                    [--rate <msgs/s>] [--open-duration <s>] [--sweep [--sweep-duration 10] [--sweep-out docs/latency-vs-load.svg]]
  *
  * End-to-end benchmark on one machine: the gateway on embedded defaults in a child process,
  * `--devices` simulated devices publishing QoS 1 readings of mixed kinds as fast as PUBACKs
- * allow; then plain aedes (no hooks, a no-op subscriber) under the same load in the same
- * run. With --json the last line is the CONTRACT's benchmark object.
+ * allow (closed loop), and plain aedes (no hooks, a no-op subscriber) under the same load in
+ * the same run; `--runs N` repeats that pair N times, alternating, and reports the ratio's
+ * min / median / max. Then an open loop at 50 % of the gateway's measured maximum (or
+ * `--rate`): messages on a fixed schedule, latencies from the scheduled send time (no
+ * coordinated omission). `--sweep` adds open-loop steps from 10 % to 100 % and draws the
+ * latency-vs-load curve. With --json the last line is the CONTRACT's benchmark object.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +19,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
-import { connectAll, percentile, runLoad, type LoadDevice } from './load.js';
+import type { MqttClient } from 'mqtt';
+import { connectAll, percentile, runLoad, type LoadDevice, type LoadResult } from './load.js';
+import { histogram, onSchedule, percentiles, recordMs, runOpenLoop, type Histogram, type OpenLoopResult } from './open-loop.js';
+import { sweepSvg, type SweepPoint } from './chart.js';
 import { readSse } from './sse.js';
 import { closeAll, ensureFileLimit, scaleConnections, waitExit, type ConnectionsOptions } from './connections.js';
 
@@ -30,7 +38,16 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     /** connection-scale mode: this many devices connecting at --rate/s, publishing every --interval s */
     connections: { type: 'string' },
-    rate: { type: 'string', default: '200' },
+    /** open loop: offered msgs/s (default 50 % of the measured maximum); connections mode: connects/s (default 200) */
+    rate: { type: 'string' },
+    /** repeat the closed-loop pair (gateway, plain aedes) this many times, interleaved; the ratio is their median */
+    runs: { type: 'string', default: '1' },
+    /** seconds of the open-loop phase (default: --duration) */
+    'open-duration': { type: 'string' },
+    /** latency-vs-load sweep: open loop at 10 % .. 100 % of the measured maximum, chart to --sweep-out */
+    sweep: { type: 'boolean', default: false },
+    'sweep-duration': { type: 'string', default: '10' },
+    'sweep-out': { type: 'string', default: 'docs/latency-vs-load.svg' },
     interval: { type: 'string', default: '10' },
     hold: { type: 'string', default: '20' },
   },
@@ -38,8 +55,11 @@ const { values: args } = parseArgs({
 const DURATION = Number(args.duration);
 const DEVICES = Number(args.devices);
 const WINDOW = Number(args.window);
-if (!(DURATION > 0) || !(DEVICES > 0) || !(WINDOW > 0)) {
-  process.stderr.write('bench: --duration, --devices and --window must be positive numbers\n');
+const RUNS = Number(args.runs);
+const OPEN_DURATION = Number(args['open-duration'] ?? args.duration);
+const SWEEP_DURATION = Number(args['sweep-duration']);
+if (![DURATION, DEVICES, WINDOW, RUNS, OPEN_DURATION, SWEEP_DURATION].every((n) => n > 0) || (args.rate !== undefined && !(Number(args.rate) > 0))) {
+  process.stderr.write('bench: --duration, --devices, --window, --runs, --open-duration, --sweep-duration and --rate must be positive numbers\n');
   process.exit(2);
 }
 /** node flags of the start script, so the bench runs the gateway as `npm start` does */
@@ -63,7 +83,7 @@ function peakRssMb(pid: number): number {
 
 async function gatewayCpuSeconds(http: string): Promise<number> {
   const text = await (await fetch(`${http}/metrics`)).text();
-  return Number(/^gateway_process_process_cpu_seconds_total ([0-9.e+-]+)$/m.exec(text)?.[1] ?? NaN);
+  return Number(/^gateway_(?:process_)?process_cpu_seconds_total ([0-9.e+-]+)$/m.exec(text)?.[1] ?? NaN);
 }
 
 async function api(base: string, path: string, init: RequestInit = {}): Promise<any> {
@@ -181,6 +201,82 @@ async function provision(http: string, rows: Array<{ id: string; model: string; 
 
 const PROBES = [{ id: 'bench-q', model: 'generic.water-quality', site: 'bench/estate/pump' }, { id: 'bench-bin', model: 'generic.bin-fill', site: 'bench/estate/b0' }];
 
+/** closed loop on the gateway, then on plain aedes, `runs` times in turn (interleaved, so drift hits both) */
+async function closedLoopSeries(gw: { http: string }, clients: MqttClient[], devices: LoadDevice[], rawClients: MqttClient[], rawDevices: LoadDevice[], runs: number, first = 0) {
+  const series: Array<{ gateway: LoadResult; raw: LoadResult; cpuS: number }> = [];
+  for (let r = first; r < first + runs; r++) {
+    const cpuBefore = await gatewayCpuSeconds(gw.http);
+    log(`run ${r + 1}/${RUNS}: gateway, ${devices.length} devices x ${WINDOW} in flight for ${DURATION} s`);
+    const gateway = await runLoad(clients, devices, { seconds: DURATION, window: WINDOW });
+    const cpuS = (await gatewayCpuSeconds(gw.http)) - cpuBefore;
+    log(`run ${r + 1}/${RUNS}: plain aedes, the same load`);
+    const raw = await runLoad(rawClients, rawDevices, { seconds: DURATION, window: WINDOW });
+    log(`run ${r + 1}/${RUNS}: gateway ${Math.round(gateway.acked / gateway.seconds)}/s, aedes ${Math.round(raw.acked / raw.seconds)}/s, ratio ${(gateway.acked / gateway.seconds / (raw.acked / raw.seconds)).toFixed(3)}`);
+    series.push({ gateway, raw, cpuS });
+  }
+  return series;
+}
+
+const stats = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const r3 = (v: number) => Math.round(v * 1000) / 1000;
+  return { min: r3(s[0]!), median: r3(s[Math.floor((s.length - 1) / 2)]! / 2 + s[Math.ceil((s.length - 1) / 2)]! / 2), max: r3(s[s.length - 1]!) };
+};
+
+/**
+ * Open loop at `rate` msgs/s over the load devices, with the probes on fixed schedules too:
+ * a water-quality probe every 100 ms (publish -> readable through REST) and a bin every
+ * 250 ms alternating 86 % / 5 % (publish -> alert.opened / alert.resolved on SSE). Every
+ * latency counts from the scheduled send time.
+ */
+async function openLoopPhase(gw: { http: string; mqttPort: number }, clients: MqttClient[], devices: LoadDevice[], creds: Map<string, string>, rate: number, seconds: number) {
+  const queryable = histogram();
+  const alert = histogram();
+  let stop = false;
+  const q = await mqtt.connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { username: 'bench-q', password: creds.get('bench-q')!, reconnectPeriod: 0 });
+  const bin = await mqtt.connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { username: 'bench-bin', password: creds.get('bench-bin')!, reconnectPeriod: 0 });
+  // the bin's state before the phase: start from "resolved" so the first 86 % opens
+  await bin.publishAsync('devices/bench-bin/up', JSON.stringify({ fill_pct: 5 }), { qos: 1 });
+  await new Promise((r) => setTimeout(r, 300));
+  const expected: Record<string, number[]> = { 'alert.opened': [], 'alert.resolved': [] };
+  const sse = await readSse(`${gw.http}/api/v1/alerts/stream?token=${TOKEN}`, (e) => {
+    if (e.data?.deviceId !== 'bench-bin') return;
+    const at = expected[e.event]?.shift();
+    if (at !== undefined) recordMs(alert, performance.now() - at);
+  }).catch(() => null);
+  let qSeq = 0;
+  const polls: Array<Promise<void>> = [];
+  const qBase = Date.parse('2026-02-01T00:00:00Z') + Math.floor(Math.random() * 1e6) * 1000;
+  const probes = onSchedule(100, () => stop, (at) => {
+    const ts = qBase + qSeq++ * 1000;
+    q.publish('devices/bench-q/up', JSON.stringify({ ts, turbidity_ntu: 0.3 }), { qos: 0 });
+    polls.push((async () => {
+      for (;;) {
+        const r = await fetch(`${gw.http}/api/v1/telemetry?device=bench-q&metric=turbidity_ntu&from=${ts}&to=${ts + 1}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        const body = (await r.json()) as { points?: unknown[] };
+        if ((body.points?.length ?? 0) > 0) { recordMs(queryable, performance.now() - at); return; }
+        if (performance.now() - at > 30_000) return;
+        await new Promise((r2) => setTimeout(r2, 3));
+      }
+    })());
+  });
+  let high = true;
+  const bins = onSchedule(250, () => stop, (at) => {
+    expected[high ? 'alert.opened' : 'alert.resolved']!.push(at);
+    bin.publish('devices/bench-bin/up', JSON.stringify({ fill_pct: high ? 86 : 5 }), { qos: 1 });
+    high = !high;
+  });
+  log(`open loop: ${rate} msgs/s offered on a fixed schedule for ${seconds} s`);
+  const load = await runOpenLoop(clients, devices, { rate, seconds });
+  stop = true;
+  await Promise.all([probes, bins]);
+  await Promise.all(polls);
+  await new Promise((r) => setTimeout(r, 500));
+  sse?.close();
+  await Promise.all([q.endAsync(), bin.endAsync()]);
+  return { load, queryable, alert };
+}
+
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'gw-bench-'));
   log(`gateway on embedded defaults, data in ${dataDir}`);
@@ -189,29 +285,70 @@ async function main() {
   rows.push(...PROBES);
   log(`provisioning ${rows.length} devices`);
   const creds = await provision(gw.http, rows);
+  // every run continues each device's sequence: timestamps never repeat, so every acknowledged reading is a new row
   const base = Date.parse('2025-01-01T00:00:00Z');
+  const next = new Array<number>(DEVICES).fill(0);
   const devices: LoadDevice[] = rows.slice(0, DEVICES).map((r, i) => ({
     username: r.id, password: creds.get(r.id)!, topic: `devices/${r.id}/up`,
-    payload: (seq: number) => Buffer.from(JSON.stringify(KINDS[i % KINDS.length]!.payload(base + seq * 1000, seq))),
+    payload: () => Buffer.from(JSON.stringify(KINDS[i % KINDS.length]!.payload(base + next[i]! * 1000, next[i]!++))),
   }));
   log(`connecting ${DEVICES} devices`);
   const clients = await connectAll(`mqtt://127.0.0.1:${gw.mqttPort}`, devices);
-  const cpuBefore = await gatewayCpuSeconds(gw.http);
+
+  log('plain aedes beside it (idle while the gateway is under load)');
+  const rawPort = await freePort();
+  const raw = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/plain-aedes.ts'), String(rawPort)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((r) => raw.stdout!.once('data', () => r()));
+  const rawDevices: LoadDevice[] = devices.map((d, i) => ({ topic: d.topic, payload: (seq) => Buffer.from(JSON.stringify(KINDS[i % KINDS.length]!.payload(base + seq * 1000, seq))) }));
+  const rawClients = await connectAll(`mqtt://127.0.0.1:${rawPort}`, rawDevices);
+
+  // closed loop (the v1 figures), with the v1 probes during the first run
   let done = false;
   const queryable = sampleQueryable(gw.http, gw.mqttPort, creds.get('bench-q')!, () => done);
   const alerts = sampleAlerts(gw.http, gw.mqttPort, creds.get('bench-bin')!, () => done);
-  log(`load: ${DEVICES} devices x ${WINDOW} in flight for ${DURATION} s`);
-  const load = await runLoad(clients, devices, { seconds: DURATION, window: WINDOW });
+  const first = await closedLoopSeries(gw, clients, devices, rawClients, rawDevices, 1);
   done = true;
   const [qLat, aLat] = await Promise.all([queryable, alerts]);
+  const series = [...first, ...(RUNS > 1 ? await closedLoopSeries(gw, clients, devices, rawClients, rawDevices, RUNS - 1, 1) : [])];
+  const ratios = series.map((s) => (s.gateway.acked / s.gateway.seconds) / (s.raw.acked / s.raw.seconds));
+  const gatewayRates = series.map((s) => s.gateway.acked / s.gateway.seconds);
+  const maxRate = stats(gatewayRates).median;
+
+  const perDeviceAcked = new Array<number>(DEVICES).fill(0);
+  for (const s of series) s.gateway.perDeviceAcked.forEach((n, i) => { perDeviceAcked[i]! += n; });
+  // open loop at 50 % of the measured maximum (or --rate), then the sweep
+  const olRate = args.rate !== undefined && !args.sweep ? Number(args.rate) : Math.round(maxRate / 2);
+  const ol = await openLoopPhase(gw, clients, devices, creds, olRate, OPEN_DURATION);
+  ol.load.perDeviceAcked.forEach((n, i) => { perDeviceAcked[i]! += n; });
+  const olSummary = summarise(ol);
+  log(`open loop ${olRate}/s: PUBACK p50 ${olSummary.ack.p50Ms} p99 ${olSummary.ack.p99Ms} p99.9 ${olSummary.ack.p999Ms} ms; queryable p99 ${olSummary.queryable.p99Ms} ms; alert p99 ${olSummary.alert.p99Ms} ms; generator lag p99 ${olSummary.sendLag.p99Ms} ms`);
+
+  let sweep: SweepPoint[] | undefined;
+  if (args.sweep) {
+    sweep = [];
+    for (const pct of [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]) {
+      const rate = Math.round((maxRate * pct) / 100);
+      const step = await openLoopPhase(gw, clients, devices, creds, rate, SWEEP_DURATION);
+      step.load.perDeviceAcked.forEach((n, i) => { perDeviceAcked[i]! += n; });
+      const sm = summarise(step);
+      sweep.push({ pctOfMax: pct, rate, achieved: Math.round(step.load.acked / step.load.seconds), ackP50Ms: sm.ack.p50Ms, ackP99Ms: sm.ack.p99Ms, ackP999Ms: sm.ack.p999Ms, queryableP99Ms: sm.queryable.count ? sm.queryable.p99Ms : null, alertP99Ms: sm.alert.count ? sm.alert.p99Ms : null });
+      log(`sweep ${pct} % (${rate}/s): PUBACK p99 ${sm.ack.p99Ms} ms, p99.9 ${sm.ack.p999Ms} ms; queryable p99 ${sm.queryable.p99Ms} ms; alert p99 ${sm.alert.p99Ms} ms`);
+    }
+    const file = resolve(String(args['sweep-out']));
+    writeFileSync(file, sweepSvg(sweep, `Gateway latency vs offered load (${DEVICES} devices, max ${Math.round(maxRate)} msgs/s closed loop)`));
+    writeFileSync(file.replace(/\.svg$/, '.json'), `${JSON.stringify({ devices: DEVICES, maxRate: Math.round(maxRate), points: sweep }, null, 2)}\n`);
+    log(`sweep chart written to ${file}`);
+  }
+
   const rssMb = peakRssMb(gw.proc.pid!);
-  const cpuDuringLoad = (await gatewayCpuSeconds(gw.http)) - cpuBefore;
   const metrics = await (await fetch(`${gw.http}/metrics`)).text();
   const metric = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metrics)?.[1] ?? NaN);
   const batches = metric('gateway_write_batch_messages_count');
-  log(`gateway CPU during the load: ${cpuDuringLoad.toFixed(1)} s for ${load.acked} messages in ${load.seconds.toFixed(1)} s (${(1e6 * cpuDuringLoad / load.acked).toFixed(0)} µs per message, ${(100 * cpuDuringLoad / load.seconds).toFixed(0)} % of one core)`);
+  const s0 = series[0]!;
+  log(`gateway CPU during the first closed loop: ${s0.cpuS.toFixed(1)} s for ${s0.gateway.acked} messages in ${s0.gateway.seconds.toFixed(1)} s (${(1e6 * s0.cpuS / s0.gateway.acked).toFixed(0)} µs per message, ${(100 * s0.cpuS / s0.gateway.seconds).toFixed(0)} % of one core)`);
   log(`group commit: ${batches} batches, ${(metric('gateway_write_batch_messages_sum') / batches).toFixed(1)} messages and ${(1000 * metric('gateway_write_batch_seconds_sum') / batches).toFixed(2)} ms per batch`);
-  await Promise.all(clients.map((c) => c.endAsync()));
+  await Promise.all([...clients, ...rawClients].map((c) => c.endAsync()));
+  raw.kill('SIGTERM');
   gw.proc.kill('SIGTERM');
   await new Promise((r) => gw.proc.once('exit', r));
 
@@ -219,52 +356,70 @@ async function main() {
   const stored = new Map<string, number>((db.prepare("SELECT device_id, count(*) AS n FROM readings WHERE device_id LIKE 'bench-0%' GROUP BY device_id").all() as Array<{ device_id: string; n: number }>).map((r) => [r.device_id, r.n]));
   db.close();
   let lost = 0;
-  devices.forEach((d, i) => { lost += Math.max(0, load.perDeviceAcked[i]! - (stored.get(d.username!) ?? 0)); });
+  devices.forEach((d, i) => { lost += Math.max(0, perDeviceAcked[i]! - (stored.get(d.username!) ?? 0)); });
   if (!args['keep-data']) rmSync(dataDir, { recursive: true, force: true });
 
-  log('plain aedes under the same load');
-  const rawPort = await freePort();
-  const raw = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/plain-aedes.ts'), String(rawPort)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((r) => raw.stdout!.once('data', () => r()));
-  const rawDevices: LoadDevice[] = devices.map((d) => ({ topic: d.topic, payload: d.payload }));
-  const rawClients = await connectAll(`mqtt://127.0.0.1:${rawPort}`, rawDevices);
-  const rawLoad = await runLoad(rawClients, rawDevices, { seconds: DURATION, window: WINDOW });
-  await Promise.all(rawClients.map((c) => c.endAsync()));
-  raw.kill('SIGTERM');
-
+  const load = s0.gateway;
   const readingsPerSec = Math.round(load.acked / load.seconds);
-  const rawBrokerPerSec = Math.round(rawLoad.acked / rawLoad.seconds);
+  const rawBrokerPerSec = Math.round(s0.raw.acked / s0.raw.seconds);
+  const r2 = (v: number) => Math.round(v * 100) / 100;
   const result = {
     readingsPerSec,
     rawBrokerPerSec,
-    ratio: Math.round((readingsPerSec / rawBrokerPerSec) * 1000) / 1000,
-    publishToAckP50Ms: Math.round(percentile(load.ackLatenciesMs, 50) * 100) / 100,
-    publishToAckP99Ms: Math.round(percentile(load.ackLatenciesMs, 99) * 100) / 100,
-    publishToQueryableP99Ms: Math.round(percentile(qLat, 99) * 100) / 100,
-    alertLatencyP99Ms: aLat && aLat.fromAck.length ? Math.round(percentile(aLat.fromAck, 99) * 100) / 100 : null,
-    alertFromPublishP99Ms: aLat && aLat.fromPublish.length ? Math.round(percentile(aLat.fromPublish, 99) * 100) / 100 : null,
+    ratio: Math.round((RUNS > 1 ? stats(ratios).median : readingsPerSec / rawBrokerPerSec) * 1000) / 1000,
+    publishToAckP50Ms: r2(percentile(load.ackLatenciesMs, 50)),
+    publishToAckP99Ms: r2(percentile(load.ackLatenciesMs, 99)),
+    publishToQueryableP99Ms: r2(percentile(qLat, 99)),
+    alertLatencyP99Ms: aLat && aLat.fromAck.length ? r2(percentile(aLat.fromAck, 99)) : null,
+    alertFromPublishP99Ms: aLat && aLat.fromPublish.length ? r2(percentile(aLat.fromPublish, 99)) : null,
     devices: DEVICES,
     durationSec: DURATION,
     lost,
     rssMb,
+    openLoop: {
+      rate: olRate,
+      achievedPerSec: Math.round(ol.load.acked / ol.load.seconds),
+      unacked: ol.load.unacked,
+      ackP50Ms: olSummary.ack.p50Ms, ackP99Ms: olSummary.ack.p99Ms, ackP999Ms: olSummary.ack.p999Ms,
+      queryableP50Ms: olSummary.queryable.p50Ms, queryableP99Ms: olSummary.queryable.p99Ms, queryableP999Ms: olSummary.queryable.p999Ms,
+      alertP50Ms: olSummary.alert.p50Ms, alertP99Ms: olSummary.alert.p99Ms, alertP999Ms: olSummary.alert.p999Ms,
+      senderLagP99Ms: olSummary.sendLag.p99Ms,
+    },
+    series: {
+      runs: RUNS,
+      ratio: stats(ratios),
+      readingsPerSec: stats(gatewayRates.map(Math.round)),
+      rawBrokerPerSec: stats(series.map((s) => Math.round(s.raw.acked / s.raw.seconds))),
+    },
+    ...(sweep ? { sweep } : {}),
   };
   if (!args.json) {
     const rowsOut: Array<[string, string]> = [
       ['gateway readings/s (durable PUBACK)', String(result.readingsPerSec)],
       ['plain aedes msgs/s', String(result.rawBrokerPerSec)],
-      ['ratio', String(result.ratio)],
-      ['publish -> PUBACK p50 / p99 (ms)', `${result.publishToAckP50Ms} / ${result.publishToAckP99Ms}`],
-      [`publish -> queryable p99 (ms, ${qLat.length} samples)`, String(result.publishToQueryableP99Ms)],
-      [`alert latency PUBACK -> SSE p99 (ms, ${aLat?.fromAck.length ?? 0} samples)`, String(result.alertLatencyP99Ms ?? 'n/a (no alert stream)')],
-      ['alert latency publish -> SSE p99 (ms)', String(result.alertFromPublishP99Ms ?? 'n/a')],
+      [`ratio (${RUNS > 1 ? `median of ${RUNS}, min ${result.series.ratio.min}, max ${result.series.ratio.max}` : 'one run'})`, String(result.ratio)],
+      ['closed loop publish -> PUBACK p50 / p99 (ms)', `${result.publishToAckP50Ms} / ${result.publishToAckP99Ms}`],
+      [`closed loop publish -> queryable p99 (ms, ${qLat.length})`, String(result.publishToQueryableP99Ms)],
+      [`alert PUBACK -> SSE p99 (ms, ${aLat?.fromAck.length ?? 0} samples)`, String(result.alertLatencyP99Ms ?? 'n/a (no alert stream)')],
+      [`open loop at ${olRate}/s: PUBACK p50/p99/p99.9`, `${olSummary.ack.p50Ms} / ${olSummary.ack.p99Ms} / ${olSummary.ack.p999Ms}`],
+      [`open loop: queryable p50/p99/p99.9 (${olSummary.queryable.count})`, `${olSummary.queryable.p50Ms} / ${olSummary.queryable.p99Ms} / ${olSummary.queryable.p999Ms}`],
+      [`open loop: alert on SSE p50/p99/p99.9 (${olSummary.alert.count})`, `${olSummary.alert.p50Ms} / ${olSummary.alert.p99Ms} / ${olSummary.alert.p999Ms}`],
       ['acknowledged but not stored', String(result.lost)],
       ['gateway peak RSS (MB)', String(result.rssMb)],
       ['devices / duration (s)', `${DEVICES} / ${DURATION}`],
     ];
-    for (const [k, v] of rowsOut) process.stdout.write(`${k.padEnd(44)} ${v}\n`);
+    for (const [k, v] of rowsOut) process.stdout.write(`${k.padEnd(48)} ${v}\n`);
+    if (sweep) {
+      process.stdout.write('\n% of max  offered/s  achieved/s  PUBACK p50/p99/p99.9 (ms)  queryable p99  alert p99\n');
+      for (const p of sweep) process.stdout.write(`${String(p.pctOfMax).padStart(8)}  ${String(p.rate).padStart(9)}  ${String(p.achieved).padStart(10)}  ${`${p.ackP50Ms} / ${p.ackP99Ms} / ${p.ackP999Ms}`.padEnd(26)} ${String(p.queryableP99Ms).padStart(13)}  ${String(p.alertP99Ms).padStart(9)}\n`);
+    }
   }
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
+}
+
+function summarise(p: { load: OpenLoopResult; queryable: Histogram; alert: Histogram }) {
+  return { ack: percentiles(p.load.ack), queryable: percentiles(p.queryable), alert: percentiles(p.alert), sendLag: percentiles(p.load.sendLag) };
 }
 
 async function connectionsMode(o: ConnectionsOptions) {
@@ -339,7 +494,7 @@ async function connectionsMode(o: ConnectionsOptions) {
 
 const run = args.connections !== undefined
   ? () => {
-    const o = { connections: Number(args.connections), rate: Number(args.rate), interval: Number(args.interval), hold: Number(args.hold), json: args.json };
+    const o = { connections: Number(args.connections), rate: Number(args.rate ?? 200), interval: Number(args.interval), hold: Number(args.hold), json: args.json };
     if (![o.connections, o.rate, o.interval].every((n) => n > 0) || !(o.hold >= 0)) {
       process.stderr.write('bench: --connections, --rate and --interval must be positive numbers\n');
       process.exit(2);
