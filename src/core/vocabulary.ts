@@ -76,6 +76,10 @@ const base: Record<string, MetricDef> = {
   tilt: bool('device-reported tilt'),
   tilt_angle_deg: num('deg', 'tilt angle reported by the device'),
   fire_alarm: bool('device-reported fire alarm'),
+  full_alarm: bool('device-reported full alarm (the level passed the threshold configured on the device)'),
+  // water leak sensors (Dragino LDS02 in leak mode)
+  leak_count: num('count', 'cumulative count of water-leak detections reported by the device', { cumulative: true, physical: { min: 0 } }),
+  leak_duration_min: num('min', 'duration of the last water leak', { physical: { min: 0 } }),
 };
 
 // per-tariff and per-phase names (VOCABULARY.md: energy_import_t1_kwh …, voltage_l1_v …)
