@@ -43,6 +43,8 @@ const base: Record<string, MetricDef> = {
   magnetic_y: num('count', 'geomagnetic field, y axis (raw)'),
   magnetic_z: num('count', 'geomagnetic field, z axis (raw)'),
   sensor_fault: bool('device-reported sensor fault bits (any set)'),
+  distance_alarm: bool('parking sensor: the ultrasonic distance passed the threshold configured on the device (its detector sees a vehicle)'),
+  magnetic_alarm: bool('parking sensor: the magnetic field change passed the threshold configured on the device (its detector sees a vehicle)'),
   // water_meter
   water_volume_m3: num('m3', 'cumulative volume index', { cumulative: true, physical: { min: 0 } }),
   water_flow_m3h: num('m3/h', 'volume flow'),
