@@ -1,5 +1,5 @@
 import { defineModel, DecodeError } from '../src/core/model.js';
-import type { DecodedReading } from '../src/core/model.js';
+import type { Decoded, DecodedReading } from '../src/core/model.js';
 import { Bytes, requirePort, round } from './lib/bytes.js';
 
 /** Nwave's compressed duration: minutes, coarser steps for longer durations. */
@@ -18,9 +18,13 @@ function status(b: Bytes): DecodedReading[] {
   return out;
 }
 
-/** SDI tag registration: the occupancy part only when bit 0 is set (Nwave: a clear bit means "unknown", not "free") */
-function registration(b: Bytes): DecodedReading[] {
-  return (b.u8(0) & 0x01) === 1 ? status(b) : [];
+/**
+ * SDI tag registration: the occupancy part only when bit 0 is set (Nwave: a clear bit means
+ * "unknown", not "free"); the tag id as a credential, which ingest pseudonymises.
+ */
+function registration(b: Bytes): Decoded {
+  const tag = b.hex(1, 4);
+  return { readings: (b.u8(0) & 0x01) === 1 ? status(b) : [], events: [{ type: 'device_info', data: { registration: 'sdi_tag', credential: `tag:${tag}` } }] };
 }
 
 const RESET_CAUSES = ['rejoining_lorawan_network', 'watchdog', 'power_on', 'user_request', undefined, undefined, 'brownout', 'other'];
@@ -59,7 +63,7 @@ export default defineModel({
       applies: (v) => v.fPort === 2 && (parseInt(v.hex.slice(0, 2), 16) & 0x7f) === 0x01,
       expect: (exp) => (exp === 'error' ? exp : exp.map((r) => (r.metric === 'sensor_fault' ? { ...r, value: false } : r))),
     },
-    'FPort 10 tag registration: the tag id identifies a resident\'s tag (a credential) and is not stored; the occupancy part is. With bit 0 clear the vendor codec gives occupied = null (unknown): nothing is stored for the bay then, so a registration never fakes a departure.',
+    'FPort 10 tag registration: the tag id identifies a resident\'s tag, so it is recorded as the credential of a device_info event, which ingest pseudonymises (VOCABULARY.md, privacy), never in clear; the vendor codec prints it from a signed 32-bit value ("-210D75FD"), this decoder as the 4 bytes in hex. With bit 0 clear the vendor codec gives occupied = null (unknown): no occupancy is stored then, so a registration never fakes a departure.',
     'Start-up (FPort 3) firmware version and reset cause, and debug frames (FPort 6), are recorded as device_info events, not readings.',
   ],
   decode: ({ payload, port }) => {
@@ -68,7 +72,7 @@ export default defineModel({
     const need = { 1: 1, 2: 3, 3: 5, 6: 1, 10: 6 }[p]!;
     if (payload.length < need) throw new DecodeError(`frame too short: need ${need} bytes, have ${payload.length}`);
     if (p === 1) return { readings: status(b), events: [] };
-    if (p === 10) return { readings: registration(b), events: [] };
+    if (p === 10) return registration(b);
     if (p === 6) return { readings: [], events: [{ type: 'device_info', data: { debug: b.hex(0, payload.length) } }] };
     if (p === 3) {
       const data: Record<string, unknown> = { firmware_version: `${b.u8(0)}.${b.u8(1)}.${b.u8(2)}`, reset_cause: RESET_CAUSES[b.u8(3)] ?? null };
@@ -91,9 +95,15 @@ export default defineModel({
   },
   examples: [
     { description: 'Parking Status (corpus)', port: 1, hex: '95', readings: { occupied: true, previous_state_duration_min: 74 } },
-    { description: 'User Registration (corpus)', port: 10, hex: 'D1201F345678', readings: { occupied: true, previous_state_duration_min: 160 } },
+    {
+      description: 'User Registration (corpus)', port: 10, hex: 'D1201F345678', readings: { occupied: true, previous_state_duration_min: 160 },
+      events: [{ type: 'device_info', data: { registration: 'sdi_tag', credential: 'h:example-12' } }],
+    },
     // issue 12: bit 0 clear was stored as occupied = false; vendor: occupied null (unknown)
-    { description: 'tag registration with occupancy unknown (vendor vector): nothing stored', port: 10, hex: '825812C4FFD3', readings: {} },
+    {
+      description: 'tag registration with occupancy unknown (vendor vector): no occupancy stored', port: 10, hex: '825812C4FFD3', readings: {},
+      events: [{ type: 'device_info', data: { registration: 'sdi_tag', credential: 'h:example-12' } }],
+    },
     { description: 'Heartbeat (corpus)', port: 2, hex: '00D3D800590B', readings: { occupied: false, battery_v: 3.344, temperature_c: -10, battery_low: false, sensor_fault: false } },
     { description: 'Startup (corpus)', port: 3, hex: '0204090200', readings: { occupied: false }, events: [{ type: 'device_info', data: { firmware_version: '2.4.9', reset_cause: 'power_on' } }] },
     { description: 'debug frame (vendor vector)', port: 6, hex: '01020304', readings: {}, events: [{ type: 'device_info', data: { debug: '01020304' } }] },
