@@ -12,6 +12,17 @@ export default defineModel({
   reportIntervalS: 3600,
   lowBatteryV: 2.7,
   metrics: ['door_open', 'door_open_count', 'battery_v', 'temperature_c'],
+  vendorCodec: {
+    codec: 'vendor/browan/tbdw100.js',
+    commit: 'adb031d',
+    vectors: ['browan.tbdw100.jsonl'],
+    expect: (d) => [
+      { metric: 'door_open', value: d.status === 1 },
+      { metric: 'battery_v', value: d.battery },
+      { metric: 'temperature_c', value: d.temperatureBoard },
+      { metric: 'door_open_count', value: d.count },
+    ],
+  },
   deviations: ['"time" (minutes since the last event) is not stored: the reading time and door_open history carry it.'],
   decode: ({ payload, port }) => {
     requirePort(port, [100]);

@@ -15,9 +15,27 @@ export default defineModel({
   lowBatteryV: 3.1,
   metrics: ['distance_mm', 'fill_pct', 'battery_v', 'temperature_c'],
   attributes: { binDepthMm: 'distance from the sensor to the bin floor, mm' },
+  vendorCodec: {
+    codec: 'vendor/dragino/ldds20-114.js',
+    commit: '8566e9a',
+    vectors: ['dragino.ldds75.jsonl'],
+    expect: (d) => [
+      { metric: 'battery_v', value: d.Bat },
+      // "No Sensor" (0) and "Invalid Reading" (20) are the vendor's words for its sentinels: no distance
+      ...(/^\d+ mm$/.test(d.Distance) ? [{ metric: 'distance_mm', value: parseInt(d.Distance, 10) }] : []),
+      { metric: 'temperature_c', value: parseFloat(d.TempC_DS18B20) },
+    ],
+  },
   deviations: [
-    'Distance 0 ("No Sensor") and 20 ("Invalid Reading") are vendor sentinels, not distances: the battery reading is kept, no distance_mm (and so no fill_pct) is stored, so a broken probe never reads as a full bin.',
-    'Without a DS18B20 probe the frame carries 0x0000, which the vendor codec prints as "0.00": no temperature_c is stored for a raw 0 (a probe reading exactly 0.0 °C is lost with it; the vendor gives no presence flag to tell them apart).',
+    'Distance 0 ("No Sensor") and 20 ("Invalid Reading") are vendor sentinels, not distances: the battery reading is kept, no distance_mm (and so no fill_pct) is stored, so a broken probe never reads as a full bin. The vendor codec gives the words instead of a number, so no vector differs.',
+    {
+      id: 'no-probe-temperature-zero',
+      reason: 'Without a DS18B20 probe the frame carries 0x0000, which the vendor codec prints as "0.00": no temperature_c is stored for a raw 0 (a probe reading exactly 0.0 °C is lost with it; the vendor gives no presence flag to tell them apart, and a bin that reads 0.0 °C all year is the worse error).',
+      commit: '8566e9a',
+      applies: (v) => v.hex.slice(10, 14) === '0000',
+      expect: (exp) => (exp === 'error' ? exp : exp.filter((r) => r.metric !== 'temperature_c')),
+    },
+    'Interrupt_flag (the uplink was triggered by the interrupt pin) and Sensor_flag are frame diagnostics, not readings.',
   ],
   decode: ({ payload, port }) => {
     requirePort(port, [2]);

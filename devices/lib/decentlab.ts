@@ -4,7 +4,7 @@
  * least significant first, that sensor group's words (uint16 big-endian) follow.
  * Each model declares its groups: how many words and which readings they give.
  */
-import { DecodeError, type Decoded, type DecodeInput, type DecodedReading } from '../../src/core/model.js';
+import { DecodeError, type Decoded, type DecodeInput, type DecodedReading, type ReadingValue } from '../../src/core/model.js';
 import { Bytes, requirePort, round } from './bytes.js';
 
 export interface DecentlabGroup {
@@ -38,6 +38,20 @@ export function decentlabV2(groups: DecentlabGroup[]) {
       readings.push(...g.readings(x));
     });
     if (at !== payload.length) throw new DecodeError(`frame has ${payload.length - at} bytes after the last sensor group`);
+    // no sensor group at all: the vendor codec still decodes the frame (version, device id), so it is recorded, not dead-lettered
+    if (flags === 0) return { readings, events: [{ type: 'device_info', data: { protocol_version: version, device_id: b.u16be(1) } }] };
     return { readings, events: [] };
   };
+}
+
+/**
+ * The vendor codec's output ({name: {displayName, value, unit}}) in the vocabulary: each
+ * mapped field present becomes its metric (`as` turns the vendor value into the stored one).
+ */
+export function decentlabExpect(map: Record<string, { metric: string; as?: (v: number) => ReadingValue }>) {
+  return (d: Record<string, { value: number } | number>): DecodedReading[] => Object.entries(map).flatMap(([field, m]) => {
+    const f = d[field];
+    if (f === undefined || typeof f === 'number') return [];
+    return [{ metric: m.metric, value: m.as ? m.as(f.value) : f.value }];
+  });
 }

@@ -3,8 +3,8 @@
  * byte 3 = packet type (0x03 = parameter packet: configuration, no readings), byte 4 = frame
  * length. Models map the data bytes; this helper checks the frame.
  */
-import { DecodeError, type DecodedReading } from '../../src/core/model.js';
-import { Bytes, requirePort } from './bytes.js';
+import { DecodeError, type DecodedEvent, type DecodedReading } from '../../src/core/model.js';
+import { Bytes, requirePort, round } from './bytes.js';
 
 export const DINGTEK_PORT = 3;
 
@@ -22,23 +22,39 @@ export function dingtekFrame(payload: Buffer, port: number | undefined, lengths:
   return { b, length: payload.length, type, parameter: type === 0x03 };
 }
 
+/** where the fill-level sensors' (DF702, DF703) fields sit: the 25-byte GPS frame moves them behind the two floats */
+export interface BinLayout { temperature: number; sign: number; angle: number; alarms: number }
+export const DATA17: BinLayout = { temperature: 8, sign: 9, angle: 10, alarms: 11 };
+export const GPS25: BinLayout = { temperature: 16, sign: 17, angle: 18, alarms: 19 };
+
 /**
- * The fill-level sensors' data fields (DF702, DF703): distance b5-6, then at the given
- * offsets temperature, angle sign and angle, and two alarm bytes: fire in the low nibble
- * of the first; tilt (DF702) / fall (DF703) in the high nibble and low battery in the low
- * nibble of the second. The angle sign is applied as the layout intends (non-zero = negative).
+ * The fill-level sensors' data fields: distance b5-6, then temperature (unsigned), angle sign
+ * and angle, and two alarm bytes: full in the high and fire in the low nibble of the first;
+ * tilt (DF702) / fall (DF703) in the high and low battery in the low nibble of the second.
+ * The angle is negative when the sign byte's low nibble is set, as the layout intends (the
+ * vendor codecs' test `b & (0x0f === 0x00)` is always false, so they always negate).
  */
-export function binSensorReadings(b: Bytes, at: { temperature: number; sign: number; angle: number; alarms: number }): DecodedReading[] {
+export function binSensorReadings(b: Bytes, at: BinLayout): DecodedReading[] {
   const angle = b.u8(at.angle);
   return [
     { metric: 'distance_mm', value: b.u16be(5) },
     { metric: 'temperature_c', value: b.u8(at.temperature) },
-    { metric: 'tilt_angle_deg', value: b.u8(at.sign) !== 0 ? -angle : angle },
+    { metric: 'tilt_angle_deg', value: (b.u8(at.sign) & 0x0f) !== 0 ? -angle : angle },
+    { metric: 'full_alarm', value: b.u8(at.alarms) >> 4 !== 0 },
     { metric: 'fire_alarm', value: (b.u8(at.alarms) & 0x0f) !== 0 },
     { metric: 'tilt', value: b.u8(at.alarms + 1) >> 4 !== 0 },
     { metric: 'battery_low', value: (b.u8(at.alarms + 1) & 0x0f) !== 0 },
   ];
 }
 
-/** 17-byte data frame offsets */
-export const DATA17 = { temperature: 8, sign: 9, angle: 10, alarms: 11 };
+/** The GPS frame's position (b8-11 longitude, b12-15 latitude, IEEE-754 little-endian): the bin's place, not a reading. */
+export function gpsEvent(b: Bytes): DecodedEvent {
+  const coord = (o: number) => { const x = b.f32le(o); return Number.isFinite(x) ? round(x, 6) : null; };
+  return { type: 'device_info', data: { longitude: coord(8), latitude: coord(12) } };
+}
+
+/** the vendor codecs' angle (always the negated byte) differs from the layout's when the sign nibble is clear */
+export function angleSignDiffers(hex: string, at: BinLayout): boolean {
+  const p = Buffer.from(hex, 'hex');
+  return p.length > at.angle && (p[at.sign]! & 0x0f) === 0 && p[at.angle] !== 0;
+}

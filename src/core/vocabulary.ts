@@ -43,6 +43,8 @@ const base: Record<string, MetricDef> = {
   magnetic_y: num('count', 'geomagnetic field, y axis (raw)'),
   magnetic_z: num('count', 'geomagnetic field, z axis (raw)'),
   sensor_fault: bool('device-reported sensor fault bits (any set)'),
+  distance_alarm: bool('parking sensor: the ultrasonic distance passed the threshold configured on the device (its detector sees a vehicle)'),
+  magnetic_alarm: bool('parking sensor: the magnetic field change passed the threshold configured on the device (its detector sees a vehicle)'),
   // water_meter
   water_volume_m3: num('m3', 'cumulative volume index', { cumulative: true, physical: { min: 0 } }),
   water_flow_m3h: num('m3/h', 'volume flow'),
@@ -76,6 +78,10 @@ const base: Record<string, MetricDef> = {
   tilt: bool('device-reported tilt'),
   tilt_angle_deg: num('deg', 'tilt angle reported by the device'),
   fire_alarm: bool('device-reported fire alarm'),
+  full_alarm: bool('device-reported full alarm (the level passed the threshold configured on the device)'),
+  // water leak sensors (Dragino LDS02 in leak mode)
+  leak_count: num('count', 'cumulative count of water-leak detections reported by the device', { cumulative: true, physical: { min: 0 } }),
+  leak_duration_min: num('min', 'duration of the last water leak', { physical: { min: 0 } }),
 };
 
 // per-tariff and per-phase names (VOCABULARY.md: energy_import_t1_kwh …, voltage_l1_v …)
