@@ -23,6 +23,7 @@ export default defineModel({
   description: 'Mounted under a manhole cover or over a well: ultrasonic distance to the water surface, temperature, the cover\'s tilt angle and alarm flags (level above the full threshold, cover moved, low battery). Its kind is bin_fill because a chamber filling towards overflow behaves like a bin filling up: with binDepthMm (sensor to chamber floor) fill_pct is derived and the bin_full rule warns before it overflows; a moved or lifted cover raises tilt (bin_tilted rule). The 25-byte parameter packet (upload and detection intervals, thresholds, range) is recorded as device_info.',
   format: 'binary',
   ports: [DINGTEK_PORT],
+  // the periodic upload interval of the vendor's parameter-packet example (6 h); attributes.reportIntervalS overrides
   reportIntervalS: 21600,
   metrics: ['distance_mm', 'fill_pct', 'temperature_c', 'tilt_angle_deg', 'level_alarm', 'tilt', 'battery_low'],
   events: ['device_info'],

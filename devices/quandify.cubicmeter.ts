@@ -119,7 +119,7 @@ export default defineModel({
       expect: () => 'error',
     },
     'batteryActive (the voltage under radio load) is not stored: battery_v is the recovered voltage, which the vendor\'s own normalised output reports as the battery and its low-battery warning uses (≤ 3.1 V).',
-    'The error code itself is stored as reverse_flow (384) and hardware_fault (any other non-zero code, "contact support"); the number is in the dead-letter-free raw payload if support asks for it.',
+    'The error code itself is stored as reverse_flow (384) and hardware_fault (any other non-zero code, "contact support"); the number itself is not a reading (the vendor only tells 384 from "contact support").',
   ],
   decode: ({ payload, port }) => {
     if (port === undefined && payload.length === 0) return { readings: [], events: [] };
