@@ -68,6 +68,7 @@ export default defineModel({
     },
     'The interrupt flag (uplink triggered by the interrupt pin) and the datalog\'s PNACKMD flag (reply to a poll) describe the frame, not the water: not stored.',
     'A datalog entry has room for three values: with more than three probes fitted, the vendor codec (and so the gateway) logs the first three in mask order (turbidity, DO, ORP, EC, pH); the others are only in the realtime frames.',
+    'Both conductivity bits (K=10 and K=1 electrode) map to conductivity_us_cm; with both set, which one probe cannot be, the later value (K=1, the vendor\'s order too) is stored.',
     'The datalog uses the probe mask of each entry; the vendor codec uses the first entry\'s for all. They are the same for a frame the device builds (one probe set), which is all the vectors hold.',
   ],
   decode: ({ payload, port }) => {
