@@ -34,6 +34,12 @@ import adeunisPulse4 from './adeunis.pulse4.js';
 import yobiiqEm4301 from './yobiiq.em4301.js';
 import yobiiqIqDsmrLrw from './yobiiq.iq-dsmr-lrw.js';
 import senml from './senml.js';
+import quandifyCubicmeter from './quandify.cubicmeter.js';
+import draginoSw3l from './dragino.sw3l.js';
+import draginoDds75Lb from './dragino.dds75-lb.js';
+import draginoWqsLb from './dragino.wqs-lb.js';
+import dingtekDc410 from './dingtek.dc410.js';
+import draginoLwl03a from './dragino.lwl03a.js';
 
 export const MODELS: readonly DeviceModel[] = [
   genericDoorAccess,
@@ -65,6 +71,12 @@ export const MODELS: readonly DeviceModel[] = [
   yobiiqEm4301,
   yobiiqIqDsmrLrw,
   senml,
+  quandifyCubicmeter,
+  draginoSw3l,
+  draginoDds75Lb,
+  draginoWqsLb,
+  dingtekDc410,
+  draginoLwl03a,
 ];
 
 const byId = new Map(MODELS.map((m) => [m.id, m]));

@@ -82,6 +82,14 @@ const base: Record<string, MetricDef> = {
   // water leak sensors (Dragino LDS02 in leak mode)
   leak_count: num('count', 'cumulative count of water-leak detections reported by the device', { cumulative: true, physical: { min: 0 } }),
   leak_duration_min: num('min', 'duration of the last water leak', { physical: { min: 0 } }),
+  // models added for issue 12 (Quandify CubicMeter, Dragino SW3L/DDS75-LB/LWL03A, Dingtek DC410)
+  water_temperature_min_c: num('Cel', 'lowest water temperature since the previous report', { physical: { min: -273.15 } }),
+  water_temperature_max_c: num('Cel', 'highest water temperature since the previous report', { physical: { min: -273.15 } }),
+  water_volume_period_m3: num('m3', 'volume since the previous report (meters in per-interval mode), not an index', { physical: { min: 0 } }),
+  distance_2_mm: num('mm', 'ultrasonic distance of a second probe, sensor to surface', { physical: { min: 0 } }),
+  distance_3_mm: num('mm', 'ultrasonic distance of a third probe, sensor to surface', { physical: { min: 0 } }),
+  level_alarm: bool('device-reported level alarm (surface nearer than its configured threshold: full / overflow)'),
+  leak_alarm: bool('device-reported leak alarm (a leak lasting longer than its configured time)'),
 };
 
 // per-tariff and per-phase names (VOCABULARY.md: energy_import_t1_kwh …, voltage_l1_v …)
