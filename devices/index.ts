@@ -34,6 +34,14 @@ import adeunisPulse4 from './adeunis.pulse4.js';
 import yobiiqEm4301 from './yobiiq.em4301.js';
 import yobiiqIqDsmrLrw from './yobiiq.iq-dsmr-lrw.js';
 import senml from './senml.js';
+import nwaveNps310sm from './nwave.nps310sm.js';
+import milesightEm300Mcs from './milesight.em300-mcs.js';
+import milesightEm300Zld from './milesight.em300-zld.js';
+import netvoxR311a from './netvox.r311a.js';
+import netvoxR718f from './netvox.r718f.js';
+import netvoxR730f from './netvox.r730f.js';
+import elsysEmsDoor from './elsys.ems-door.js';
+import elsysEltUltrasonic from './elsys.elt-ultrasonic.js';
 
 export const MODELS: readonly DeviceModel[] = [
   genericDoorAccess,
@@ -65,6 +73,14 @@ export const MODELS: readonly DeviceModel[] = [
   yobiiqEm4301,
   yobiiqIqDsmrLrw,
   senml,
+  nwaveNps310sm,
+  milesightEm300Mcs,
+  milesightEm300Zld,
+  netvoxR311a,
+  netvoxR718f,
+  netvoxR730f,
+  elsysEmsDoor,
+  elsysEltUltrasonic,
 ];
 
 const byId = new Map(MODELS.map((m) => [m.id, m]));
