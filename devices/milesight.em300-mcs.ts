@@ -1,7 +1,7 @@
 import { defineModel } from '../src/core/model.js';
 import type { DecodedReading, VendorVector } from '../src/core/model.js';
 import { humidity, milesightTlv, MILESIGHT_PORT, temperature } from './lib/milesight-tlv.js';
-import { EM300_CONFIG_CHANNELS, em300History, em300State } from './lib/milesight-em300.js';
+import { EM300_CONFIG_CHANNELS, em300History, em300State, recordConfiguration } from './lib/milesight-em300.js';
 
 const COMMIT = '62c8acd';
 const kind = (...k: string[]) => (v: VendorVector) => k.includes(v.kind);
@@ -17,6 +17,7 @@ export default defineModel({
   ports: [MILESIGHT_PORT],
   // EM300 series default reporting interval: 10 minutes; a contact change is sent at once
   reportIntervalS: 600,
+  events: ['device_info'],
   metrics: ['door_open', 'battery_pct', 'temperature_c', 'humidity_pct'],
   vendorCodec: {
     codec: 'vendor/milesight-iot/em300-mcs.js',
@@ -69,10 +70,10 @@ export default defineModel({
       applies: kind('unknown-channel'),
       expect: () => 'error',
     },
-    'Device-information channels (FF 01, FF 09, FF 0A, FF 0F, FF 16, FF FE, FF 0B, FF FF) and replies to downlink commands (FF/FE 02 … EA) carry no readings; the TTN codec stops at them, the current decoder returns configuration fields. The gateway skips them by their sizes and stores no readings.',
+    'Device-information channels (FF 01, FF 09, FF 0A, FF 0F, FF 16, FF FE, FF 0B, FF FF) and replies to downlink commands (FF/FE 02 … EA) carry no readings; the TTN codec stops at them, the current decoder returns configuration fields. The gateway skips them by their sizes and stores no readings; a frame of nothing else is recorded as a device_info event with its bytes.',
     'The TTN codec (62c8acd) predates the 20 CE history channel (its vectors have none); the history vectors come from Milesight\'s current decoder.',
   ],
-  decode: milesightTlv({
+  decode: recordConfiguration(milesightTlv({
     ...EM300_CONFIG_CHANNELS,
     // the vendor codecs store the battery byte as is (no clamp): out-of-range values are flagged by normalise
     0x0175: { size: 1, read: (b, at) => [{ metric: 'battery_pct', value: b.u8(at) }] },
@@ -80,7 +81,7 @@ export default defineModel({
     0x0468: humidity,
     0x0600: { size: 1, read: (b, at) => em300State('door_open', at, b) },
     0x20ce: em300History('door_open'),
-  }),
+  })),
   examples: [
     {
       description: 'battery, temperature, humidity and an open door', port: 85, hex: '01756403671001046871060001',

@@ -1,7 +1,7 @@
 import { defineModel } from '../src/core/model.js';
 import type { DecodedReading, VendorVector } from '../src/core/model.js';
 import { humidity, milesightTlv, MILESIGHT_PORT, temperature } from './lib/milesight-tlv.js';
-import { EM300_CONFIG_CHANNELS, em300History, em300State } from './lib/milesight-em300.js';
+import { EM300_CONFIG_CHANNELS, em300History, em300State, recordConfiguration } from './lib/milesight-em300.js';
 
 const COMMIT = '0a321c6';
 const kind = (...k: string[]) => (v: VendorVector) => k.includes(v.kind);
@@ -17,6 +17,7 @@ export default defineModel({
   ports: [MILESIGHT_PORT],
   // EM300 series default reporting interval: 10 minutes; a leak is sent at once
   reportIntervalS: 600,
+  events: ['device_info'],
   metrics: ['leak', 'battery_pct', 'temperature_c', 'humidity_pct'],
   vendorCodec: {
     codec: 'vendor/milesight-iot/em300-zld.js',
@@ -63,10 +64,10 @@ export default defineModel({
       applies: kind('unknown-channel'),
       expect: () => 'error',
     },
-    'Device-information channels (FF 01, FF 09, FF 0A, FF 0F, FF 16, FF FE, FF 0B, FF FF) and replies to downlink commands (FF/FE 02 … EA) carry no readings; the TTN codec stops at them, the current decoder returns configuration fields. The gateway skips them by their sizes and stores no readings.',
+    'Device-information channels (FF 01, FF 09, FF 0A, FF 0F, FF 16, FF FE, FF 0B, FF FF) and replies to downlink commands (FF/FE 02 … EA) carry no readings; the TTN codec stops at them, the current decoder returns configuration fields. The gateway skips them by their sizes and stores no readings; a frame of nothing else is recorded as a device_info event with its bytes.',
     'The TTN codec (0a321c6) predates the 20 CE history channel (its vectors have none); the history vectors come from Milesight\'s current decoder.',
   ],
-  decode: milesightTlv({
+  decode: recordConfiguration(milesightTlv({
     ...EM300_CONFIG_CHANNELS,
     // the vendor codecs store the battery byte as is (no clamp): out-of-range values are flagged by normalise
     0x0175: { size: 1, read: (b, at) => [{ metric: 'battery_pct', value: b.u8(at) }] },
@@ -74,7 +75,7 @@ export default defineModel({
     0x0468: humidity,
     0x0500: { size: 1, read: (b, at) => em300State('leak', at, b) },
     0x20ce: em300History('leak'),
-  }),
+  })),
   examples: [
     { description: 'Zone Leakage Detection Sensor (vendor example 1)', port: 85, hex: '050000', readings: { leak: false } },
     { description: 'Zone Leakage Detection Sensor (vendor example 2)', port: 85, hex: '050001', readings: { leak: true } },
@@ -90,7 +91,7 @@ export default defineModel({
         { metric: 'leak', ts: '2026-01-01T01:00:00Z', value: true },
       ],
     },
-    { description: 'TSL version and a report-interval reply: no readings', port: 85, hex: 'FFFF0100FF035802' },
+    { description: 'TSL version and a report-interval reply: no readings, a device_info event', port: 85, hex: 'FFFF0100FF035802', events: [{ type: 'device_info', data: { frame: 'configuration', hex: 'FFFF0100FF035802' } }] },
     { description: 'wrong port', port: 2, hex: '050001', error: 'unknown FPort 2' },
     { description: 'truncated leak channel', port: 85, hex: '0500', error: 'frame too short' },
   ],

@@ -5,7 +5,7 @@
  * (FF or FE + command). A state byte (magnet, leak) is 0 or 1; anything else is "unknown"
  * to Milesight and gives no reading rather than a guessed state.
  */
-import type { DecodedReading } from '../../src/core/model.js';
+import type { Decoded, DecodedReading, DecodeInput } from '../../src/core/model.js';
 import type { Bytes } from './bytes.js';
 import type { Channel } from './milesight-tlv.js';
 
@@ -42,3 +42,19 @@ export const EM300_CONFIG_CHANNELS: Record<number, Channel> = (() => {
   }
   return out;
 })();
+
+/**
+ * A frame of configuration only (version channels, downlink replies) is recorded as a
+ * device_info event with its bytes, not dropped: milesightTlv skips those channels
+ * without an event of its own.
+ */
+export function recordConfiguration(decode: (input: DecodeInput) => Decoded): (input: DecodeInput) => Decoded {
+  return (input) => {
+    const out = decode(input);
+    const first = input.payload[0];
+    if (out.readings.length === 0 && out.events.length === 0 && (first === 0xff || first === 0xfe)) {
+      out.events.push({ type: 'device_info', data: { frame: 'configuration', hex: input.payload.toString('hex').toUpperCase() } });
+    }
+    return out;
+  };
+}
