@@ -40,6 +40,14 @@ import draginoDds75Lb from './dragino.dds75-lb.js';
 import draginoWqsLb from './dragino.wqs-lb.js';
 import dingtekDc410 from './dingtek.dc410.js';
 import draginoLwl03a from './dragino.lwl03a.js';
+import nwaveNps310sm from './nwave.nps310sm.js';
+import milesightEm300Mcs from './milesight.em300-mcs.js';
+import milesightEm300Zld from './milesight.em300-zld.js';
+import netvoxR311a from './netvox.r311a.js';
+import netvoxR718f from './netvox.r718f.js';
+import netvoxR730f from './netvox.r730f.js';
+import elsysEmsDoor from './elsys.ems-door.js';
+import elsysEltUltrasonic from './elsys.elt-ultrasonic.js';
 
 export const MODELS: readonly DeviceModel[] = [
   genericDoorAccess,
@@ -77,6 +85,14 @@ export const MODELS: readonly DeviceModel[] = [
   draginoWqsLb,
   dingtekDc410,
   draginoLwl03a,
+  nwaveNps310sm,
+  milesightEm300Mcs,
+  milesightEm300Zld,
+  netvoxR311a,
+  netvoxR718f,
+  netvoxR730f,
+  elsysEmsDoor,
+  elsysEltUltrasonic,
 ];
 
 const byId = new Map(MODELS.map((m) => [m.id, m]));
