@@ -76,6 +76,8 @@ const base: Record<string, MetricDef> = {
   tilt: bool('device-reported tilt'),
   tilt_angle_deg: num('deg', 'tilt angle reported by the device'),
   fire_alarm: bool('device-reported fire alarm'),
+  current_total_ah: num('Ah', 'cumulative current over time counted by a current transformer (ampere-hours)', { cumulative: true, physical: { min: 0 } }),
+  temperature_alarm: bool('device-reported temperature threshold alarm'),
 };
 
 // per-tariff and per-phase names (VOCABULARY.md: energy_import_t1_kwh …, voltage_l1_v …)
