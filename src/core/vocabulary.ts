@@ -79,6 +79,8 @@ const base: Record<string, MetricDef> = {
   current_total_ah: num('Ah', 'cumulative current over time counted by a current transformer (ampere-hours)', { cumulative: true, physical: { min: 0 } }),
   temperature_alarm: bool('device-reported temperature threshold alarm'),
   pulse_count_b: num('count', 'raw cumulative pulses of a counter\'s second input (channel B)', { cumulative: true, physical: { min: 0 } }),
+  water_volume_target_m3: num('m3', 'volume index at the meter\'s billing (target) date, stamped with that date', { cumulative: true, physical: { min: 0 } }),
+  ambient_temperature_c: num('Cel', 'temperature around the device (a meter\'s ambient sensor), not the medium', { physical: { min: -273.15 } }),
   reactive_energy_import_kvarh: num('kvarh', 'cumulative imported reactive energy, all tariffs summed', { cumulative: true, physical: { min: 0 } }),
   reactive_energy_export_kvarh: num('kvarh', 'cumulative exported reactive energy, all tariffs summed', { cumulative: true, physical: { min: 0 } }),
   reactive_energy_import_t1_kvarh: num('kvarh', 'cumulative imported reactive energy, tariff 1', { cumulative: true, physical: { min: 0 } }),
