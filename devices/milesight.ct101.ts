@@ -40,6 +40,7 @@ export default defineModel({
     },
   },
   deviations: [
+    'An unknown channel makes the frame a dead letter (its length is unknown, so nothing after it can be delimited, and the raw frame is kept for inspection); the vendor codecs stop there and return what came before. No vendor vector has one.',
     'The alarm byte\'s four flags become one boolean current_alarm: threshold alarm or over-range alarm set (the *_release flags clear it).',
     'A current of 0xFFFF on channel 04 98 and a temperature of 0xFFFD / 0xFFFF on channel 09 67 are sensor states in the vendor codec (current_sensor_status, temperature_sensor_status: "over range alarm", "read failed"): no reading is stored for them, as the vendor stores none.',
     {

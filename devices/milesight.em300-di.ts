@@ -48,6 +48,7 @@ export default defineModel({
     expect: (d) => fromVendor(d),
   },
   deviations: [
+    'An unknown channel makes the frame a dead letter (its length is unknown, so nothing after it can be delimited, and the raw frame is kept for inspection); the vendor codecs stop there and return what came before. No vendor vector has one.',
     {
       id: 'gpio-not-stored',
       reason: 'Channel 05 00 and the history records of GPIO mode carry the digital input state of the interface (the device wired as a contact, not as a pulse counter). It is not a reading of a water meter and has no meaning this model can name, so it is not stored; the pulse counter, temperature and humidity are.',

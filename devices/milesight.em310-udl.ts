@@ -37,6 +37,7 @@ export default defineModel({
     },
   },
   deviations: [
+    'An unknown channel makes the frame a dead letter (its length is unknown, so nothing after it can be delimited, and the raw frame is kept for inspection); the vendor codecs stop there and return what came before. No vendor vector has one.',
     'Key drift in the vendor codec: em310-udl.js (62c8acd) emits tilt: "tilt" | "normal", the 2025 rewrite (5c12ba1) emits position: "tilt" for the same bytes. Both come from channel 04 00; this decoder maps that channel to the boolean tilt, so either codec generation\'s devices give the same reading.',
     {
       id: 'tilt-undefined-values',

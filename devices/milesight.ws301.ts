@@ -32,6 +32,7 @@ export default defineModel({
     expect: (d) => fromVendor(d),
   },
   deviations: [
+    'An unknown channel makes the frame a dead letter (its length is unknown, so nothing after it can be delimited, and the raw frame is kept for inspection); the vendor codecs stop there and return what came before. No vendor vector has one.',
     {
       id: 'reads-past-device-info',
       reason: 'ws301.js (17be71c) stops at the first 0xFF (device information) channel and drops the door state after it. Those channels have fixed sizes (Milesight\'s 2025 codecs read past them), so the gateway records them as a device_info event and keeps the door, install and battery readings that follow.',
