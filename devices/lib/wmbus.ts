@@ -17,6 +17,8 @@ export interface WmbusRecord {
   vife: number[];
   /** raw data bytes */
   data: Buffer;
+  /** DIF data field 0x9-0xE: the data is BCD (type A), not binary */
+  bcd: boolean;
 }
 
 const DATA_LEN: Record<number, number> = { 0x0: 0, 0x1: 1, 0x2: 2, 0x3: 3, 0x4: 4, 0x5: 4, 0x6: 6, 0x7: 8, 0x9: 1, 0xa: 2, 0xb: 3, 0xc: 4, 0xe: 6 };
@@ -69,7 +71,7 @@ export function parseWmbus(payload: Buffer): WmbusRecord[] {
     if (len > 0xbf) throw new DecodeError(`LVAR 0x${len.toString(16)} is not supported`);
     const data = b.slice(i, len);
     i += len;
-    records.push({ fn, storage, tariff, vif, vife, data });
+    records.push({ fn, storage, tariff, vif, vife, data, bcd: lenCode >= 0x9 && lenCode <= 0xe && lenCode !== 0xd });
   }
   return records;
 }
@@ -90,24 +92,74 @@ export function intLE(data: Buffer): number | undefined {
   return u >= sign ? u - 2 ** bits : u;
 }
 
-/** Date and time, type F (CP32), as UTC epoch ms: meters report their local time without a zone. */
-export function dateTimeF(d: Buffer): number {
+/** BCD (type A), little-endian; a nibble above 9 is the meter's "invalid" mark and gives undefined */
+export function bcdLE(data: Buffer): number | undefined {
+  let v = 0;
+  for (let k = data.length - 1; k >= 0; k--) {
+    const hi = data[k]! >> 4;
+    const lo = data[k]! & 0x0f;
+    if (hi > 9 || lo > 9) return undefined;
+    v = v * 100 + hi * 10 + lo;
+  }
+  return v;
+}
+
+/**
+ * Date and time, type F (CP32), as UTC epoch ms: meters report their local time without a
+ * zone. Undefined when the meter marks it invalid (bit 7 of the minute byte) or a field is
+ * out of range. Year per EN 13757-3 Annex A: 1900 + 100 x hundred-year bits (13-14) + year,
+ * except that with the hundred-year bits 0 the years 00-80 are 2000-2080 (the standard's
+ * rule for meters that leave those bits at 0, as most do).
+ */
+export function dateTimeF(d: Buffer): number | undefined {
   if (d.length !== 4) throw new DecodeError('date/time type F needs 4 bytes');
-  if (d[0]! & 0x80) throw new DecodeError('date/time marked invalid by the meter');
+  if (d[0]! & 0x80) return undefined;
   const min = d[0]! & 0x3f;
   const hour = d[1]! & 0x1f;
   const day = d[2]! & 0x1f;
   const month = d[3]! & 0x0f;
-  const year = 2000 + (((d[2]! >> 5) & 0x07) | ((d[3]! >> 4) << 3));
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || min > 59) throw new DecodeError('date/time out of range');
+  const yy = ((d[2]! >> 5) & 0x07) | ((d[3]! >> 4) << 3);
+  const hundreds = (d[1]! >> 5) & 0x03;
+  const year = hundreds === 0 ? (yy <= 80 ? 2000 + yy : 1900 + yy) : 1900 + 100 * hundreds + yy;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || yy > 99) return undefined;
   return Date.UTC(year, month - 1, day, hour, min);
 }
 
-/** Date, type G (CP16) */
-export function dateG(d: Buffer): number {
+/** Date, type G (CP16); undefined for 0xFFFF (no date) or a field out of range */
+export function dateG(d: Buffer): number | undefined {
+  if (d.length !== 2) throw new DecodeError('date type G needs 2 bytes');
+  if (d[0] === 0xff && d[1] === 0xff) return undefined;
   const day = d[0]! & 0x1f;
   const month = d[1]! & 0x0f;
   const year = 2000 + (((d[0]! >> 5) & 0x07) | ((d[1]! >> 4) << 3));
-  if (month < 1 || month > 12 || day < 1) throw new DecodeError('date out of range');
+  if (month < 1 || month > 12 || day < 1) return undefined;
   return Date.UTC(year, month - 1, day);
+}
+
+/** Date and time, type I (CP48), seconds included; undefined when marked invalid */
+export function dateTimeI(d: Buffer): number | undefined {
+  if (d.length !== 6) throw new DecodeError('date/time type I needs 6 bytes');
+  if (d[1]! & 0x80) return undefined;
+  const month = d[4]! & 0x0f;
+  const day = d[3]! & 0x1f;
+  const year = 2000 + (((d[3]! >> 5) & 0x07) | ((d[4]! >> 4) << 3));
+  if (month < 1 || month > 12 || day < 1) return undefined;
+  return Date.UTC(year, month - 1, day, d[2]! & 0x1f, d[1]! & 0x3f, d[0]! & 0x3f);
+}
+
+/**
+ * One step back in an inverse compact profile (EN 13757-3 Annex F): spacing value 1-250 in
+ * the spacing unit (s, min, h, days), 254 = one month / quarter / half year (unit 3 / 2 / 1).
+ * Undefined for the reserved spacings, which end the profile.
+ */
+export function stepBack(ts: number, unit: number, spacing: number): number | undefined {
+  const t = new Date(ts);
+  if (spacing > 0 && spacing < 251) {
+    if (unit === 0) t.setUTCSeconds(t.getUTCSeconds() - spacing);
+    else if (unit === 1) t.setUTCMinutes(t.getUTCMinutes() - spacing);
+    else if (unit === 2) t.setUTCHours(t.getUTCHours() - spacing);
+    else t.setUTCDate(t.getUTCDate() - spacing);
+  } else if (spacing === 254 && unit >= 1) t.setUTCMonth(t.getUTCMonth() - [0, 6, 3, 1][unit]!);
+  else return undefined;
+  return t.getTime();
 }

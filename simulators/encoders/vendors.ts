@@ -61,7 +61,7 @@ export const vendorEncoders: EncoderMap = {
     encode: (v) => ({ port: 85, payload: cat(Buffer.from([0x01, 0x75]), u8(n(v, 'battery_pct')), Buffer.from([0x03, 0x00]), u8(bit(v, 'door_open')), Buffer.from([0x04, 0x00]), u8(bit(v, 'tamper'))) }),
   },
   'milesight.ct101': {
-    metrics: { current_a: { min: 0, max: 600, step: 0.01 }, current_max_a: { min: 0, max: 600, step: 0.01 }, current_min_a: { min: 0, max: 600, step: 0.01 }, current_alarm: 'boolean', temperature_c: { min: -20, max: 70, step: 0.1 } },
+    metrics: { current_a: { min: 0, max: 600, step: 0.01 }, current_max_a: { min: 0, max: 600, step: 0.01 }, current_min_a: { min: 0, max: 600, step: 0.01 }, current_alarm: 'boolean', temperature_c: { min: 0, max: 70, step: 0.1 } },
     encode: (v) => ({ port: 85, payload: cat(Buffer.from([0x84, 0x98]), u16le(Math.round(n(v, 'current_max_a') * 100)), u16le(Math.round(n(v, 'current_min_a') * 100)), u16le(Math.round(n(v, 'current_a') * 100)), u8(v.current_alarm ? 0b0001 : 0b0010), Buffer.from([0x09, 0x67]), i16le(Math.round(n(v, 'temperature_c') * 10))) }),
   },
   'dragino.lds02': {

@@ -90,6 +90,17 @@ const base: Record<string, MetricDef> = {
   distance_3_mm: num('mm', 'ultrasonic distance of a third probe, sensor to surface', { physical: { min: 0 } }),
   level_alarm: bool('device-reported level alarm (surface nearer than its configured threshold: full / overflow)'),
   leak_alarm: bool('device-reported leak alarm (a leak lasting longer than its configured time)'),
+  current_total_ah: num('Ah', 'cumulative current over time counted by a current transformer (ampere-hours)', { cumulative: true, physical: { min: 0 } }),
+  temperature_alarm: bool('device-reported temperature threshold alarm'),
+  pulse_count_b: num('count', 'raw cumulative pulses of a counter\'s second input (channel B)', { cumulative: true, physical: { min: 0 } }),
+  water_volume_target_m3: num('m3', 'volume index at the meter\'s billing (target) date, stamped with that date', { cumulative: true, physical: { min: 0 } }),
+  ambient_temperature_c: num('Cel', 'temperature around the device (a meter\'s ambient sensor), not the medium', { physical: { min: -273.15 } }),
+  reactive_energy_import_kvarh: num('kvarh', 'cumulative imported reactive energy, all tariffs summed', { cumulative: true, physical: { min: 0 } }),
+  reactive_energy_export_kvarh: num('kvarh', 'cumulative exported reactive energy, all tariffs summed', { cumulative: true, physical: { min: 0 } }),
+  reactive_energy_import_t1_kvarh: num('kvarh', 'cumulative imported reactive energy, tariff 1', { cumulative: true, physical: { min: 0 } }),
+  reactive_energy_import_t2_kvarh: num('kvarh', 'cumulative imported reactive energy, tariff 2', { cumulative: true, physical: { min: 0 } }),
+  reactive_energy_export_t1_kvarh: num('kvarh', 'cumulative exported reactive energy, tariff 1', { cumulative: true, physical: { min: 0 } }),
+  reactive_energy_export_t2_kvarh: num('kvarh', 'cumulative exported reactive energy, tariff 2', { cumulative: true, physical: { min: 0 } }),
 };
 
 // per-tariff and per-phase names (VOCABULARY.md: energy_import_t1_kwh …, voltage_l1_v …)
