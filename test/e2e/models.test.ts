@@ -63,7 +63,8 @@ describe('console: model pages', () => {
     await page.getByLabel('Received at (optional)').fill('2026-03-01T00:00:00Z');
     await page.getByRole('button', { name: 'Decode' }).click();
     await page.locator('.decode-summary', { hasText: '3 readings, 0 events' }).waitFor();
-    const rows = await page.locator('table.decoded-readings tbody tr').evaluateAll((trs) => trs.map((tr) => [(tr as HTMLElement).dataset.metric, tr.querySelector('.decoded-value')!.textContent]));
+    // browser-side code as a string: the project's TypeScript has no DOM library
+    const rows = await page.evaluate<string[][]>(`[...document.querySelectorAll('table.decoded-readings tbody tr')].map((tr) => [tr.dataset.metric, tr.querySelector('.decoded-value').textContent])`);
     expect(rows.map(([m]) => m)).toEqual(['battery_pct', 'distance_mm', 'tilt']);
     expect(rows[1]![1]).toContain('2,116');
 
