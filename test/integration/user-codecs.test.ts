@@ -4,9 +4,11 @@
  * hostile codecs fail as dead letters (422 through the endpoint) while the gateway stays
  * ready and another device's QoS 1 messages are all acknowledged and stored.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { startGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+import { ROOT, startGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
 import { connect, eventually, publish } from '../helpers/mqtt.js';
 
 let gw: TestGateway;
@@ -196,6 +198,31 @@ describe('user codecs', () => {
     expect(latest.battery_v.value).toBe(3.4);
     expect(latest.tilt.value).toBe(false);
     expect((await gw.api('/api/v1/devices/ls1-001')).body.kind).toBe('bin_fill');
+  });
+
+  it('decodes a device of a user codec behind The Things Stack: envelope fPort, receive time, radio readings', async () => {
+    const ttn = (await gw.api('/api/v1/integrations', { method: 'POST', json: { id: 'ttn-codecs', type: 'ttn-v3' } })).body.credentials;
+    const dev = await gw.api('/api/v1/devices', { method: 'POST', json: { id: 'ls1-lora', model: 'user.acme-ls1', lorawan: { devEui: '70B3D57ED0000001' } } });
+    expect(dev.status, dev.text).toBe(201);
+    const e = JSON.parse(readFileSync(join(ROOT, '../shared/corpus/ttn-v3-uplink.json'), 'utf8'));
+    e.end_device_ids = { device_id: 'ls1-lora', dev_eui: '70B3D57ED0000001' };
+    e.uplink_message.frm_payload = Buffer.from('03022A0E1001', 'hex').toString('base64');
+    e.uplink_message.f_port = 2;
+    const c = await connect(gw.mqttPort, { username: ttn.username, password: ttn.password });
+    clients.push(c);
+    await publish(c, 'v3/app1@estate/devices/ls1-lora/up', JSON.stringify(e));
+    const latest = (await gw.api('/api/v1/devices/ls1-lora/latest')).body.readings;
+    expect(latest.temperature_c).toMatchObject({ value: 25, unit: 'Cel' });
+    expect(latest.battery_v.value).toBe(3.6);
+    expect(latest.rssi_dbm.value).toBe(-35);
+    expect(latest.snr_db.value).toBe(5);
+    // the network server's receive time is the reading time
+    expect(Date.parse(latest.temperature_c.ts)).toBe(Date.parse(latest.rssi_dbm.ts));
+    expect(latest.temperature_c.ts.slice(0, 16)).toBe('2020-02-12T15:15');
+    // the envelope's fPort reaches the codec's port check
+    e.uplink_message.f_port = 9;
+    await publish(c, 'v3/app1@estate/devices/ls1-lora/up', JSON.stringify(e));
+    expect((await deadLetters('ls1-lora')).map((d) => d.reason)).toEqual(["fPort 9 is not one of user.acme-ls1's ports (2)"]);
   });
 
   it('refuses ids that are not user.<name>, clashes, decoders that do not load, and unknown metrics or units', async () => {
