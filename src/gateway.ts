@@ -22,7 +22,7 @@ import { EmbeddedBroker } from './broker/broker.js';
 import { buildApp } from './api/app.js';
 import { MODELS } from '../devices/index.js';
 import { ModelCatalogue } from './core/catalogue.js';
-import { CodecSandbox } from './codecs/sandbox.js';
+import { CodecSandbox, registerSandboxMetrics } from './codecs/sandbox.js';
 import { UserModels } from './codecs/registry.js';
 import { VOCABULARY, metricDef } from './core/vocabulary.js';
 import { InfluxTelemetryStore } from './storage/influx/store.js';
@@ -98,6 +98,7 @@ export class Gateway {
     const { config, log } = this;
     this.db = openDatabase({ dataDir: config.dataDir, synchronous: config.store.sqlite.synchronous });
     this.sandbox = new CodecSandbox(config.codecs, log.child({ component: 'codecs' }));
+    registerSandboxMetrics(this.metrics.registry, this.sandbox);
     this.userModels = new UserModels(this.db, this.catalogue, this.sandbox, this.clock, log.child({ component: 'codecs' }));
     this.userModels.load(); // before the registry: a device's kind comes from its model
     this.registry = new DeviceRegistry(this.db, this.catalogue, this.clock);

@@ -18,6 +18,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { DecodeError } from '../core/model.js';
 
@@ -193,6 +194,13 @@ export class CodecSandbox {
     else this.pump();
   }
 
+  /** calls waiting, all codecs together */
+  get queued(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.length;
+    return n;
+  }
+
   /** Resolves once no call waits or runs (shutdown: decodes in flight reach the committer first). */
   async drain(timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -211,4 +219,17 @@ export class CodecSandbox {
     this.active = this.spare = undefined;
     await Promise.all(slots.map((s) => s?.worker.terminate()));
   }
+}
+
+/** The sandbox's counters on /metrics, read when scraped. */
+export function registerSandboxMetrics(registry: Registry, sandbox: CodecSandbox): void {
+  const counter = (name: string, help: string, read: () => number) => new Counter({
+    name, help, registers: [registry],
+    collect() { this.reset(); this.inc(read()); },
+  });
+  counter('gateway_codec_calls_total', 'user-codec calls run in the sandbox thread', () => sandbox.stats.calls);
+  counter('gateway_codec_failures_total', 'user-codec calls that failed (exception, limit, bad output, queue full)', () => sandbox.stats.failures);
+  counter('gateway_codec_restarts_total', 'sandbox threads killed by the watchdog or lost', () => sandbox.stats.restarts);
+  counter('gateway_codec_busy_seconds_total', 'time the sandbox thread spent running codecs', () => sandbox.stats.busyMs / 1000);
+  new Gauge({ name: 'gateway_codec_queued', help: 'user-codec calls waiting for the sandbox thread', registers: [registry], collect() { this.set(sandbox.queued); } });
 }

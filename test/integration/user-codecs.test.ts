@@ -308,6 +308,11 @@ describe('user codecs', () => {
     expect(points).toHaveLength(N);
     expect(points[N - 1].value).toBe(7.09);
     expect((await gw.api('/readyz')).status).toBe(200);
+    const metrics = (await gw.api('/metrics', { token: null })).text;
+    expect(Number(/^gateway_codec_restarts_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(4); // user.grow: 3 messages and a 422
+    // failures inside the sandbox (the type, NaN, errors and no-data ones fail in the host's mapping)
+    expect(Number(/^gateway_codec_failures_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(7 * 4);
+    expect(metrics).toMatch(/^gateway_messages_dead_lettered_total\{model="user.loop"\} 3$/m);
     // the good codec still decodes, unharmed by all that ran before it in the same thread
     const good = await gw.api('/api/v1/models/user.acme-ls1/decode', { method: 'POST', json: { fPort: 2, hex: '03022A0E1001' } });
     expect(good.status).toBe(200);
