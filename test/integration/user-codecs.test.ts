@@ -169,7 +169,9 @@ describe('user codecs', () => {
       { metric: 'temperature_c', unit: 'Cel', type: 'number' }, { metric: 'distance_mm', unit: 'mm', type: 'number' },
       { metric: 'battery_v', unit: 'V', type: 'number' }, { metric: 'tilt', unit: null, type: 'boolean' }, { metric: 'humidity_pct', unit: '%RH', type: 'number' },
     ]);
-    const list = (await gw.api('/api/v1/models', { token: crewToken })).body.models as Array<{ id: string; source: string }>;
+    const listed = (await gw.api('/api/v1/models', { token: crewToken })).body;
+    // {models} (v1) or the v2 list envelope {items, next}
+    const list = (listed.items ?? listed.models) as Array<{ id: string; source: string }>;
     expect(list.find((m) => m.id === 'user.acme-ls1')?.source).toBe('user');
     expect(list.find((m) => m.id === 'milesight.em310-udl')?.source).toBe('builtin');
 

@@ -11,7 +11,9 @@ function listView(container) {
   const status = h('p', { class: 'muted', role: 'status' }, t('app.loading'));
   const host = h('div', { class: 'table-host' });
   fill(container, h('div', { class: 'view-head' }, h('h1', {}, t('models.title')), status), h('p', {}, t('models.intro')), host);
-  api('/models').then(({ models }) => {
+  // {models} in API v1, {items, next} once lists are enveloped (CONTRACT v2)
+  api('/models', { query: { limit: 1000 } }).then((res) => {
+    const models = res.items ?? res.models ?? [];
     status.textContent = t('models.count', { n: models.length });
     const cols = ['id', 'vendor', 'kind', 'source'].map((c) => t(`models.col.${c}`));
     fill(host, h('table', { class: 'responsive models-table' },
