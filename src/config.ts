@@ -9,7 +9,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { IANAZone } from 'luxon';
 import cron from 'node-cron';
-import { CodecLimitsSchema } from './codecs/sandbox.js';
+import { CodecLimitsSchema } from './codecs/limits.js';
 
 const port = z.number().int().min(0).max(65535);
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
