@@ -227,6 +227,21 @@ describe('user codecs', () => {
     expect((await deadLetters('ls1-lora')).map((d) => d.reason)).toEqual(["fPort 9 is not one of user.acme-ls1's ports (2)"]);
   });
 
+  it('a json-format codec gets the parsed payload as input.json; a payload that is not JSON is a dead letter', async () => {
+    const def = {
+      id: 'user.acme-json', vendor: 'Acme', name: 'JSON meter', kind: 'water_meter', format: 'json', reportIntervalS: 600,
+      decoder: 'function decodeUplink(input) { return { data: { v: input.json.reading.litres, n: input.bytes.length } }; }',
+      mapping: [{ path: 'v', metric: 'water_volume_m3', unit: 'L' }, { path: 'n', metric: 'pulse_count' }],
+    };
+    expect((await gw.api('/api/v1/models', { method: 'POST', json: def })).status).toBe(201);
+    const r = await gw.api('/api/v1/models/user.acme-json/decode', { method: 'POST', json: { json: { reading: { litres: 1234.5 } } } });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.readings.map((x: { metric: string; value: number }) => [x.metric, x.value])).toEqual([['water_volume_m3', 1.2345], ['pulse_count', 29]]);
+    const bad = await gw.api('/api/v1/models/user.acme-json/decode', { method: 'POST', json: { hex: '7B7B' } });
+    expect(bad.status).toBe(422);
+    expect(bad.body.reason).toBe("payload is not JSON (the model's format is json)");
+  });
+
   it('refuses ids that are not user.<name>, clashes, decoders that do not load, and unknown metrics or units', async () => {
     const builtinId = await gw.api('/api/v1/models', { method: 'POST', json: goodModel('milesight.em310-udl') });
     expect(builtinId.status).toBe(400);
