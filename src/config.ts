@@ -9,6 +9,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { IANAZone } from 'luxon';
 import cron from 'node-cron';
+import { CodecLimitsSchema } from './codecs/limits.js';
 
 const port = z.number().int().min(0).max(65535);
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -113,6 +114,8 @@ export const ConfigSchema = z.strictObject({
     /** group commit: commit at once when this many messages are waiting */
     batchMaxMessages: z.number().int().min(1).max(100_000).default(2000),
   }).prefault({}),
+  /** user-supplied codecs: sandbox limits per call (docs/devices.md) */
+  codecs: CodecLimitsSchema,
   sources: z.array(SourceSchema).default([]),
   notify: z.strictObject({
     webhooks: z.array(WebhookSchema).default([]),

@@ -20,7 +20,10 @@ import { IngestPipeline } from './ingest/pipeline.js';
 import { createPseudonymiser, loadSiteSecret } from './ingest/privacy.js';
 import { EmbeddedBroker } from './broker/broker.js';
 import { buildApp } from './api/app.js';
-import { getModel } from '../devices/index.js';
+import { MODELS } from '../devices/index.js';
+import { ModelCatalogue } from './core/catalogue.js';
+import { CodecSandbox, registerSandboxMetrics } from './codecs/sandbox.js';
+import { UserModels } from './codecs/registry.js';
 import { VOCABULARY, metricDef } from './core/vocabulary.js';
 import { InfluxTelemetryStore } from './storage/influx/store.js';
 import { InfluxV1Backend } from './storage/influx/v1.js';
@@ -55,6 +58,10 @@ export class Gateway {
   db!: Db;
   store!: TelemetryStore;
   registry!: DeviceRegistry;
+  /** built-in models and user codecs (src/codecs/) */
+  readonly catalogue = new ModelCatalogue(MODELS);
+  sandbox!: CodecSandbox;
+  userModels!: UserModels;
   apiKeys!: ApiKeys;
   integrations!: Integrations;
   audit!: AuditLog;
@@ -79,7 +86,7 @@ export class Gateway {
   reportIntervalS(device: Device): number {
     const attr = Number(device.attributes.reportIntervalS);
     if (Number.isFinite(attr) && attr > 0) return attr;
-    return getModel(device.model)?.reportIntervalS ?? 3600;
+    return this.catalogue.get(device.model)?.reportIntervalS ?? 3600;
   }
 
   /** online = a message within 3 x the expected report interval (ALERTS.md device_offline) */
@@ -90,7 +97,11 @@ export class Gateway {
   async start(): Promise<RunningPorts> {
     const { config, log } = this;
     this.db = openDatabase({ dataDir: config.dataDir, synchronous: config.store.sqlite.synchronous });
-    this.registry = new DeviceRegistry(this.db, this.clock);
+    this.sandbox = new CodecSandbox(config.codecs, log.child({ component: 'codecs' }));
+    registerSandboxMetrics(this.metrics.registry, this.sandbox);
+    this.userModels = new UserModels(this.db, this.catalogue, this.sandbox, this.clock, log.child({ component: 'codecs' }));
+    this.userModels.load(); // before the registry: a device's kind comes from its model
+    this.registry = new DeviceRegistry(this.db, this.catalogue, this.clock);
     this.registry.load();
     this.apiKeys = new ApiKeys(this.db, this.clock);
     this.apiKeys.load();
@@ -115,13 +126,15 @@ export class Gateway {
         log.error({ err: err.message, messages: entries.length }, 'group commit failed; messages not acknowledged');
       },
     });
+    const pseudonymise = createPseudonymiser(loadSiteSecret(config.dataDir), config.privacy.storeRawCredentials);
     this.pipeline = new IngestPipeline({
       registry: this.registry,
+      catalogue: this.catalogue,
       committer: this.committer,
       metrics: this.metrics,
       log: log.child({ component: 'ingest' }),
       clock: this.clock,
-      pseudonymise: createPseudonymiser(loadSiteSecret(config.dataDir), config.privacy.storeRawCredentials),
+      pseudonymise,
       lastOccupied: (id) => occupiedAtStart.get(id)?.get('occupied')?.value as boolean | undefined,
     });
     this.broker = new EmbeddedBroker(
@@ -135,12 +148,13 @@ export class Gateway {
     const explicit = config.rulesFile !== 'config/rules.yaml';
     const rules = loadRules(!explicit && !existsSync(rulesPath) ? bundled : rulesPath, explicit);
     this.alerts = new AlertService({
-      db: this.db, registry: this.registry, rules, getModel, webhooks: config.notify.webhooks, retry: config.notify.retry,
+      db: this.db, registry: this.registry, rules, getModel: (id) => this.catalogue.get(id), webhooks: config.notify.webhooks, retry: config.notify.retry,
       publish: (topic, payload, retain) => this.broker.publish(topic, payload, retain), metrics: this.metrics, log: log.child({ component: 'alerts' }), clock: this.clock,
     });
     this.committedListeners.push((entries) => this.alerts.onCommitted(entries));
     extraRoutes.push((ctx) => alertRoutes(ctx, this.alerts));
     this.app = await buildApp({
+      catalogue: this.catalogue, userModels: this.userModels, pseudonymise,
       db: this.db, registry: this.registry, apiKeys: this.apiKeys, integrations: this.integrations, store: this.store, metrics: this.metrics,
       clock: this.clock, readiness: () => this.readiness(), isOnline: (d) => this.isOnline(d), extraRoutes, audit: this.audit,
     }, { log, bodyLimit: config.http.bodyLimitBytes, rateLimitPerMinute: config.http.rateLimitPerMinute, tls: config.http.tls });
@@ -244,11 +258,13 @@ export class Gateway {
     this.broker?.stopAccepting();
     await Promise.all(this.sources.map((s) => s.stop()));
     await this.app?.close();
+    await this.sandbox?.drain(); // user-codec decodes in flight become entries before the last commit
     await this.committer?.flush();
     await this.alerts?.stop();
     await this.retention?.stop();
     await this.broker?.close();
     await this.store?.stop();
+    await this.sandbox?.stop();
     this.db?.close();
     this.log.info('gateway stopped');
   }

@@ -21,7 +21,7 @@ export const ErrorSchema = z.object({
 });
 
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly details?: Array<{ field: string; message: string }>) {
+  constructor(readonly status: number, message: string, readonly details?: Array<{ field: string; message: string }>, readonly code?: string) {
     super(message);
   }
 }
@@ -53,7 +53,7 @@ export const ADMIN: readonly Role[] = ['admin'];
 export const CREW: readonly Role[] = ['admin', 'crew'];
 
 export function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
-  return reply.code(err.status).send({ error: err.message, ...(err.details ? { details: err.details } : {}) });
+  return reply.code(err.status).send({ error: err.message, ...(err.code ? { code: err.code } : {}), ...(err.details ? { details: err.details } : {}) });
 }
 
 /** Who acts, for the audit log and alert notes: the API key's name. */

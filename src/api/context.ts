@@ -6,6 +6,8 @@ import type { TelemetryStore, Readiness } from '../storage/telemetry-store.js';
 import type { Db } from '../storage/database.js';
 import type { Metrics } from '../metrics.js';
 import type { AuditLog } from '../audit.js';
+import type { ModelCatalogue } from '../core/catalogue.js';
+import type { UserModels } from '../codecs/registry.js';
 
 /** What the routes need, passed in (no module-level singletons). */
 export interface ApiContext {
@@ -19,6 +21,11 @@ export interface ApiContext {
   readiness: () => Readiness;
   isOnline: (device: Device) => boolean;
   audit: AuditLog;
+  /** built-in and user models (devices name one of them) */
+  catalogue: ModelCatalogue;
+  userModels: UserModels;
+  /** the ingest pipeline's credential pseudonymiser: the decode endpoint stores-as-if */
+  pseudonymise: (raw: string) => string;
   /** feature plugins registered under /api/v1, built from this context */
   extraRoutes?: Array<(ctx: ApiContext) => FastifyPluginAsync>;
 }

@@ -6,11 +6,12 @@
  * letter with the reason, and the pipeline goes on.
  */
 import type { Logger } from 'pino';
-import { DecodeError, type Decoded } from '../core/model.js';
+import { DecodeError, type DecodedReading } from '../core/model.js';
 import type { DeadLetter, DeviceEventRecord, Reading } from '../core/types.js';
-import { getModel } from '../../devices/index.js';
+import type { CatalogueModel, ModelCatalogue } from '../core/catalogue.js';
 import type { Device, DeviceRegistry } from '../registry/devices.js';
-import { normalise } from './normalise.js';
+import type { Normalised } from './normalise.js';
+import { deadLetterReason, decodeForStorage } from './decode.js';
 import { ENVELOPE_FORMATS, type Uplink } from './envelopes.js';
 import type { Route } from './topics.js';
 import type { Done, Entry, GroupCommitter } from './committer.js';
@@ -25,6 +26,7 @@ export interface IngestMessage {
 
 export interface PipelineDeps {
   registry: DeviceRegistry;
+  catalogue: ModelCatalogue;
   committer: GroupCommitter;
   metrics: Metrics;
   log: Logger;
@@ -61,28 +63,37 @@ export class IngestPipeline {
   constructor(private readonly deps: PipelineDeps) {}
 
   handle(msg: IngestMessage): Promise<void> {
-    return this.deps.committer.submit(this.prepare(msg));
+    const entry = this.prepare(msg);
+    return entry instanceof Promise ? entry.then((e) => this.deps.committer.submit(e)) : this.deps.committer.submit(entry);
   }
 
   /** handle() with a callback instead of a promise (one fewer allocation per message) */
   handleCb(msg: IngestMessage, done: Done): void {
-    this.deps.committer.submitCb(this.prepare(msg), done);
+    const entry = this.prepare(msg);
+    if (entry instanceof Promise) entry.then((e) => this.deps.committer.submitCb(e, done), done);
+    else this.deps.committer.submitCb(entry, done);
   }
 
-  /** Everything up to the commit, synchronous so one socket's messages keep their order. */
-  prepare(msg: IngestMessage): Entry {
+  /**
+   * Everything up to the commit, synchronous for built-in models so one socket's messages
+   * keep their order. A user codec answers later from the sandbox worker, which runs one
+   * codec's calls in order (src/codecs/sandbox.ts), so a device's messages keep theirs.
+   */
+  prepare(msg: IngestMessage): Entry | Promise<Entry> {
     const receivedAt = this.deps.clock();
     let device: Device | undefined;
     try {
-      let decoded: Decoded;
+      let payload: Buffer;
+      let port: number | undefined;
       let readingTime = receivedAt;
-      let radio: Uplink | undefined;
+      let extra: DecodedReading[] | undefined;
       if (msg.route.kind === 'device') {
         device = this.deps.registry.get(msg.route.deviceId);
         if (!device) throw new DecodeError(`unknown device ${msg.route.deviceId}`);
-        decoded = this.decode(device, msg.payload, msg.route.port, receivedAt);
+        payload = msg.payload;
+        port = msg.route.port;
       } else {
-        radio = ENVELOPE_FORMATS[msg.route.format](msg.payload);
+        const radio: Uplink = ENVELOPE_FORMATS[msg.route.format](msg.payload);
         device = (radio.devEui ? this.deps.registry.byDevEui(radio.devEui) : undefined)
           ?? (radio.deviceId ? this.deps.registry.get(radio.deviceId) : undefined)
           ?? (msg.route.devEui ? this.deps.registry.byDevEui(msg.route.devEui) : undefined)
@@ -90,36 +101,46 @@ export class IngestPipeline {
         if (!device) throw new DecodeError(`no registered device for devEui ${radio.devEui ?? '-'} / device id ${radio.deviceId ?? '-'}`);
         // the network server's receive time is the reading time unless the payload has its own
         readingTime = radio.receivedAt ?? receivedAt;
-        decoded = this.decode(device, radio.payload, radio.port, readingTime);
-        if (radio.rssi !== undefined) decoded.readings.push({ metric: 'rssi_dbm', value: radio.rssi, ts: readingTime });
-        if (radio.snr !== undefined) decoded.readings.push({ metric: 'snr_db', value: radio.snr, ts: readingTime });
+        payload = radio.payload;
+        port = radio.port;
+        if (radio.rssi !== undefined || radio.snr !== undefined) {
+          extra = [];
+          if (radio.rssi !== undefined) extra.push({ metric: 'rssi_dbm', value: radio.rssi, ts: readingTime });
+          if (radio.snr !== undefined) extra.push({ metric: 'snr_db', value: radio.snr, ts: readingTime });
+        }
       }
-      const out = normalise(decoded, {
-        deviceId: device.id,
-        receivedAt: readingTime,
-        attributes: device.attributes,
-        pseudonymise: this.deps.pseudonymise,
+      const model = this.modelOf(device);
+      const out = decodeForStorage(model, { payload, port, receivedAt: readingTime }, {
+        deviceId: device.id, attributes: device.attributes, pseudonymise: this.deps.pseudonymise, extra,
       });
-      for (const r of out.readings) r.receivedAt = receivedAt;
-      if (device.kind === 'parking') this.deriveParkingEvents(device.id, out.readings, out.events);
-      this.counts(device.model).decoded++;
-      return { readings: out.readings, events: out.events, deviceId: device.id, receivedAt };
+      const dev = device;
+      if (out instanceof Promise) return out.then((o) => this.stored(dev, o, receivedAt), (err) => this.deadLetter(msg, dev, receivedAt, err));
+      return this.stored(device, out, receivedAt);
     } catch (err) {
-      const reason = err instanceof DecodeError ? err.message : `decoder failed: ${(err as Error)?.message ?? String(err)}`;
-      if (!(err instanceof DecodeError)) this.deps.log.warn({ err, topic: msg.topic, device: device?.id }, 'decoder threw a non-DecodeError');
-      this.deps.metrics.deadLetters.inc({ model: device?.model ?? 'unknown' });
-      const deadLetter: DeadLetter = { ts: receivedAt, topic: msg.topic, clientId: msg.clientId, deviceId: device?.id, reason, payload: msg.payload };
-      return { readings: [], events: [], deadLetter, deviceId: device?.id, receivedAt };
+      return this.deadLetter(msg, device, receivedAt, err);
     }
   }
 
-  private decode(device: Device, payload: Buffer, port: number | undefined, receivedAt: number): Decoded {
-    const model = getModel(device.model);
+  private stored(device: Device, out: Normalised, receivedAt: number): Entry {
+    for (const r of out.readings) r.receivedAt = receivedAt;
+    if (device.kind === 'parking') this.deriveParkingEvents(device.id, out.readings, out.events);
+    this.counts(device.model).decoded++;
+    return { readings: out.readings, events: out.events, deviceId: device.id, receivedAt };
+  }
+
+  private deadLetter(msg: IngestMessage, device: Device | undefined, receivedAt: number, err: unknown): Entry {
+    const reason = deadLetterReason(err);
+    if (!(err instanceof DecodeError)) this.deps.log.warn({ err, topic: msg.topic, device: device?.id }, 'decoder threw a non-DecodeError');
+    this.deps.metrics.deadLetters.inc({ model: device?.model ?? 'unknown' });
+    const deadLetter: DeadLetter = { ts: receivedAt, topic: msg.topic, clientId: msg.clientId, deviceId: device?.id, reason, payload: msg.payload };
+    return { readings: [], events: [], deadLetter, deviceId: device?.id, receivedAt };
+  }
+
+  private modelOf(device: Device): CatalogueModel {
+    const model = this.deps.catalogue.get(device.model);
     if (!model) throw new DecodeError(`device ${device.id} has unknown model ${device.model}`);
     this.counts(model.id).received++;
-    const decoded = model.decode({ payload, port, receivedAt });
-    if (!decoded || !Array.isArray(decoded.readings) || !Array.isArray(decoded.events)) throw new DecodeError('decoder returned no result');
-    return decoded;
+    return model;
   }
 
   /** arrival / departure from changes of `occupied`, in time order (VOCABULARY: derived by the gateway). */

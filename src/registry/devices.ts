@@ -5,7 +5,7 @@
  */
 import type { Db } from '../storage/database.js';
 import type { DeviceKind } from '../core/vocabulary.js';
-import { getModel } from '../../devices/index.js';
+import type { ModelCatalogue } from '../core/catalogue.js';
 import { generateSecret, hashSecret, sha256, verifySecret } from './secrets.js';
 
 export interface Device {
@@ -54,14 +54,14 @@ export class DeviceRegistry {
   /** sha256 of the last secret that passed scrypt, per device: reconnects skip the KDF */
   private readonly verified = new Map<string, string>();
 
-  constructor(private readonly db: Db, private readonly clock: () => number = Date.now) {}
+  constructor(private readonly db: Db, private readonly catalogue: ModelCatalogue, private readonly clock: () => number = Date.now) {}
 
   load(): void {
     for (const row of this.db.prepare('SELECT * FROM devices').all() as Row[]) this.mirror(row);
   }
 
   private mirror(row: Row): Device {
-    const model = getModel(row.model);
+    const model = this.catalogue.get(row.model);
     const device: Device = {
       id: row.id,
       model: row.model,
@@ -91,7 +91,7 @@ export class DeviceRegistry {
   get size(): number { return this.devices.size; }
 
   private checkModel(model: string): void {
-    if (!getModel(model)) throw new RegistryError(400, `unknown model ${model}`, 'model');
+    if (!this.catalogue.get(model)) throw new RegistryError(400, `unknown model ${model}`, 'model');
   }
 
   private checkEui(eui: string | undefined, id: string): void {
@@ -106,8 +106,9 @@ export class DeviceRegistry {
     this.checkModel(input.model);
     this.checkEui(input.lorawan?.devEui, input.id);
     const { secret, hash } = credential ?? (await newCredential());
-    // re-check after the await: another request may have created it meanwhile
+    // re-check after the await: another request may have created it (or deleted its user model) meanwhile
     if (this.devices.has(input.id)) throw new RegistryError(409, `device ${input.id} already exists`, 'id');
+    this.checkModel(input.model);
     this.checkEui(input.lorawan?.devEui, input.id);
     const now = this.clock();
     this.db.prepare(`INSERT INTO devices (id, model, name, site, attributes, dev_eui, secret_hash, created_at, updated_at)
@@ -184,6 +185,18 @@ export class DeviceRegistry {
     // the secret may have been rotated while scrypt ran
     if (ok && this.hashes.get(id) === hash) this.verified.set(id, fast);
     return ok && this.hashes.get(id) === hash;
+  }
+
+  /** devices of a model (a user model cannot be deleted while any remain) */
+  usingModel(model: string): string[] {
+    return [...this.devices.values()].filter((d) => d.model === model).map((d) => d.id);
+  }
+
+  /** the kind comes from the model: re-read after a user model is replaced */
+  refreshKinds(model: string): void {
+    const kind = this.catalogue.get(model)?.kind;
+    if (!kind) return;
+    for (const d of this.devices.values()) if (d.model === model) d.kind = kind;
   }
 
   markSeen(id: string, ts: number): void {

@@ -153,6 +153,14 @@ const MIGRATIONS: Array<[name: string, sql: string]> = [
     PRIMARY KEY (period, device_id, metric, bucket)
   ) WITHOUT ROWID, STRICT;
   `],
+  ['codecs-001', `
+  CREATE TABLE user_models (
+    id TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  `],
 ];
 
 export interface OpenOptions {

@@ -1,5 +1,5 @@
 // The console's shell: sign-in, navigation, hash routes (#/alerts, #/sites, #/device/<id>,
-// #/summary, #/provision), language switch. Each view is a module with
+// #/summary, #/provision, #/models, #/model/<id>), language switch. Each view is a module with
 // mount(container, route) returning {unmount?, update?(route)}: update takes a change of the
 // route's query (a tree node, a filter) without rebuilding the view.
 import { t, lang, setLang, onLangChange } from './i18n.js';
@@ -13,8 +13,9 @@ import * as sites from './views/sites.js';
 import * as device from './views/device.js';
 import * as summary from './views/summary.js';
 import * as provision from './views/provision.js';
+import * as models from './views/models.js';
 
-const VIEWS = { alerts: board, sites, device, summary, provision };
+const VIEWS = { alerts: board, sites, device, summary, provision, models, model: models };
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 let current = null; // what the mounted view returned

@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { DeviceIdSchema, DevEuiSchema, SitePathSchema } from '../../core/ids.js';
 import { DEVICE_KINDS, metricDef } from '../../core/vocabulary.js';
-import { getModel } from '../../../devices/index.js';
+import type { ModelCatalogue } from '../../core/catalogue.js';
 import type { Device, DeviceInput } from '../../registry/devices.js';
 import { RegistryError, newCredential } from '../../registry/devices.js';
 import type { ApiContext } from '../context.js';
@@ -26,20 +26,21 @@ export const AttributesSchema = z.record(z.string().min(1).max(64), z.json()).su
   if (JSON.stringify(a).length > 16_384) ctx.addIssue({ code: 'custom', message: 'attributes larger than 16 KiB' });
 });
 
-const ModelId = z.string().min(1).max(100).refine((m) => getModel(m) !== undefined, 'unknown model (see GET /api/v1/models)');
+// the catalogue changes at run time (user models): the check reads it per request
+const modelId = (catalogue: ModelCatalogue) => z.string().min(1).max(100).refine((m) => catalogue.get(m) !== undefined, 'unknown model (see GET /api/v1/models)');
 const Lorawan = z.strictObject({ devEui: DevEuiSchema });
 
-export const DeviceCreateSchema = z.strictObject({
+export const deviceCreateSchema = (catalogue: ModelCatalogue) => z.strictObject({
   id: DeviceIdSchema,
-  model: ModelId,
+  model: modelId(catalogue),
   name: z.string().max(200).optional(),
   site: SitePathSchema.optional(),
   attributes: AttributesSchema.optional(),
   lorawan: Lorawan.optional(),
 });
 
-const DevicePatchSchema = z.strictObject({
-  model: ModelId.optional(),
+const devicePatchSchema = (catalogue: ModelCatalogue) => z.strictObject({
+  model: modelId(catalogue).optional(),
   name: z.string().max(200).nullable().optional(),
   site: SitePathSchema.optional(),
   attributes: z.record(z.string().min(1).max(64), z.json().nullable()).optional(),
@@ -98,6 +99,8 @@ function csvRows(text: string): unknown[] {
 
 export const deviceRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
+  const DeviceCreateSchema = deviceCreateSchema(ctx.catalogue);
+  const DevicePatchSchema = devicePatchSchema(ctx.catalogue);
 
   r.post('/devices', { config: { roles: ADMIN }, schema: { tags: ['devices'], summary: 'Provision a device; its secret is returned once', body: DeviceCreateSchema } }, async (req, reply) => {
     const { device, secret } = await ctx.registry.create(req.body as DeviceInput);

@@ -1,0 +1,116 @@
+// The user-codec sandbox thread: each call runs in a fresh QuickJS runtime (WebAssembly, a
+// separate JS engine with its own heap) with a memory limit, a stack limit and an interrupt
+// deadline, and nothing of the host inside it: no require, process, timers, I/O or host
+// functions. The runtime is disposed after the call, so nothing a codec does (globals,
+// prototype changes) survives into the next call. Plain .mjs: it runs without the TS loader.
+import { parentPort } from 'node:worker_threads';
+import { getQuickJS } from 'quickjs-emscripten';
+
+const QuickJS = await getQuickJS();
+/** the key a non-finite number is sent as (src/codecs/mapping.ts NON_FINITE) */
+const NON_FINITE = '\\u0000nonFinite';
+
+function reasonOf(ctx, handle, limits) {
+  let name = '';
+  let message = '';
+  try {
+    const n = ctx.getProp(handle, 'name');
+    const m = ctx.getProp(handle, 'message');
+    if (ctx.typeof(n) === 'string') name = ctx.getString(n);
+    if (ctx.typeof(m) === 'string') message = ctx.getString(m);
+    n.dispose();
+    m.dispose();
+    if (!message && ctx.typeof(handle) === 'string') message = ctx.getString(handle);
+  } catch {
+    message = 'an exception that could not be read';
+  }
+  if (name === 'InternalError' && message === 'interrupted') return `codec exceeded its time limit (${limits.timeMs} ms)`;
+  if (name === 'InternalError' && message === 'out of memory') return `codec exceeded its memory limit (${Math.round(limits.memoryBytes / 1048576)} MiB)`;
+  if (name === 'InternalError' && message === 'stack overflow') return `codec exceeded its stack limit (${Math.round(limits.stackBytes / 1024)} KiB)`;
+  return `codec threw ${name || 'an exception'}${message ? `: ${message.slice(0, 300)}` : ''}`;
+}
+
+/**
+ * job: {id, op: 'run' | 'check', source, input?: {bytes, fPort, recvTime, json?}, limits}
+ * reply: {id, ok: true, output?: string, ms} | {id, ok: false, reason, ms}
+ */
+function run(job) {
+  const { limits } = job;
+  const started = performance.now();
+  const rt = QuickJS.newRuntime();
+  let ctx;
+  let serialize;
+  try {
+    rt.setMemoryLimit(limits.memoryBytes);
+    rt.setMaxStackSize(limits.stackBytes);
+    // a deadline for loading the source and another for the call; the thread's watchdog
+    // (sandbox.ts) terminates the thread when QuickJS stays in C code past its interrupt checks
+    let deadline = Date.now() + limits.timeMs;
+    rt.setInterruptHandler(() => Date.now() > deadline);
+    ctx = rt.newContext();
+    // taken before the codec loads, so a codec replacing JSON.stringify does not change how
+    // its output reaches the host; NaN and ±Infinity (null in JSON) are marked, so the host
+    // can refuse them instead of reading "absent"
+    const prelude = ctx.evalCode(`(function (stringify, isFinite) {
+      function mark(k, x) { return typeof x === 'number' && !isFinite(x) ? { '${NON_FINITE}': String(x) } : x; }
+      return function (v) { var t = stringify(v === undefined ? null : v, mark); return typeof t === 'string' ? t : 'null'; };
+    })(JSON.stringify, isFinite)`, 'prelude.js');
+    if (prelude.error) {
+      prelude.error.dispose();
+      return { ok: false, reason: 'sandbox failure: prelude' };
+    }
+    serialize = prelude.value;
+    const loaded = ctx.evalCode(job.source, 'codec.js');
+    if (loaded.error) {
+      const reason = reasonOf(ctx, loaded.error, limits);
+      loaded.error.dispose();
+      return { ok: false, reason: `codec failed to load: ${reason}` };
+    }
+    loaded.value.dispose();
+    deadline = Date.now() + limits.timeMs;
+    const input = job.input
+      // a JSON text is a JavaScript expression (ES2019); recvTime is a Date, as in The Things Stack
+      ? `Object.assign(${JSON.stringify({ bytes: job.input.bytes, fPort: job.input.fPort, ...(job.input.json !== undefined ? { json: job.input.json } : {}) })}, { recvTime: new Date(${Number(job.input.recvTime)}) })`
+      : 'undefined';
+    const call = job.op === 'check'
+      ? `typeof decodeUplink === 'function' ? '' : 'decodeUplink is not a function'`
+      : `(function () { if (typeof decodeUplink !== 'function') throw new TypeError('decodeUplink is not a function'); return decodeUplink(${input}); })()`;
+    let result = ctx.evalCode(call, 'call.js');
+    if (!result.error && job.op === 'run') {
+      const out = result.value;
+      result = ctx.callFunction(serialize, ctx.undefined, out);
+      out.dispose();
+    }
+    if (result.error) {
+      // reading the exception may run the codec's getters: give it a moment of its own
+      deadline = Date.now() + 10;
+      const reason = reasonOf(ctx, result.error, limits);
+      result.error.dispose();
+      return { ok: false, reason };
+    }
+    const text = ctx.typeof(result.value) === 'string' ? ctx.getString(result.value) : '';
+    result.value.dispose();
+    if (job.op === 'check') return text ? { ok: false, reason: text } : { ok: true };
+    if (text.length > limits.outputBytes) return { ok: false, reason: `codec output larger than ${limits.outputBytes} bytes` };
+    return { ok: true, output: text };
+  } catch (err) {
+    return { ok: false, reason: `sandbox failure: ${err?.message ?? String(err)}` };
+  } finally {
+    try { serialize?.dispose(); } catch { /* see below */ }
+    try { ctx?.dispose(); } catch { /* a runtime that ran out of memory may refuse; the runtime goes anyway */ }
+    try { rt.dispose(); } catch { /* see above */ }
+    job.ms = performance.now() - started;
+  }
+}
+
+// V8 compiles WebAssembly lazily: the first calls of a fresh thread are several times
+// slower. Warm the parser, interpreter and JSON paths before taking work, so a codec's
+// first call is not timed against the compiler.
+const WARM = { id: 0, op: 'run', source: 'function decodeUplink(i) { var o = {}; for (var k = 0; k < i.bytes.length; k++) o["b" + k] = i.bytes[k] / 2; return { data: o, warnings: [String(i.recvTime.getTime())] }; }', input: { bytes: [1, 2, 3, 4], fPort: 1, recvTime: 0 }, limits: { timeMs: 5000, memoryBytes: 16 << 20, stackBytes: 512 << 10, outputBytes: 65536 } };
+for (let i = 0; i < 30; i++) run({ ...WARM });
+
+parentPort.on('message', (job) => {
+  const out = run(job);
+  parentPort.postMessage({ id: job.id, ms: job.ms, ...out });
+});
+parentPort.postMessage({ ready: true });
