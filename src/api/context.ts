@@ -6,6 +6,7 @@ import type { TelemetryStore, Readiness } from '../storage/telemetry-store.js';
 import type { Db } from '../storage/database.js';
 import type { Metrics } from '../metrics.js';
 import type { AuditLog } from '../audit.js';
+import type { Revocations } from '../registry/revocations.js';
 
 /** What the routes need, passed in (no module-level singletons). */
 export interface ApiContext {
@@ -19,6 +20,8 @@ export interface ApiContext {
   readiness: () => Readiness;
   isOnline: (device: Device) => boolean;
   audit: AuditLog;
+  /** revoked credentials: long-lived responses (SSE) of that principal end */
+  revocations?: Revocations;
   /** feature plugins registered under /api/v1, built from this context */
   extraRoutes?: Array<(ctx: ApiContext) => FastifyPluginAsync>;
 }

@@ -11,6 +11,7 @@ import type { DeadLetter, DeviceEventRecord, Reading } from '../core/types.js';
 import { getModel } from '../../devices/index.js';
 import type { Device, DeviceRegistry } from '../registry/devices.js';
 import { normalise } from './normalise.js';
+import { DEFAULT_MAX_FUTURE_S, enforceTimePolicy } from './time-policy.js';
 import { ENVELOPE_FORMATS, type Uplink } from './envelopes.js';
 import type { Route } from './topics.js';
 import type { Done, Entry, GroupCommitter } from './committer.js';
@@ -32,6 +33,8 @@ export interface PipelineDeps {
   pseudonymise: (raw: string) => string;
   /** last known `occupied` per parking device, for arrival/departure events */
   lastOccupied: (deviceId: string) => boolean | undefined;
+  /** ingest.maxFutureS in ms (time-policy.ts) */
+  maxFutureMs?: number;
 }
 
 export class IngestPipeline {
@@ -100,10 +103,12 @@ export class IngestPipeline {
         attributes: device.attributes,
         pseudonymise: this.deps.pseudonymise,
       });
+      // against the gateway's own clock: a network server's receive time may be skewed too
+      enforceTimePolicy(out, receivedAt, { maxFutureMs: this.deps.maxFutureMs ?? DEFAULT_MAX_FUTURE_S * 1000 });
       for (const r of out.readings) r.receivedAt = receivedAt;
       if (device.kind === 'parking') this.deriveParkingEvents(device.id, out.readings, out.events);
       this.counts(device.model).decoded++;
-      return { readings: out.readings, events: out.events, deviceId: device.id, receivedAt };
+      return { readings: out.readings, events: out.events, deviceId: device.id, receivedAt, source: { topic: msg.topic, clientId: msg.clientId, payload: msg.payload } };
     } catch (err) {
       const reason = err instanceof DecodeError ? err.message : `decoder failed: ${(err as Error)?.message ?? String(err)}`;
       if (!(err instanceof DecodeError)) this.deps.log.warn({ err, topic: msg.topic, device: device?.id }, 'decoder threw a non-DecodeError');
