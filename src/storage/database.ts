@@ -190,11 +190,13 @@ const MIGRATIONS: Array<[name: string, sql: string]> = [
   ALTER TABLE events_new RENAME TO events;
   CREATE INDEX events_ts ON events(ts);
 
-  -- dead letters keep a bounded payload with its original length and sha256; size is what
-  -- a row counts against ingest.deadLetters.maxTotalBytes, summed by the triggers below
+  -- dead letters keep a bounded payload with its original length and sha256 (NULL: the
+  -- payload is whole); size is what a row counts against ingest.deadLetters.maxTotalBytes,
+  -- summed by the triggers below (0 from a writer that did not set it: its own lengths)
   CREATE TABLE dead_letters_new (
     id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, topic TEXT NOT NULL, client_id TEXT NOT NULL, device_id TEXT,
-    reason TEXT NOT NULL, payload BLOB NOT NULL, payload_bytes INTEGER NOT NULL, payload_sha256 TEXT NOT NULL, size INTEGER NOT NULL
+    reason TEXT NOT NULL, payload BLOB NOT NULL,
+    payload_bytes INTEGER, payload_sha256 TEXT, size INTEGER NOT NULL DEFAULT 0
   ) STRICT;
   INSERT INTO dead_letters_new SELECT id, CAST(ROUND(ts) AS INTEGER), CAST(topic AS TEXT), CAST(client_id AS TEXT), CAST(device_id AS TEXT), CAST(reason AS TEXT),
     CAST(payload AS BLOB), length(CAST(payload AS BLOB)), gw_sha256(CAST(payload AS BLOB)),
@@ -206,10 +208,12 @@ const MIGRATIONS: Array<[name: string, sql: string]> = [
   CREATE TABLE dead_letter_totals (id INTEGER PRIMARY KEY CHECK (id = 1), rows INTEGER NOT NULL, bytes INTEGER NOT NULL) STRICT;
   INSERT INTO dead_letter_totals SELECT 1, count(*), coalesce(sum(size), 0) FROM dead_letters;
   CREATE TRIGGER dead_letters_added AFTER INSERT ON dead_letters BEGIN
-    UPDATE dead_letter_totals SET rows = rows + 1, bytes = bytes + NEW.size WHERE id = 1;
+    UPDATE dead_letter_totals SET rows = rows + 1,
+      bytes = bytes + CASE WHEN NEW.size > 0 THEN NEW.size ELSE length(NEW.payload) + length(NEW.topic) + length(NEW.client_id) + length(NEW.reason) + 128 END WHERE id = 1;
   END;
   CREATE TRIGGER dead_letters_removed AFTER DELETE ON dead_letters BEGIN
-    UPDATE dead_letter_totals SET rows = rows - 1, bytes = bytes - OLD.size WHERE id = 1;
+    UPDATE dead_letter_totals SET rows = rows - 1,
+      bytes = bytes - CASE WHEN OLD.size > 0 THEN OLD.size ELSE length(OLD.payload) + length(OLD.topic) + length(OLD.client_id) + length(OLD.reason) + 128 END WHERE id = 1;
   END;
 
   CREATE TABLE kv_new (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;

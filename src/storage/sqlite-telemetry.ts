@@ -56,11 +56,14 @@ export function deadLetterRow(d: DeadLetter, limits: DeadLetterLimits): DeadLett
   return [d.ts, topic, clientId, d.deviceId?.slice(0, 256) ?? null, reason, kept, full.length, createHash('sha256').update(full).digest('hex'), size];
 }
 
+/** what a row counts against maxTotalBytes: the same expression as the dead_letters triggers (005-strict) */
+export const DEAD_LETTER_SIZE = 'CASE WHEN size > 0 THEN size ELSE length(payload) + length(topic) + length(client_id) + length(reason) + 128 END';
+
 /** Deletes the oldest dead letters until their total size is within maxTotalBytes; returns how many. */
 export function evictDeadLetters(db: Db, maxTotalBytes: number): number {
   let over = (db.prepare('SELECT bytes FROM dead_letter_totals WHERE id = 1').pluck().get() as number | undefined ?? 0) - maxTotalBytes;
   let evicted = 0;
-  const oldest = db.prepare('SELECT id, size FROM dead_letters ORDER BY id LIMIT 512');
+  const oldest = db.prepare(`SELECT id, ${DEAD_LETTER_SIZE} AS size FROM dead_letters ORDER BY id LIMIT 512`);
   const drop = db.prepare('DELETE FROM dead_letters WHERE id <= ?');
   while (over > 0) {
     const rows = oldest.all() as Array<{ id: number; size: number }>;

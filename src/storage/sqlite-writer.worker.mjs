@@ -26,7 +26,7 @@ const event = db.prepare('INSERT INTO events (device_id, type, ts, data) VALUES 
 // rows come ready from the main thread (deadLetterRow: payload cut, length, sha256, size)
 const dead = db.prepare('INSERT INTO dead_letters (ts, topic, client_id, device_id, reason, payload, payload_bytes, payload_sha256, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
 const totalDead = db.prepare('SELECT bytes FROM dead_letter_totals WHERE id = 1').pluck();
-const oldestDead = db.prepare('SELECT id, size FROM dead_letters ORDER BY id LIMIT 512');
+const oldestDead = db.prepare('SELECT id, CASE WHEN size > 0 THEN size ELSE length(payload) + length(topic) + length(client_id) + length(reason) + 128 END AS size FROM dead_letters ORDER BY id LIMIT 512');
 const dropDead = db.prepare('DELETE FROM dead_letters WHERE id <= ?');
 
 /** the same oldest-first eviction as evictDeadLetters() in sqlite-telemetry.ts */
