@@ -14,7 +14,7 @@ export type Db = Database.Database;
  * Named migrations, applied in this order, each once (recorded in schema_migrations).
  * Append new ones at the end; never edit one that has shipped.
  */
-const MIGRATIONS: Array<[name: string, sql: string]> = [
+export const MIGRATIONS: Array<[name: string, sql: string]> = [
   ['001-core', `
   CREATE TABLE devices (
     id TEXT PRIMARY KEY,
