@@ -19,7 +19,7 @@ function daysIn(year: number, month: number): number {
  * ISO-8601 / RFC 3339 date or date-time to epoch ms, or undefined when it is not one or names
  * a day that does not exist (2026-02-30: Date.parse would roll it over to March 2).
  * Without an offset the time is UTC (the gateway's zone is not the device's); fractions
- * beyond milliseconds (TTN's nanoseconds) are rounded.
+ * beyond milliseconds (TTN's nanoseconds) are cut.
  */
 export function parseIsoTime(s: string): number | undefined {
   const m = ISO.exec(s.trim());
@@ -38,7 +38,8 @@ export function parseIsoTime(s: string): number | undefined {
     if (oh > 23 || om > 59) return undefined;
     offsetMin = sign * (oh * 60 + om);
   }
-  const frac = m[7] ? Math.round(Number(`0.${m[7]}`) * 1000) : 0;
+  // digits beyond milliseconds are cut, as Date.parse does (a time is not rounded into the next ms)
+  const frac = m[7] ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0;
   const utc = Date.UTC(year, month - 1, day, hour, minute, second) + frac - offsetMin * 60_000;
   // Date.UTC maps years 0-99 to 1900-1999
   const fixed = year < 100 ? new Date(utc).setUTCFullYear(year) : utc;
