@@ -237,6 +237,17 @@ describe('timestamps', () => {
     expect(reasons.filter((r) => /2026-02-(30|28T24)/.test(r))).toHaveLength(2);
   });
 
+  it('stores event times as whole milliseconds: fractional seconds are rounded, fractional milliseconds refused', async () => {
+    const door = await provision(gw, 'door-ts', 'generic.door-access');
+    const sendDoor = (body: string) => mosquitto('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(gw.mqttPort), '-u', 'door-ts', '-P', door, '-q', '1', '-t', 'devices/door-ts/up', '-m', body]);
+    expect((await sendDoor('{"event":"tamper","ts":1700000000000.5}')).code).toBe(0);
+    expect((await sendDoor('{"event":"tamper","ts":1700000000.5}')).code).toBe(0);
+    const rows = gw.gateway.db.prepare("SELECT ts, typeof(ts) AS type FROM events WHERE device_id = 'door-ts'").all();
+    expect(rows).toEqual([{ ts: 1700000000500, type: 'integer' }]);
+    const dead = (await gw.api('/api/v1/dead-letters?device=door-ts')).body.items as Array<{ reason: string }>;
+    expect(dead.map((d) => d.reason)).toEqual([expect.stringMatching(/ts must be whole epoch milliseconds/)]);
+  });
+
   it('the same (device, metric, ts) with another value: the last write wins in /telemetry, /latest and rollups', async () => {
     const ts = '2026-11-30T10:00:00Z';
     expect((await send(`{"ts":"${ts}","turbidity_ntu":1}`)).code).toBe(0);
