@@ -144,8 +144,23 @@ export class EmbeddedBroker {
   private clientIdOwner(clientId: string, who: Principal): string | undefined {
     if (this.deps.registry.get(clientId) && !(who.type === 'device' && who.id === clientId)) return `client id ${clientId} belongs to device ${clientId}`;
     const holder = (this.aedes as unknown as { clients: Record<string, GatewayClient | undefined> }).clients[clientId]?.gw;
-    if (holder && principalKey(holder) !== principalKey(who)) return `client id ${clientId} is held by another principal`;
+    const key = principalKey(who);
+    if (holder && principalKey(holder) !== key) return `client id ${clientId} is held by another principal`;
+    // between a CONNECT passing here and aedes registering the client, the id is claimed
+    const claim = this.claims.get(clientId);
+    if (claim && claim.key !== key) return `client id ${clientId} is being taken by another principal`;
     return undefined;
+  }
+
+  private readonly claims = new Map<string, { key: string; client: GatewayClient }>();
+
+  private claim(client: GatewayClient, who: Principal): void {
+    const id = client.id;
+    this.claims.set(id, { key: principalKey(who), client });
+    const release = () => { if (this.claims.get(id)?.client === client) this.claims.delete(id); };
+    // registered (aedes.clients holds it from now on) or gone: either way the claim is done
+    (client.conn as unknown as { once(e: string, f: () => void): void }).once('close', release);
+    setTimeout(release, 10_000).unref();
   }
 
   get isListening(): boolean { return this.listening; }
@@ -165,6 +180,7 @@ export class EmbeddedBroker {
     try {
       const principal = await this.check(client, username, password);
       const taken = this.clientIdOwner(client.id, principal);
+      if (!taken) this.claim(client, principal);
       if (taken) {
         this.deps.metrics.authRefusals.inc({ action: 'connect', reason: 'client_id_taken' });
         const err = refusal(taken, NOT_AUTHORIZED);
