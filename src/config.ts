@@ -47,6 +47,8 @@ export const ConfigSchema = z.strictObject({
     bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
     /** requests per minute per API key (per address without a key); 0 = no limit */
     rateLimitPerMinute: z.number().int().min(0).default(1200),
+    /** requests with a missing or bad token per address and minute; beyond it the address gets 429 on authenticated routes for the rest of the minute. 0 = no limit */
+    authFailuresPerMinute: z.number().int().min(0).default(30),
     /** HTTPS instead of HTTP */
     tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
   }).prefault({}),
@@ -113,6 +115,16 @@ export const ConfigSchema = z.strictObject({
     batchMaxDelayMs: z.number().min(0).max(1000).default(4),
     /** group commit: commit at once when this many messages are waiting */
     batchMaxMessages: z.number().int().min(1).max(100_000).default(2000),
+    /** a reading or event dated more than this many seconds after its receive time makes its message a dead letter (clock skew) */
+    maxFutureS: z.number().int().min(0).max(10 * 365 * 86_400).default(300),
+    deadLetters: z.strictObject({
+      /** bytes of a dead letter's payload kept (its full length and sha256 are kept too) */
+      maxPayloadBytes: z.number().int().min(0).max(16 * 1024 * 1024).default(4096),
+      /** all dead letters together; beyond it the oldest are evicted (counted in /metrics) */
+      maxTotalBytes: z.number().int().min(1024 * 1024).default(64 * 1024 * 1024),
+      /** devices with their own label on gateway_device_dead_letters_total; the rest count as device="other" */
+      metricDevices: z.number().int().min(0).max(10_000).default(100),
+    }).prefault({}),
   }).prefault({}),
   /** user-supplied codecs: sandbox limits per call (docs/devices.md) */
   codecs: CodecLimitsSchema,

@@ -13,6 +13,7 @@ import type { TelemetryStore } from './storage/telemetry-store.js';
 import { DeviceRegistry, type Device } from './registry/devices.js';
 import { ApiKeys } from './registry/api-keys.js';
 import { Integrations } from './registry/integrations.js';
+import { Revocations } from './registry/revocations.js';
 import { generateToken } from './registry/secrets.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { GroupCommitter, type Entry } from './ingest/committer.js';
@@ -73,6 +74,10 @@ export class Gateway {
   broker!: EmbeddedBroker;
   app!: FastifyInstance;
   ports: RunningPorts = { http: 0, mqtt: 0 };
+  /** credentials revoked: the broker and the SSE route close that principal's sessions */
+  readonly revocations = new Revocations((err) => this.log.error({ err }, 'revocation listener failed'));
+  /** devices with their own label on gateway_device_dead_letters_total */
+  private readonly deadLetterDevices = new Set<string>();
   /** called after every group commit with the committed entries */
   readonly committedListeners: Array<(entries: Entry[]) => void> = [];
   private stopping = false;
@@ -101,11 +106,11 @@ export class Gateway {
     registerSandboxMetrics(this.metrics.registry, this.sandbox);
     this.userModels = new UserModels(this.db, this.catalogue, this.sandbox, this.clock, log.child({ component: 'codecs' }));
     this.userModels.load(); // before the registry: a device's kind comes from its model
-    this.registry = new DeviceRegistry(this.db, this.catalogue, this.clock);
+    this.registry = new DeviceRegistry(this.db, this.catalogue, this.clock, this.revocations);
     this.registry.load();
-    this.apiKeys = new ApiKeys(this.db, this.clock);
+    this.apiKeys = new ApiKeys(this.db, this.clock, this.revocations);
     this.apiKeys.load();
-    this.integrations = new Integrations(this.db, this.clock);
+    this.integrations = new Integrations(this.db, this.clock, this.revocations);
     this.integrations.load();
     this.audit = new AuditLog(this.db, this.clock);
     this.bootstrapAdmin();
@@ -120,6 +125,11 @@ export class Gateway {
       maxMessages: config.ingest.batchMaxMessages,
       onCommitted: (entries, ms) => { this.pipeline.flushCounters(); this.onCommitted(entries, ms); },
       onListenerError: (err) => log.error({ err }, 'post-commit processing failed (the batch is committed and acknowledged)'),
+      onRefused: (entry, reason) => {
+        const device = entry.deviceId !== undefined ? this.registry.get(entry.deviceId) : undefined;
+        this.metrics.deadLetters.inc({ model: device?.model ?? 'unknown' });
+        log.warn({ device: entry.deviceId, topic: entry.deadLetter?.topic.slice(0, 200), reason }, 'message not storable; kept as a dead letter');
+      },
       onFailed: (err, entries) => {
         this.pipeline.flushCounters();
         this.metrics.writeFailures.inc();
@@ -136,10 +146,11 @@ export class Gateway {
       clock: this.clock,
       pseudonymise,
       lastOccupied: (id) => occupiedAtStart.get(id)?.get('occupied')?.value as boolean | undefined,
+      maxFutureMs: config.ingest.maxFutureS * 1000,
     });
     this.broker = new EmbeddedBroker(
       { ...config.mqtt, clock: this.clock },
-      { registry: this.registry, integrations: this.integrations, apiKeys: this.apiKeys, pipeline: this.pipeline, metrics: this.metrics, log: log.child({ component: 'mqtt' }) },
+      { registry: this.registry, integrations: this.integrations, apiKeys: this.apiKeys, pipeline: this.pipeline, metrics: this.metrics, log: log.child({ component: 'mqtt' }), revocations: this.revocations },
     );
     const extraRoutes: Array<(ctx: ApiContext) => FastifyPluginAsync> = [];
     // rules: the configured file; when the default path is missing (started elsewhere), the bundled defaults
@@ -156,8 +167,8 @@ export class Gateway {
     this.app = await buildApp({
       catalogue: this.catalogue, userModels: this.userModels, pseudonymise,
       db: this.db, registry: this.registry, apiKeys: this.apiKeys, integrations: this.integrations, store: this.store, metrics: this.metrics,
-      clock: this.clock, readiness: () => this.readiness(), isOnline: (d) => this.isOnline(d), extraRoutes, audit: this.audit,
-    }, { log, bodyLimit: config.http.bodyLimitBytes, rateLimitPerMinute: config.http.rateLimitPerMinute, tls: config.http.tls });
+      clock: this.clock, readiness: () => this.readiness(), isOnline: (d) => this.isOnline(d), extraRoutes, audit: this.audit, revocations: this.revocations, timePolicy: { maxFutureMs: config.ingest.maxFutureS * 1000 },
+    }, { log, bodyLimit: config.http.bodyLimitBytes, rateLimitPerMinute: config.http.rateLimitPerMinute, authFailuresPerMinute: config.http.authFailuresPerMinute, tls: config.http.tls });
 
     const brokerPorts = await this.broker.start();
     this.ports.mqtt = brokerPorts.mqtt;
@@ -178,7 +189,8 @@ export class Gateway {
     const { config } = this;
     if (config.store.type === 'sqlite') {
       return new SqliteTelemetryStore(this.db, config.store.sqlite.writerThread
-        ? { file: join(config.dataDir, 'gateway.db'), synchronous: config.store.sqlite.synchronous } : undefined);
+        ? { file: join(config.dataDir, 'gateway.db'), synchronous: config.store.sqlite.synchronous } : undefined,
+      { deadLetters: config.ingest.deadLetters, onEvicted: (n) => this.metrics.deadLettersEvicted.inc(n) });
     }
     const i = config.store.influx;
     const v1 = config.store.type === 'influx-v1';
@@ -199,6 +211,8 @@ export class Gateway {
       metrics: this.metrics,
       log: this.log.child({ component: 'store' }),
       clock: this.clock,
+      deadLetters: config.ingest.deadLetters,
+      onDeadLettersEvicted: (n) => this.metrics.deadLettersEvicted.inc(n),
     });
   }
 
@@ -218,6 +232,7 @@ export class Gateway {
       readings += e.readings.length;
       events += e.events.length;
       if (e.deviceId !== undefined) this.registry.markSeen(e.deviceId, e.receivedAt);
+      if (e.deadLetter) this.countDeadLetter(e.deadLetter.deviceId);
       if (e.readings.length > 0 && e.deviceId !== undefined && this.broker.hasTelemetrySubscribers) {
         this.broker.publish(`telemetry/${e.deviceId}`, JSON.stringify({
           deviceId: e.deviceId,
@@ -234,6 +249,16 @@ export class Gateway {
         this.log.error({ err }, 'post-commit listener failed');
       }
     }
+  }
+
+  /** per device, with at most ingest.deadLetters.metricDevices labels (the rest: "other") */
+  private countDeadLetter(deviceId: string | undefined): void {
+    let label = deviceId ?? 'unknown';
+    if (deviceId !== undefined && !this.deadLetterDevices.has(deviceId)) {
+      if (this.deadLetterDevices.size < this.config.ingest.deadLetters.metricDevices) this.deadLetterDevices.add(deviceId);
+      else label = 'other';
+    }
+    this.metrics.deviceDeadLetters.inc({ device: label });
   }
 
   /** CONTRACT: GATEWAY_ADMIN_TOKEN, or a generated token printed once and kept in admin.token (0600). */

@@ -14,7 +14,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = pino({ level: config.logLevel, base: { service: 'gateway' } });
+  // secrets never reach a log line, whatever a caller passes (the HTTP logger also strips ?token= from URLs)
+  const log = pino({ level: config.logLevel, base: { service: 'gateway' }, redact: { paths: ['password', 'token', 'secret', '*.password', '*.token', '*.secret', 'req.headers.authorization', 'headers.authorization'], censor: '[redacted]' } });
   const gateway = new Gateway(config, { log });
   let stopping = false;
   const stop = (signal: string) => {

@@ -22,6 +22,8 @@ export function createMetrics() {
     connectedClients: new Gauge({ name: 'gateway_connected_clients', help: 'MQTT clients connected to the embedded broker', registers: [registry] }),
     authRefusals: new Counter({ name: 'gateway_auth_refusals_total', help: 'refused MQTT connects, publishes and subscribes, by action and reason', labelNames: ['action', 'reason'], registers: [registry] }),
     httpRefusals: new Counter({ name: 'gateway_http_refusals_total', help: 'refused REST requests, by reason (unauthorized, forbidden, body_too_large, rate_limited)', labelNames: ['reason'], registers: [registry] }),
+    deadLettersEvicted: new Counter({ name: 'gateway_dead_letters_evicted_total', help: 'dead letters deleted, oldest first, to keep all of them within ingest.deadLetters.maxTotalBytes', registers: [registry] }),
+    deviceDeadLetters: new Counter({ name: 'gateway_device_dead_letters_total', help: 'dead letters by device (the first ingest.deadLetters.metricDevices devices; the rest as "other", unknown senders as "unknown")', labelNames: ['device'], registers: [registry] }),
     alertsOpen: new Gauge({ name: 'gateway_alerts_open', help: 'alerts not resolved, by rule', labelNames: ['rule'], registers: [registry] }),
   };
   return m;

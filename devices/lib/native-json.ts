@@ -1,10 +1,11 @@
 /**
  * Native JSON payloads (VOCABULARY.md "Native payload formats"): the normalised names
- * themselves, an optional `ts` (ISO-8601 or epoch ms), optionally an array of such
+ * themselves, an optional `ts` (ISO-8601, epoch seconds or epoch ms), optionally an array of such
  * objects for buffered readings. Unknown keys are a decode error, not silently dropped.
  */
 import { DecodeError, type Decoded, type DecodeInput, type ReadingValue } from '../../src/core/model.js';
 import { metricDef, type EventType } from '../../src/core/vocabulary.js';
+import { epochToMs, parseIsoTime } from '../../src/core/time.js';
 
 export const MAX_JSON_RECORDS = 1000;
 
@@ -17,11 +18,21 @@ export function parseJson(payload: Buffer): unknown {
   }
 }
 
+/**
+ * `ts` of a native payload: ISO-8601 (a day that exists), or an epoch number / digit string
+ * in seconds or milliseconds, told apart by magnitude (src/core/time.ts).
+ */
 export function parseTimestamp(v: unknown, field = 'ts'): number {
   let ms: number;
-  if (typeof v === 'number') ms = v;
-  else if (typeof v === 'string' && v.trim() !== '') ms = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  else throw new DecodeError(`${field} must be ISO-8601 or epoch milliseconds`);
+  if (typeof v === 'number' || (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v.trim()))) {
+    const r = epochToMs(Number(v));
+    if ('error' in r) throw new DecodeError(`${field} ${r.error}`);
+    ms = r.ms;
+  } else if (typeof v === 'string' && v.trim() !== '') {
+    const t = parseIsoTime(v);
+    if (t === undefined) throw new DecodeError(`${field} ${JSON.stringify(v.slice(0, 40))} is not an ISO-8601 time (or names a day that does not exist)`);
+    ms = t;
+  } else throw new DecodeError(`${field} must be ISO-8601 or epoch seconds / milliseconds`);
   if (!Number.isFinite(ms) || ms < 0 || ms > 8.64e15) throw new DecodeError(`${field} is not a valid time`);
   return ms;
 }

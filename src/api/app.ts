@@ -25,18 +25,29 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { readFileSync } from 'node:fs';
 import { sha256 } from '../registry/secrets.js';
+import { AuthFailureLimiter, redactUrl } from './auth-failures.js';
 
 export interface AppOptions {
   log: Logger;
   bodyLimit: number;
   rateLimitPerMinute: number;
+  /** failed authentications per address and minute before 429 (0 = no limit) */
+  authFailuresPerMinute?: number;
   tls?: { cert: string; key: string };
 }
 
 export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     // one line per request is noise at info level; debug and trace keep request logs
-    loggerInstance: opts.log.child({ component: 'http' }, { level: opts.log.levelVal >= 30 ? 'warn' : opts.log.level }) as FastifyBaseLogger,
+    loggerInstance: opts.log.child({ component: 'http' }, {
+      level: opts.log.levelVal >= 30 ? 'warn' : opts.log.level,
+      // fastify's request serializer with the SSE ?token= taken out of the URL, at every level
+      serializers: {
+        req: (req: { method?: string; url?: string; host?: string; ip?: string; socket?: { remotePort?: number } }) => ({
+          method: req.method, url: redactUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort,
+        }),
+      },
+    }) as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit,
     ...(opts.tls ? { https: { cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) } } : {}),
     ajv: { customOptions: { coerceTypes: false } },
@@ -60,15 +71,23 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
   app.decorateRequest('apiKey', null);
   app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
+  const authFailures = new AuthFailureLimiter(opts.authFailuresPerMinute ?? 30, ctx.clock);
   app.addHook('onRequest', async (req, reply) => {
     const roles = req.routeOptions.config?.roles;
     if (!roles) return;
+    const wait = authFailures.retryAfterS(req.ip);
+    if (wait > 0) {
+      ctx.metrics.httpRefusals.inc({ reason: 'auth_failures' });
+      reply.header('retry-after', String(wait));
+      return sendError(reply, new HttpError(429, `too many failed authentications from this address; retry in ${wait} s`));
+    }
     const header = req.headers.authorization;
     let token: string | undefined;
     if (header?.startsWith('Bearer ')) token = header.slice(7).trim();
     else if (req.routeOptions.url?.endsWith('/stream')) token = (req.query as Record<string, string> | undefined)?.token;
     const key = token ? ctx.apiKeys.authenticate(token) : undefined;
     if (!key) {
+      authFailures.failed(req.ip);
       ctx.metrics.httpRefusals.inc({ reason: 'unauthorized' });
       return sendError(reply, new HttpError(401, token ? 'invalid API token' : 'missing bearer token'));
     }

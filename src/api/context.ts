@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics.js';
 import type { AuditLog } from '../audit.js';
 import type { ModelCatalogue } from '../core/catalogue.js';
 import type { UserModels } from '../codecs/registry.js';
+import type { Revocations } from '../registry/revocations.js';
 
 /** What the routes need, passed in (no module-level singletons). */
 export interface ApiContext {
@@ -26,6 +27,10 @@ export interface ApiContext {
   userModels: UserModels;
   /** the ingest pipeline's credential pseudonymiser: the decode endpoint stores-as-if */
   pseudonymise: (raw: string) => string;
+  /** the ingest time policy, so the decode endpoint refuses what the pipeline would */
+  timePolicy?: import('../ingest/time-policy.js').TimePolicy;
+  /** revoked credentials: long-lived responses (SSE) of that principal end */
+  revocations?: Revocations;
   /** feature plugins registered under /api/v1, built from this context */
   extraRoutes?: Array<(ctx: ApiContext) => FastifyPluginAsync>;
 }

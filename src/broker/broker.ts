@@ -23,6 +23,7 @@ import type { ApiKeys } from '../registry/api-keys.js';
 import { INTEGRATION_USER_PREFIX, type Integrations } from '../registry/integrations.js';
 import { mayPublish, maySubscribe, parseTopic, type Principal } from '../ingest/topics.js';
 import type { IngestPipeline } from '../ingest/pipeline.js';
+import { samePrincipal, type Revocations } from '../registry/revocations.js';
 
 export interface BrokerOptions {
   host: string;
@@ -46,6 +47,8 @@ export interface BrokerDeps {
   pipeline: IngestPipeline;
   metrics: Metrics;
   log: Logger;
+  /** credentials revoked: that principal's connections are closed */
+  revocations?: Revocations;
 }
 
 type GatewayClient = Client & { gw?: Principal; gwRefusalLogged?: boolean; gwBucket?: TokenBucket | null };
@@ -54,6 +57,18 @@ type GatewayClient = Client & { gw?: Principal; gwRefusalLogged?: boolean; gwBuc
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 const SERVER_UNAVAILABLE = 3;
+
+/**
+ * aedes 1.x speaks MQTT 3.1 and 3.1.1 only. A v5 CONNECT gets a v5 CONNACK with reason 0x84
+ * "Unsupported Protocol Version" [MQTT-3.2.2.2] (what a v5 client understands), and the
+ * connection is closed [MQTT-3.1.2-2]; docs/security.md weighs the alternatives.
+ */
+const V5_CONNACK_UNSUPPORTED_PROTOCOL = Buffer.from([0x20, 0x03, 0x00, 0x84, 0x00]);
+
+/** who a client id belongs to, for "a client id belongs to its principal" (CONTRACT v2) */
+function principalKey(p: Principal): string {
+  return p.type === 'consumer' ? `consumer:${p.name}` : `${p.type}:${p.id}`;
+}
 
 function refusal(message: string, returnCode: number): AuthenticateError {
   const err = new Error(message) as AuthenticateError;
@@ -77,15 +92,23 @@ export class EmbeddedBroker {
     this.aedes = new Aedes({
       maxClientsIdLength: 256,
       heartbeatInterval: 60_000,
+      preConnect: (client, packet, cb) => {
+        if ((packet as { protocolVersion?: number }).protocolVersion !== 5) return cb(null, true);
+        this.deps.metrics.authRefusals.inc({ action: 'connect', reason: 'unsupported_protocol_version' });
+        this.deps.log.info({ clientId: (packet as { clientId?: string }).clientId?.slice(0, 256) }, 'MQTT 5 CONNECT refused: this broker speaks MQTT 3.1.1 (docs/security.md)');
+        const conn = client.conn as unknown as { write(b: Buffer, cb: () => void): void; destroy(): void };
+        conn.write(V5_CONNACK_UNSUPPORTED_PROTOCOL, () => conn.destroy());
+        cb(null, false);
+      },
       authenticate: (client, username, password, cb) => {
         this.authenticate(client as GatewayClient, username, password).then(
           (principal) => {
             (client as GatewayClient).gw = principal;
             cb(null, true);
           },
-          (err: AuthenticateError) => {
+          (err: AuthenticateError & { counted?: boolean }) => {
             const reason = err.returnCode === NOT_AUTHORIZED ? 'not_authorized' : err.returnCode === SERVER_UNAVAILABLE ? 'max_connections' : 'bad_credentials';
-            this.deps.metrics.authRefusals.inc({ action: 'connect', reason });
+            if (!err.counted) this.deps.metrics.authRefusals.inc({ action: 'connect', reason });
             this.deps.log.info({ clientId: client.id, username, reason: err.message }, 'MQTT connect refused');
             cb(err, false);
           },
@@ -102,6 +125,42 @@ export class EmbeddedBroker {
       this.telemetrySubscriptions = Math.max(0, this.telemetrySubscriptions - gone);
     });
     this.aedes.on('clientError', (client, err) => this.deps.log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'));
+    this.deps.revocations?.subscribe(({ principal, reason }) => {
+      const clients = (this.aedes as unknown as { clients: Record<string, GatewayClient> }).clients;
+      for (const client of Object.values(clients)) {
+        if (!client.gw || !samePrincipal(client.gw, principal)) continue;
+        this.deps.log.info({ clientId: client.id, principal, reason }, 'MQTT session closed: its credentials were revoked');
+        this.deps.metrics.authRefusals.inc({ action: 'session', reason });
+        client.close();
+      }
+    });
+  }
+
+  /**
+   * CONTRACT v2 "Sessions follow credentials": a client id that is a device's id belongs to
+   * that device, and one held by a connected client belongs to that client's principal; a
+   * CONNECT with it from anyone else is refused, so the holder is not taken over.
+   */
+  private clientIdOwner(clientId: string, who: Principal): string | undefined {
+    if (this.deps.registry.get(clientId) && !(who.type === 'device' && who.id === clientId)) return `client id ${clientId} belongs to device ${clientId}`;
+    const holder = (this.aedes as unknown as { clients: Record<string, GatewayClient | undefined> }).clients[clientId]?.gw;
+    const key = principalKey(who);
+    if (holder && principalKey(holder) !== key) return `client id ${clientId} is held by another principal`;
+    // between a CONNECT passing here and aedes registering the client, the id is claimed
+    const claim = this.claims.get(clientId);
+    if (claim && claim.key !== key) return `client id ${clientId} is being taken by another principal`;
+    return undefined;
+  }
+
+  private readonly claims = new Map<string, { key: string; client: GatewayClient }>();
+
+  private claim(client: GatewayClient, who: Principal): void {
+    const id = client.id;
+    this.claims.set(id, { key: principalKey(who), client });
+    const release = () => { if (this.claims.get(id)?.client === client) this.claims.delete(id); };
+    // registered (aedes.clients holds it from now on) or gone: either way the claim is done
+    (client.conn as unknown as { once(e: string, f: () => void): void }).once('close', release);
+    setTimeout(release, 10_000).unref();
   }
 
   get isListening(): boolean { return this.listening; }
@@ -111,16 +170,27 @@ export class EmbeddedBroker {
     if (this.aedes.connectedClients >= this.opts.maxConnections) throw refusal(`connection limit ${this.opts.maxConnections} reached`, SERVER_UNAVAILABLE);
     const conn = client.conn as unknown;
     const address = (conn as { remoteAddress?: string }).remoteAddress;
-    const user = `user:${username ?? ''}`;
+    // keyed on (username, address): a stranger's wrong passwords for a device's username
+    // slow the stranger, not the device's own reconnect from its own address
+    const user = `user:${username ?? ''}@${address ?? '?'}`;
     const addr = `addr:${address ?? '?'}`;
-    // guessing one device's secret: every attempt on that username waits
+    // guessing one device's secret from one address: every attempt waits
     const delay = this.throttle.delayFor([user]);
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     try {
       const principal = await this.check(client, username, password);
+      const taken = this.clientIdOwner(client.id, principal);
+      if (!taken) this.claim(client, principal);
+      if (taken) {
+        this.deps.metrics.authRefusals.inc({ action: 'connect', reason: 'client_id_taken' });
+        const err = refusal(taken, NOT_AUTHORIZED);
+        (err as AuthenticateError & { counted?: boolean }).counted = true;
+        throw err;
+      }
       this.throttle.succeeded([user]);
       return principal;
     } catch (err) {
+      if ((err as { counted?: boolean }).counted) throw err;
       // guessing from one address: its refusals come ever slower, while other devices
       // behind the same address (a site NAT, a network server) still log in at once
       this.throttle.failed([user, addr]);

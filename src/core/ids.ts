@@ -16,3 +16,14 @@ export const SitePathSchema = z.string().max(300).refine((s) => {
 export const DevEuiSchema = z.string().regex(/^[0-9A-Fa-f]{16}$/, 'must be 16 hex digits').transform((s) => s.toUpperCase());
 
 export const SITE_LEVELS = ['community', 'compound', 'building', 'unit'] as const;
+
+/**
+ * Device ids that could never log in: `apikey` is the MQTT username of every API key and
+ * `integration:` prefixes integration usernames (CONTRACT: MQTT credentials). Returns why,
+ * or undefined.
+ */
+export function isReservedDeviceId(id: string): string | undefined {
+  if (id.toLowerCase() === 'apikey') return '"apikey" is reserved: it is the MQTT username of API keys';
+  if (id.toLowerCase().startsWith('integration:')) return '"integration:" is reserved: it prefixes the MQTT usernames of integrations';
+  return undefined;
+}

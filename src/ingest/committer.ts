@@ -2,9 +2,17 @@
  * Group commit: every message that arrives within a few milliseconds goes into one store
  * transaction, and each message's callback (its PUBACK) fires only after that transaction
  * is durable. One commit is in flight at a time; messages arriving meanwhile form the next.
+ *
+ * One message's content never decides a neighbour's PUBACK: each entry is checked before it
+ * joins a batch (checkEntry), and a batch the store still refuses as data (StoreDataError,
+ * e.g. a STRICT column's type) is split in halves until the refused entries are alone; each
+ * becomes a dead letter with the store's reason and the rest commit. A store that cannot
+ * write at all (disk full, I/O error, busy) fails the whole batch as before: no PUBACK,
+ * the clients redeliver (refuse rather than lie).
  */
 import type { DeadLetter, DeviceEventRecord, Reading } from '../core/types.js';
-import type { TelemetryStore, WriteBatch } from '../storage/telemetry-store.js';
+import { isStoreDataError, type TelemetryStore, type WriteBatch } from '../storage/telemetry-store.js';
+import { MAX_STORABLE_TS } from './time-policy.js';
 
 export interface Entry {
   readings: Reading[];
@@ -12,6 +20,8 @@ export interface Entry {
   deadLetter?: DeadLetter;
   deviceId?: string;
   receivedAt: number;
+  /** the message the entry came from: what a dead letter keeps if the entry is refused */
+  source?: { topic: string; clientId: string; payload: Buffer };
 }
 
 /** called once: without an error when the entry is durable */
@@ -25,6 +35,82 @@ export interface CommitterOptions {
   onCommitted?: (entries: Entry[], ms: number) => void;
   onFailed?: (err: Error, entries: Entry[]) => void;
   onListenerError?: (err: Error) => void;
+  /** an entry refused by checkEntry or by the store, now a dead letter (before it commits) */
+  onRefused?: (entry: Entry, reason: string) => void;
+}
+
+const MAX_READINGS = 20_000;
+const MAX_STRING_VALUE = 4096;
+const MAX_EVENT_DATA = 16 * 1024;
+const QUALITIES = new Set(['ok', 'out_of_range']);
+
+const isTime = (t: unknown): boolean => Number.isSafeInteger(t) && (t as number) >= 0 && (t as number) <= MAX_STORABLE_TS;
+const isId = (s: unknown, max = 256): boolean => typeof s === 'string' && s.length > 0 && s.length <= max;
+const show = (v: unknown): string => {
+  try { return typeof v === 'bigint' ? `${v}n` : (JSON.stringify(v) ?? String(v)).slice(0, 60); } catch { return typeof v; }
+};
+
+/**
+ * Why the store could not keep this entry, or undefined when it can: integer millisecond
+ * times within what every store holds, finite numbers, the value types the store has
+ * columns for, bounded sizes.
+ */
+export function checkEntry(entry: Entry): string | undefined {
+  if (!Number.isSafeInteger(entry.receivedAt) || entry.receivedAt < 0) return `receivedAt ${show(entry.receivedAt)} is not whole epoch milliseconds`;
+  if (entry.deviceId !== undefined && !isId(entry.deviceId)) return 'deviceId is not a device id';
+  if (!Array.isArray(entry.readings) || !Array.isArray(entry.events)) return 'readings and events must be lists';
+  if (entry.readings.length > MAX_READINGS) return `more than ${MAX_READINGS} readings in one message`;
+  for (let i = 0; i < entry.readings.length; i++) {
+    const r = entry.readings[i]!;
+    if (!isId(r.deviceId) || !isId(r.metric, 128)) return `readings[${i}]: device and metric must be short strings`;
+    if (!isTime(r.ts)) return `readings[${i}] ${r.metric}: ts ${show(r.ts)} is not whole epoch milliseconds between 1970 and 2262`;
+    if (!Number.isSafeInteger(r.receivedAt)) return `readings[${i}] ${r.metric}: receivedAt ${show(r.receivedAt)} is not whole epoch milliseconds`;
+    const v = r.value;
+    if (typeof v === 'number') { if (!Number.isFinite(v)) return `readings[${i}] ${r.metric}: ${show(v)} is not a finite number`; }
+    else if (typeof v === 'string') { if (v.length > MAX_STRING_VALUE) return `readings[${i}] ${r.metric}: string longer than ${MAX_STRING_VALUE}`; }
+    else if (typeof v !== 'boolean') return `readings[${i}] ${r.metric}: a ${typeof v} is not a number, boolean or string`;
+    if (!QUALITIES.has(r.quality)) return `readings[${i}] ${r.metric}: unknown quality ${show(r.quality)}`;
+  }
+  for (let i = 0; i < entry.events.length; i++) {
+    const e = entry.events[i]!;
+    if (!isId(e.deviceId) || !isId(e.type, 128)) return `events[${i}]: device and type must be short strings`;
+    if (!isTime(e.ts)) return `events[${i}] ${e.type}: ts ${show(e.ts)} is not whole epoch milliseconds between 1970 and 2262`;
+    let json: string | undefined;
+    try { json = typeof e.data === 'object' && e.data !== null && !Array.isArray(e.data) ? JSON.stringify(e.data) : undefined; } catch { json = undefined; }
+    if (json === undefined) return `events[${i}] ${e.type}: data is not a JSON object`;
+    if (json.length > MAX_EVENT_DATA) return `events[${i}] ${e.type}: data larger than ${MAX_EVENT_DATA} bytes`;
+  }
+  const d = entry.deadLetter;
+  if (d !== undefined) {
+    if (!isTime(d.ts) || typeof d.topic !== 'string' || typeof d.clientId !== 'string' || typeof d.reason !== 'string' || !(d.payload instanceof Uint8Array)) return 'dead letter has invalid fields';
+  }
+  return undefined;
+}
+
+/** The entry as a dead letter: what it came from (or what it tried to store), and why it was refused. */
+export function refusedEntry(entry: Entry, reason: string): Entry {
+  const src = entry.source;
+  let payload = src?.payload ?? entry.deadLetter?.payload;
+  if (payload === undefined) {
+    try {
+      payload = Buffer.from(JSON.stringify({ readings: entry.readings, events: entry.events }, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) ?? '');
+    } catch {
+      payload = Buffer.alloc(0);
+    }
+  }
+  const deviceId = isId(entry.deviceId) ? entry.deviceId : undefined;
+  const now = isTime(entry.receivedAt) ? entry.receivedAt : Date.now();
+  return {
+    readings: [], events: [], deviceId, receivedAt: now, source: src,
+    deadLetter: {
+      ts: now,
+      topic: typeof src?.topic === 'string' ? src.topic : entry.deadLetter?.topic ?? 'gateway/ingest',
+      clientId: typeof src?.clientId === 'string' ? src.clientId : entry.deadLetter?.clientId ?? '',
+      deviceId,
+      reason: `not storable: ${reason}`,
+      payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload),
+    },
+  };
 }
 
 export class GroupCommitter {
@@ -42,9 +128,16 @@ export class GroupCommitter {
 
   /** submit() without a promise per message: the broker's hot path */
   submitCb(entry: Entry, done: Done): void {
-    this.pending.push({ entry, done });
+    const problem = checkEntry(entry);
+    this.pending.push({ entry: problem === undefined ? entry : this.refuse(entry, problem), done });
     if (this.pending.length >= this.opts.maxMessages) this.kick(0);
     else this.kick(this.opts.maxDelayMs);
+  }
+
+  private refuse(entry: Entry, reason: string): Entry {
+    const out = refusedEntry(entry, reason);
+    try { this.opts.onRefused?.(out, reason); } catch (err) { this.opts.onListenerError?.(err as Error); }
+    return out;
   }
 
   private kick(delay: number): void {
@@ -63,37 +156,54 @@ export class GroupCommitter {
 
   private async run(): Promise<void> {
     const batch = this.pending.splice(0, this.opts.maxMessages);
-    if (batch.length > 0) {
-      const write: WriteBatch = { readings: [], events: [], deadLetters: [], seen: new Map() };
-      for (const { entry } of batch) {
-        for (const r of entry.readings) write.readings.push(r);
-        for (const e of entry.events) write.events.push(e);
-        if (entry.deadLetter) write.deadLetters.push(entry.deadLetter);
-        if (entry.deviceId !== undefined) {
-          const prev = write.seen.get(entry.deviceId);
-          if (prev === undefined || prev < entry.receivedAt) write.seen.set(entry.deviceId, entry.receivedAt);
-        }
-      }
-      const started = performance.now();
-      let failure: Error | undefined;
-      try {
-        await this.store.commit(write);
-      } catch (err) {
-        failure = err as Error;
-      }
-      // listeners first (alerts, SSE, counters), then the acknowledgements; a listener's
-      // error is reported and changes nothing about what was committed
-      try {
-        if (failure) this.opts.onFailed?.(failure, batch.map((p) => p.entry));
-        else this.opts.onCommitted?.(batch.map((p) => p.entry), performance.now() - started);
-      } catch (err) {
-        this.opts.onListenerError?.(err as Error);
-      }
-      for (const p of batch) p.done(failure);
-    }
+    if (batch.length > 0) await this.commitGroup(batch, true);
     this.inFlight = undefined;
     if (this.pending.length >= this.opts.maxMessages) this.kick(0);
     else if (this.pending.length > 0) this.kick(this.opts.maxDelayMs);
+  }
+
+  /**
+   * Commits `group`; on a data refusal, bisects (a group of one becomes a dead letter, once:
+   * `retry` false when the group already is the refused entry's dead letter).
+   */
+  private async commitGroup(group: Pending[], retry: boolean): Promise<void> {
+    const write: WriteBatch = { readings: [], events: [], deadLetters: [], seen: new Map() };
+    for (const { entry } of group) {
+      for (const r of entry.readings) write.readings.push(r);
+      for (const e of entry.events) write.events.push(e);
+      if (entry.deadLetter) write.deadLetters.push(entry.deadLetter);
+      if (entry.deviceId !== undefined) {
+        const prev = write.seen.get(entry.deviceId);
+        if (prev === undefined || prev < entry.receivedAt) write.seen.set(entry.deviceId, entry.receivedAt);
+      }
+    }
+    const started = performance.now();
+    let failure: Error | undefined;
+    try {
+      await this.store.commit(write);
+    } catch (err) {
+      failure = err instanceof Error ? err : new Error(String(err));
+    }
+    if (failure && isStoreDataError(failure) && retry) {
+      if (group.length > 1) {
+        const mid = group.length >> 1;
+        await this.commitGroup(group.slice(0, mid), true);
+        await this.commitGroup(group.slice(mid), true);
+        return;
+      }
+      const p = group[0]!;
+      await this.commitGroup([{ entry: this.refuse(p.entry, failure.message), done: p.done }], false);
+      return;
+    }
+    // listeners first (alerts, SSE, counters), then the acknowledgements; a listener's
+    // error is reported and changes nothing about what was committed
+    try {
+      if (failure) this.opts.onFailed?.(failure, group.map((p) => p.entry));
+      else this.opts.onCommitted?.(group.map((p) => p.entry), performance.now() - started);
+    } catch (err) {
+      this.opts.onListenerError?.(err as Error);
+    }
+    for (const p of group) p.done(failure);
   }
 
   /** Commits everything pending now (shutdown). */

@@ -8,6 +8,7 @@
 import { DecodeError, type Decoded, type DecodedReading, type DecodeInput } from '../core/model.js';
 import type { CatalogueModel } from '../core/catalogue.js';
 import { normalise, type Normalised } from './normalise.js';
+import { enforceTimePolicy, type TimePolicy } from './time-policy.js';
 
 export interface StorageContext {
   deviceId: string;
@@ -15,6 +16,10 @@ export interface StorageContext {
   pseudonymise?: (raw: string) => string;
   /** readings the transport adds (rssi_dbm, snr_db of a LoRaWAN envelope), at the reading time */
   extra?: DecodedReading[];
+  /** the gateway's receive time the time policy measures against (default: input.receivedAt) */
+  receivedAt?: number;
+  /** readings dated too far ahead make the message a dead letter (src/ingest/time-policy.ts) */
+  timePolicy?: TimePolicy;
 }
 
 /**
@@ -30,7 +35,9 @@ export function decodeForStorage(model: CatalogueModel, input: DecodeInput, ctx:
 function finish(decoded: Decoded, input: DecodeInput, ctx: StorageContext): Normalised {
   if (!decoded || !Array.isArray(decoded.readings) || !Array.isArray(decoded.events)) throw new DecodeError('decoder returned no result');
   if (ctx.extra) for (const r of ctx.extra) decoded.readings.push(r);
-  return normalise(decoded, { deviceId: ctx.deviceId, receivedAt: input.receivedAt, attributes: ctx.attributes, pseudonymise: ctx.pseudonymise });
+  const out = normalise(decoded, { deviceId: ctx.deviceId, receivedAt: input.receivedAt, attributes: ctx.attributes, pseudonymise: ctx.pseudonymise });
+  if (ctx.timePolicy) enforceTimePolicy(out, ctx.receivedAt ?? input.receivedAt, ctx.timePolicy);
+  return out;
 }
 
 /** The dead-letter reason of a decoding failure (the pipeline's wording, for the decode endpoint too). */

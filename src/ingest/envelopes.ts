@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { DecodeError } from '../core/model.js';
+import { parseIsoTime } from '../core/time.js';
 import { parseJson } from '../../devices/lib/native-json.js';
 
 export interface Uplink {
@@ -49,8 +50,7 @@ const ChirpstackUplinkSchema = z.looseObject({
 
 function parseTime(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
-  const t = Date.parse(s);
-  return Number.isFinite(t) ? t : undefined;
+  return parseIsoTime(s);
 }
 
 function best(rx: Array<{ rssi?: number; channel_rssi?: number; snr?: number }> | undefined): { rssi?: number; snr?: number } {

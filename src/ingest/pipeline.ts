@@ -12,6 +12,7 @@ import type { CatalogueModel, ModelCatalogue } from '../core/catalogue.js';
 import type { Device, DeviceRegistry } from '../registry/devices.js';
 import type { Normalised } from './normalise.js';
 import { deadLetterReason, decodeForStorage } from './decode.js';
+import { DEFAULT_MAX_FUTURE_S } from './time-policy.js';
 import { ENVELOPE_FORMATS, type Uplink } from './envelopes.js';
 import type { Route } from './topics.js';
 import type { Done, Entry, GroupCommitter } from './committer.js';
@@ -34,6 +35,8 @@ export interface PipelineDeps {
   pseudonymise: (raw: string) => string;
   /** last known `occupied` per parking device, for arrival/departure events */
   lastOccupied: (deviceId: string) => boolean | undefined;
+  /** ingest.maxFutureS in ms (time-policy.ts) */
+  maxFutureMs?: number;
 }
 
 export class IngestPipeline {
@@ -112,20 +115,22 @@ export class IngestPipeline {
       const model = this.modelOf(device);
       const out = decodeForStorage(model, { payload, port, receivedAt: readingTime }, {
         deviceId: device.id, attributes: device.attributes, pseudonymise: this.deps.pseudonymise, extra,
+        // against the gateway's own clock: a network server's receive time may be skewed too
+        receivedAt, timePolicy: { maxFutureMs: this.deps.maxFutureMs ?? DEFAULT_MAX_FUTURE_S * 1000 },
       });
       const dev = device;
-      if (out instanceof Promise) return out.then((o) => this.stored(dev, o, receivedAt), (err) => this.deadLetter(msg, dev, receivedAt, err));
-      return this.stored(device, out, receivedAt);
+      if (out instanceof Promise) return out.then((o) => this.stored(msg, dev, o, receivedAt), (err) => this.deadLetter(msg, dev, receivedAt, err));
+      return this.stored(msg, device, out, receivedAt);
     } catch (err) {
       return this.deadLetter(msg, device, receivedAt, err);
     }
   }
 
-  private stored(device: Device, out: Normalised, receivedAt: number): Entry {
+  private stored(msg: IngestMessage, device: Device, out: Normalised, receivedAt: number): Entry {
     for (const r of out.readings) r.receivedAt = receivedAt;
     if (device.kind === 'parking') this.deriveParkingEvents(device.id, out.readings, out.events);
     this.counts(device.model).decoded++;
-    return { readings: out.readings, events: out.events, deviceId: device.id, receivedAt };
+    return { readings: out.readings, events: out.events, deviceId: device.id, receivedAt, source: { topic: msg.topic, clientId: msg.clientId, payload: msg.payload } };
   }
 
   private deadLetter(msg: IngestMessage, device: Device | undefined, receivedAt: number, err: unknown): Entry {

@@ -1,6 +1,7 @@
 import type { Db } from '../storage/database.js';
 import { generateToken, sha256 } from './secrets.js';
 import { RegistryError } from './devices.js';
+import type { Revocations } from './revocations.js';
 
 export const ROLES = ['admin', 'crew', 'integrator'] as const;
 export type Role = (typeof ROLES)[number];
@@ -14,7 +15,7 @@ export interface ApiKey {
 export class ApiKeys {
   private readonly byHash = new Map<string, ApiKey>();
 
-  constructor(private readonly db: Db, private readonly clock: () => number = Date.now) {}
+  constructor(private readonly db: Db, private readonly clock: () => number = Date.now, private readonly revocations?: Revocations) {}
 
   load(): void {
     this.byHash.clear();
@@ -53,5 +54,6 @@ export class ApiKeys {
     const res = this.db.prepare('DELETE FROM api_keys WHERE name = ?').run(name);
     if (res.changes === 0) throw new RegistryError(404, `API key ${name} not found`);
     this.load();
+    this.revocations?.revoke({ type: 'consumer', name }, 'api_key_deleted');
   }
 }

@@ -7,6 +7,8 @@ import type { Db } from '../storage/database.js';
 import type { DeviceKind } from '../core/vocabulary.js';
 import type { ModelCatalogue } from '../core/catalogue.js';
 import { generateSecret, hashSecret, sha256, verifySecret } from './secrets.js';
+import { isReservedDeviceId } from '../core/ids.js';
+import type { Revocations } from './revocations.js';
 
 export interface Device {
   id: string;
@@ -54,7 +56,7 @@ export class DeviceRegistry {
   /** sha256 of the last secret that passed scrypt, per device: reconnects skip the KDF */
   private readonly verified = new Map<string, string>();
 
-  constructor(private readonly db: Db, private readonly catalogue: ModelCatalogue, private readonly clock: () => number = Date.now) {}
+  constructor(private readonly db: Db, private readonly catalogue: ModelCatalogue, private readonly clock: () => number = Date.now, private readonly revocations?: Revocations) {}
 
   load(): void {
     for (const row of this.db.prepare('SELECT * FROM devices').all() as Row[]) this.mirror(row);
@@ -102,6 +104,8 @@ export class DeviceRegistry {
 
   /** Creates a device; returns it with its secret (shown once). 409 when the id exists. */
   async create(input: DeviceInput, credential?: { secret: string; hash: string }): Promise<{ device: Device; secret: string }> {
+    const reserved = isReservedDeviceId(input.id);
+    if (reserved) throw new RegistryError(400, `id: ${reserved}`, 'id');
     if (this.devices.has(input.id)) throw new RegistryError(409, `device ${input.id} already exists`, 'id');
     this.checkModel(input.model);
     this.checkEui(input.lorawan?.devEui, input.id);
@@ -163,6 +167,7 @@ export class DeviceRegistry {
     this.hashes.delete(id);
     this.verified.delete(id);
     if (cur.lorawan) this.byEui.delete(cur.lorawan.devEui);
+    this.revocations?.revoke({ type: 'device', id }, 'device_deleted');
   }
 
   /** New secret; the old one stops working at once (the verified cache is dropped too). */
@@ -173,6 +178,7 @@ export class DeviceRegistry {
     this.db.prepare('UPDATE devices SET secret_hash = ?, updated_at = ? WHERE id = ?').run(hash, this.clock(), id);
     this.hashes.set(id, hash);
     this.verified.delete(id);
+    this.revocations?.revoke({ type: 'device', id }, 'secret_rotated');
     return secret;
   }
 

@@ -1,6 +1,7 @@
 import type { Db } from '../storage/database.js';
 import { generateSecret, hashSecret, sha256, verifySecret } from './secrets.js';
 import { RegistryError } from './devices.js';
+import type { Revocations } from './revocations.js';
 
 export const INTEGRATION_TYPES = ['ttn-v3', 'chirpstack-v4'] as const;
 export type IntegrationType = (typeof INTEGRATION_TYPES)[number];
@@ -18,7 +19,7 @@ export class Integrations {
   private readonly items = new Map<string, Integration & { hash: string }>();
   private readonly verified = new Map<string, string>();
 
-  constructor(private readonly db: Db, private readonly clock: () => number = Date.now) {}
+  constructor(private readonly db: Db, private readonly clock: () => number = Date.now, private readonly revocations?: Revocations) {}
 
   load(): void {
     for (const r of this.db.prepare('SELECT id, type, secret_hash, created_at FROM integrations').all() as Array<{ id: string; type: IntegrationType; secret_hash: string; created_at: number }>) {
@@ -50,6 +51,7 @@ export class Integrations {
     if (!this.items.delete(id)) throw new RegistryError(404, `integration ${id} not found`);
     this.verified.delete(id);
     this.db.prepare('DELETE FROM integrations WHERE id = ?').run(id);
+    this.revocations?.revoke({ type: 'integration', id }, 'integration_deleted');
   }
 
   async verify(id: string, secret: string): Promise<boolean> {

@@ -5,11 +5,13 @@
  * last-seen updates), so the PUBACKs of a batch go out together after a single fsync.
  */
 import { Worker } from 'node:worker_threads';
+import { createHash } from 'node:crypto';
 import type { Db } from './database.js';
 import type { ReadingValue } from '../core/model.js';
 import type { Reading } from '../core/types.js';
 import { metricDef } from '../core/vocabulary.js';
-import type { EventQuery, LatestValue, Readiness, RollupPoint, RollupQuery, SeriesQuery, StoredEvent, StoredPoint, TelemetryStore, WriteBatch } from './telemetry-store.js';
+import type { DeadLetter } from '../core/types.js';
+import { StoreDataError, isSqliteDataError, type EventQuery, type LatestValue, type Readiness, type RollupPoint, type RollupQuery, type SeriesQuery, type StoredEvent, type StoredPoint, type TelemetryStore, type WriteBatch } from './telemetry-store.js';
 
 type SqlValue = number | string | null;
 
@@ -26,6 +28,65 @@ export function fromSql(metric: string, v: SqlValue): ReadingValue {
 
 const CHUNK = 64;
 
+/** ingest.deadLetters: what one dead letter keeps and how much all of them may take */
+export interface DeadLetterLimits {
+  maxPayloadBytes: number;
+  maxTotalBytes: number;
+}
+
+export const DEFAULT_DEAD_LETTER_LIMITS: DeadLetterLimits = { maxPayloadBytes: 4096, maxTotalBytes: 64 * 1024 * 1024 };
+
+/** columns of dead_letters after `id`, in INSERT order */
+export type DeadLetterRow = [ts: number, topic: string, clientId: string, deviceId: string | null, reason: string, payload: Buffer, payloadBytes: number, sha256: string, size: number];
+
+export const INSERT_DEAD_LETTER = 'INSERT INTO dead_letters (ts, topic, client_id, device_id, reason, payload, payload_bytes, payload_sha256, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
+
+/**
+ * A dead letter as stored: the payload cut to maxPayloadBytes, with the original length and
+ * sha256 (a flood of large payloads costs a bounded amount of disk, and a replayed or
+ * repeated payload is still recognisable); topic, client id and reason bounded too.
+ */
+export function deadLetterRow(d: DeadLetter, limits: DeadLetterLimits): DeadLetterRow {
+  const full = Buffer.isBuffer(d.payload) ? d.payload : Buffer.from(d.payload);
+  const kept = full.length > limits.maxPayloadBytes ? Buffer.from(full.subarray(0, limits.maxPayloadBytes)) : full;
+  const topic = d.topic.slice(0, 1024);
+  const clientId = d.clientId.slice(0, 256);
+  const reason = d.reason.slice(0, 2000);
+  const size = kept.length + topic.length + clientId.length + reason.length + 128; // + row and index overhead, roughly
+  return [d.ts, topic, clientId, d.deviceId?.slice(0, 256) ?? null, reason, kept, full.length, createHash('sha256').update(full).digest('hex'), size];
+}
+
+/** what a row counts against maxTotalBytes: the same expression as the dead_letters triggers (005-strict) */
+export const DEAD_LETTER_SIZE = 'CASE WHEN size > 0 THEN size ELSE length(payload) + length(topic) + length(client_id) + length(reason) + 128 END';
+
+/** Deletes the oldest dead letters until their total size is within maxTotalBytes; returns how many. */
+export function evictDeadLetters(db: Db, maxTotalBytes: number): number {
+  let over = (db.prepare('SELECT bytes FROM dead_letter_totals WHERE id = 1').pluck().get() as number | undefined ?? 0) - maxTotalBytes;
+  let evicted = 0;
+  const oldest = db.prepare(`SELECT id, ${DEAD_LETTER_SIZE} AS size FROM dead_letters ORDER BY id LIMIT 512`);
+  const drop = db.prepare('DELETE FROM dead_letters WHERE id <= ?');
+  while (over > 0) {
+    const rows = oldest.all() as Array<{ id: number; size: number }>;
+    if (rows.length === 0) break;
+    let cut = rows[0]!.id;
+    for (const r of rows) {
+      cut = r.id;
+      over -= r.size;
+      evicted++;
+      if (over <= 0) break;
+    }
+    drop.run(cut);
+  }
+  return evicted;
+}
+
+/**
+ * One rule for a repeated (device, metric, ts) with another value: the last write wins, as
+ * InfluxDB's own points do, so /telemetry, /latest and the rollups agree on every store.
+ * A redelivered duplicate rewrites the same row: stored once.
+ */
+const LAST_WRITE_WINS = 'ON CONFLICT (device_id, metric, ts) DO UPDATE SET value = excluded.value, received_at = excluded.received_at, quality = excluded.quality';
+
 const quality = (q: number): 'ok' | 'out_of_range' => (q === 1 ? 'out_of_range' : 'ok');
 
 export class SqliteTelemetryStore implements TelemetryStore {
@@ -33,6 +94,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private lastError: string | undefined;
   private readonly stmt;
   private readonly writeTx;
+  private readonly limits: DeadLetterLimits;
 
   private worker: Worker | undefined;
   private nextId = 0;
@@ -42,22 +104,27 @@ export class SqliteTelemetryStore implements TelemetryStore {
    * `writerFile`: when given, commits run in a worker thread on its own connection to this
    * file, so the event loop is not blocked for the duration of a transaction and its fsync.
    */
-  constructor(private readonly db: Db, private readonly writer?: { file: string; synchronous: 'full' | 'normal' }) {
+  constructor(
+    private readonly db: Db,
+    private readonly writer?: { file: string; synchronous: 'full' | 'normal' },
+    private readonly opts: { deadLetters?: DeadLetterLimits; onEvicted?: (n: number) => void } = {},
+  ) {
+    this.limits = opts.deadLetters ?? DEFAULT_DEAD_LETTER_LIMITS;
     this.stmt = {
-      reading: db.prepare('INSERT OR IGNORE INTO readings (device_id, metric, ts, value, received_at, quality) VALUES (?, ?, ?, ?, ?, ?)'),
+      reading: db.prepare(`INSERT INTO readings (device_id, metric, ts, value, received_at, quality) VALUES (?, ?, ?, ?, ?, ?) ${LAST_WRITE_WINS}`),
       latest: db.prepare(`INSERT INTO latest (device_id, metric, ts, value, quality) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (device_id, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value, quality = excluded.quality
         WHERE excluded.ts >= latest.ts`),
-      event: db.prepare('INSERT OR IGNORE INTO events (device_id, type, ts, data) VALUES (?, ?, ?, ?)'),
-      dead: db.prepare('INSERT INTO dead_letters (ts, topic, client_id, device_id, reason, payload) VALUES (?, ?, ?, ?, ?, ?)'),
+      event: db.prepare('INSERT INTO events (device_id, type, ts, data) VALUES (?, ?, ?, ?) ON CONFLICT (device_id, type, ts) DO UPDATE SET data = excluded.data'),
+      dead: db.prepare(INSERT_DEAD_LETTER),
       seen: db.prepare('UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL OR last_seen < ?)'),
       series: db.prepare('SELECT ts, value, quality FROM readings WHERE device_id = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?'),
       scan: db.prepare('SELECT ts, value, quality FROM readings WHERE device_id = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts'),
       previous: db.prepare('SELECT ts, value, quality FROM readings WHERE device_id = ? AND metric = ? AND ts < ? AND quality = 0 ORDER BY ts DESC LIMIT 1'),
       latestOf: db.prepare('SELECT metric, ts, value, quality FROM latest WHERE device_id = ?'),
     };
-    const readingsChunk = db.prepare(`INSERT OR IGNORE INTO readings (device_id, metric, ts, value, received_at, quality) VALUES ${Array(CHUNK).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`);
-    this.writeTx = db.transaction((batch: WriteBatch) => {
+    const readingsChunk = db.prepare(`INSERT INTO readings (device_id, metric, ts, value, received_at, quality) VALUES ${Array(CHUNK).fill('(?, ?, ?, ?, ?, ?)').join(', ')} ${LAST_WRITE_WINS}`);
+    this.writeTx = db.transaction((batch: WriteBatch): number => {
       const s = this.stmt;
       const rs = batch.readings;
       // one statement per CHUNK rows: the per-call cost of a statement dominates a row's
@@ -84,24 +151,28 @@ export class SqliteTelemetryStore implements TelemetryStore {
       }
       for (const r of newest.values()) s.latest.run(r.deviceId, r.metric, r.ts, toSql(r.value), r.quality === 'out_of_range' ? 1 : 0);
       for (const e of batch.events) s.event.run(e.deviceId, e.type, e.ts, JSON.stringify(e.data));
-      for (const d of batch.deadLetters) s.dead.run(d.ts, d.topic, d.clientId, d.deviceId ?? null, d.reason, d.payload);
+      for (const d of batch.deadLetters) s.dead.run(deadLetterRow(d, this.limits));
       for (const [id, ts] of batch.seen) s.seen.run(ts, id, ts);
+      return batch.deadLetters.length > 0 ? evictDeadLetters(db, this.limits.maxTotalBytes) : 0;
     });
   }
 
   async start(): Promise<void> {
     if (!this.writer) return;
     const worker = new Worker(new URL('./sqlite-writer.worker.mjs', import.meta.url), { workerData: this.writer });
-    worker.on('message', (msg: { id?: number; error?: string }) => {
+    worker.on('message', (msg: { id?: number; error?: string; code?: string; data?: boolean; evicted?: number }) => {
       if (msg.id === undefined) return;
       const w = this.waiting.get(msg.id);
       this.waiting.delete(msg.id);
       if (!w) return;
-      if (msg.error) {
+      if (msg.error && msg.data) {
+        w.reject(new StoreDataError(msg.error, msg.code));
+      } else if (msg.error) {
         this.lastError = msg.error;
-        w.reject(new Error(msg.error));
+        w.reject(Object.assign(new Error(msg.error), { code: msg.code }));
       } else {
         this.lastError = undefined;
+        if (msg.evicted) this.opts.onEvicted?.(msg.evicted);
         w.resolve();
       }
     });
@@ -115,37 +186,62 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   /** the batch in one transaction on this connection (nested in the caller's transaction, if any) */
   commitSync(batch: WriteBatch): void {
-    this.writeTx(batch);
+    let evicted: number;
+    try {
+      evicted = this.writeTx(batch);
+    } catch (err) {
+      if (isSqliteDataError(err)) throw new StoreDataError((err as Error).message, (err as { code?: string }).code);
+      throw err;
+    }
+    if (evicted > 0) this.opts.onEvicted?.(evicted);
   }
 
   async commit(batch: WriteBatch): Promise<void> {
     if (this.worker) return this.commitInWorker(this.worker, batch);
     try {
-      this.writeTx(batch);
+      this.commitSync(batch);
       this.lastError = undefined;
     } catch (err) {
-      this.lastError = (err as Error).message;
+      // a batch refused for its content says nothing about whether the store can write
+      if (!(err instanceof StoreDataError)) this.lastError = (err as Error).message;
       throw err;
     }
   }
 
   /** Flat arrays cross the thread boundary far cheaper than an array of reading objects. */
-  private commitInWorker(worker: Worker, batch: WriteBatch): Promise<void> {
+  private async commitInWorker(worker: Worker, batch: WriteBatch): Promise<void> {
+    let msg;
+    try {
+      msg = this.workerMessage(batch);
+    } catch (err) {
+      // a value that cannot cross to the thread or be serialised is the batch's content
+      throw new StoreDataError(`cannot prepare batch: ${(err as Error).message}`);
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      try {
+        worker.postMessage({ id, ...msg });
+      } catch (err) {
+        this.waiting.delete(id);
+        reject(new StoreDataError(`cannot pass batch to the writer: ${(err as Error).message}`));
+      }
+    });
+  }
+
+  private workerMessage(batch: WriteBatch) {
     const rows: SqlValue[] = new Array(batch.readings.length * 6);
     let o = 0;
     for (const r of batch.readings) {
       rows[o++] = r.deviceId; rows[o++] = r.metric; rows[o++] = r.ts; rows[o++] = toSql(r.value); rows[o++] = r.receivedAt; rows[o++] = r.quality === 'out_of_range' ? 1 : 0;
     }
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      worker.postMessage({
-        id, rows,
-        events: batch.events.map((e) => [e.deviceId, e.type, e.ts, JSON.stringify(e.data)]),
-        deadLetters: batch.deadLetters.map((d) => [d.ts, d.topic, d.clientId, d.deviceId ?? null, d.reason, d.payload]),
-        seen: [...batch.seen],
-      });
-    });
+    return {
+      rows,
+      events: batch.events.map((e) => [e.deviceId, e.type, e.ts, JSON.stringify(e.data)]),
+      deadLetters: batch.deadLetters.map((d) => deadLetterRow(d, this.limits)),
+      maxDeadLetterBytes: this.limits.maxTotalBytes,
+      seen: [...batch.seen],
+    };
   }
 
   private point(metric: string, row: { ts: number; value: SqlValue; quality: number }): StoredPoint {

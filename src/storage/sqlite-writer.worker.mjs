@@ -15,13 +15,38 @@ db.pragma('busy_timeout = 5000');
 // page once however often it changed since the last one
 db.pragma('wal_autocheckpoint = 10000');
 
-const one = db.prepare('INSERT OR IGNORE INTO readings (device_id, metric, ts, value, received_at, quality) VALUES (?, ?, ?, ?, ?, ?)');
-const chunk = db.prepare(`INSERT OR IGNORE INTO readings (device_id, metric, ts, value, received_at, quality) VALUES ${Array(CHUNK).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`);
+// the same last-write-wins rule as sqlite-telemetry.ts (LAST_WRITE_WINS)
+const LWW = 'ON CONFLICT (device_id, metric, ts) DO UPDATE SET value = excluded.value, received_at = excluded.received_at, quality = excluded.quality';
+const one = db.prepare(`INSERT INTO readings (device_id, metric, ts, value, received_at, quality) VALUES (?, ?, ?, ?, ?, ?) ${LWW}`);
+const chunk = db.prepare(`INSERT INTO readings (device_id, metric, ts, value, received_at, quality) VALUES ${Array(CHUNK).fill('(?, ?, ?, ?, ?, ?)').join(', ')} ${LWW}`);
 const latest = db.prepare(`INSERT INTO latest (device_id, metric, ts, value, quality) VALUES (?, ?, ?, ?, ?)
   ON CONFLICT (device_id, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value, quality = excluded.quality
   WHERE excluded.ts >= latest.ts`);
-const event = db.prepare('INSERT OR IGNORE INTO events (device_id, type, ts, data) VALUES (?, ?, ?, ?)');
-const dead = db.prepare('INSERT INTO dead_letters (ts, topic, client_id, device_id, reason, payload) VALUES (?, ?, ?, ?, ?, ?)');
+const event = db.prepare('INSERT INTO events (device_id, type, ts, data) VALUES (?, ?, ?, ?) ON CONFLICT (device_id, type, ts) DO UPDATE SET data = excluded.data');
+// rows come ready from the main thread (deadLetterRow: payload cut, length, sha256, size)
+const dead = db.prepare('INSERT INTO dead_letters (ts, topic, client_id, device_id, reason, payload, payload_bytes, payload_sha256, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+const totalDead = db.prepare('SELECT bytes FROM dead_letter_totals WHERE id = 1').pluck();
+const oldestDead = db.prepare('SELECT id, CASE WHEN size > 0 THEN size ELSE length(payload) + length(topic) + length(client_id) + length(reason) + 128 END AS size FROM dead_letters ORDER BY id LIMIT 512');
+const dropDead = db.prepare('DELETE FROM dead_letters WHERE id <= ?');
+
+/** the same oldest-first eviction as evictDeadLetters() in sqlite-telemetry.ts */
+function evict(maxTotalBytes) {
+  let over = (totalDead.get() ?? 0) - maxTotalBytes;
+  let evicted = 0;
+  while (over > 0) {
+    const rows = oldestDead.all();
+    if (rows.length === 0) break;
+    let cut = rows[0].id;
+    for (const r of rows) {
+      cut = r.id;
+      over -= r.size;
+      evicted++;
+      if (over <= 0) break;
+    }
+    dropDead.run(cut);
+  }
+  return evicted;
+}
 const seen = db.prepare('UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL OR last_seen < ?)');
 
 /** rows: flat array, 6 values per reading (device, metric, ts, value, receivedAt, quality) */
@@ -40,9 +65,16 @@ const write = db.transaction((msg) => {
   }
   for (const o of newest.values()) latest.run(rows[o], rows[o + 1], rows[o + 2], rows[o + 3], rows[o + 5]);
   for (const e of msg.events) event.run(e[0], e[1], e[2], e[3]);
-  for (const d of msg.deadLetters) dead.run(d[0], d[1], d[2], d[3], d[4], d[5]);
+  for (const d of msg.deadLetters) dead.run(d);
   for (const s of msg.seen) seen.run(s[1], s[0], s[1]);
+  return msg.deadLetters.length > 0 ? evict(msg.maxDeadLetterBytes) : 0;
 });
+
+// result codes about a statement's data (telemetry-store.ts isSqliteDataError): the
+// committer bisects the batch instead of refusing every message in it
+const isDataError = (err) => (typeof err?.code === 'string' && err.code.startsWith('SQLITE_'))
+  ? /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(err.code)
+  : err instanceof TypeError || err instanceof RangeError;
 
 parentPort.on('message', (msg) => {
   if (msg.type === 'close') {
@@ -51,9 +83,9 @@ parentPort.on('message', (msg) => {
     return;
   }
   try {
-    write(msg);
-    parentPort.postMessage({ id: msg.id });
+    const evicted = write(msg);
+    parentPort.postMessage({ id: msg.id, evicted });
   } catch (err) {
-    parentPort.postMessage({ id: msg.id, error: String(err && err.message ? err.message : err) });
+    parentPort.postMessage({ id: msg.id, error: String(err && err.message ? err.message : err), code: err?.code, data: isDataError(err) });
   }
 });

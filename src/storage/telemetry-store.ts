@@ -89,3 +89,30 @@ export interface TelemetryStore {
   readiness(): Readiness;
   stop(): Promise<void>;
 }
+
+/**
+ * The store refused the batch for what is in it (a column's type, a constraint, a value too
+ * big), not because it cannot write: the committer bisects the batch and dead-letters the
+ * refused entries. Any other commit error means the store cannot write at all.
+ */
+export class StoreDataError extends Error {
+  readonly storeDataError = true;
+  constructor(message: string, readonly code?: string) {
+    super(message);
+  }
+}
+
+export function isStoreDataError(err: unknown): err is StoreDataError {
+  return typeof err === 'object' && err !== null && (err as { storeDataError?: unknown }).storeDataError === true;
+}
+
+/**
+ * SQLite result codes that are about the data of a statement; SQLITE_FULL, _IOERR, _BUSY,
+ * _LOCKED, _READONLY, _CORRUPT, _NOMEM, _CANTOPEN are about the store. A TypeError or
+ * RangeError before any SQL ran (a value better-sqlite3 cannot bind) is data too.
+ */
+export function isSqliteDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_')) return /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
+  return err instanceof TypeError || err instanceof RangeError;
+}

@@ -35,13 +35,13 @@ export interface TestGateway {
   stop: () => Promise<void>;
 }
 
-/** Test defaults: free ports, no publish rate limit (tests that check the limit set their own). */
+/** Test defaults: free ports, no publish rate limit and no failed-auth limit (tests that check a limit set their own). */
 export function testConfig(dataDir: string, extra: Record<string, unknown> = {}): Config {
   return ConfigSchema.parse({
     dataDir,
     adminToken: ADMIN_TOKEN,
     logLevel: 'silent',
-    http: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0, authFailuresPerMinute: 0 },
     mqtt: { host: '127.0.0.1', port: 0, rateLimit: { devicePerSecond: 0, integrationPerSecond: 0 } },
     rulesFile: join(ROOT, 'config/rules.yaml'),
     ...extra,

@@ -105,6 +105,29 @@ describe('InfluxDB 1.x store', () => {
     ]);
   });
 
+  it('one rule for a repeated (device, metric, ts) with another value: the last write wins in both stores', async () => {
+    const ts = '2026-11-25T10:00:00Z';
+    for (const gw of [sqliteGw, influxGw]) {
+      const dup = await provision(gw, 'dup-1', 'generic.water-quality', '');
+      for (const ph of [7.1, 7.2, 7.3]) await publish(dup, 'devices/dup-1/up', JSON.stringify({ ts, ph }));
+      dup.end();
+    }
+    const queries = [
+      '/api/v1/telemetry?device=dup-1&metric=ph',
+      '/api/v1/telemetry?device=dup-1&metric=ph&from=2026-11-25T00:00:00Z&to=2026-11-26T00:00:00Z&every=1h&agg=sum',
+      '/api/v1/telemetry?device=dup-1&metric=ph&from=2026-11-25T00:00:00Z&to=2026-11-26T00:00:00Z&every=1h&agg=count',
+      '/api/v1/devices/dup-1/latest',
+    ];
+    for (const q of queries) {
+      const [a, b] = await Promise.all([sqliteGw.api(q), influxGw.api(q)]);
+      expect(b.body, q).toEqual(a.body);
+    }
+    expect((await influxGw.api(queries[0]!)).body.points).toEqual([{ ts: '2026-11-25T10:00:00.000Z', value: 7.3 }]);
+    expect((await influxGw.api(queries[1]!)).body.points).toEqual([{ ts: '2026-11-25T10:00:00.000Z', value: 7.3 }]);
+    expect((await influxGw.api(queries[2]!)).body.points).toEqual([{ ts: '2026-11-25T10:00:00.000Z', value: 1 }]);
+    expect((await influxGw.api(queries[3]!)).body.readings.ph).toMatchObject({ value: 7.3, ts: '2026-11-25T10:00:00.000Z' });
+  });
+
   it('runs the hourly rollup continuous query body into rollup_1h', async () => {
     const cqs = await influxd.query('SHOW CONTINUOUS QUERIES');
     const hourly: string = cqs.results[0].series.find((s: { name: string }) => s.name === DB).values.find((v: string[]) => v[0] === 'rollup_1h')[1];

@@ -132,6 +132,14 @@ describe('POST /api/v1/models/{id}/decode', () => {
     expect(r.body.error).toContain(r.body.reason);
   });
 
+  it('applies the pipeline\'s time policy: a reading dated 10 min after the receive time is refused as a device\'s would be', async () => {
+    const r = await gw.api('/api/v1/models/generic.water-quality/decode', { method: 'POST', json: { json: { ts: '2026-03-01T00:10:00Z', ph: 7.2 }, receivedAt: '2026-03-01T00:00:00Z' } });
+    expect(r.status, r.text).toBe(422);
+    expect(r.body.reason).toMatch(/^clock_skew: ph ts 2026-03-01T00:10:00.000Z is more than 300 s ahead/);
+    const ok = await gw.api('/api/v1/models/generic.water-quality/decode', { method: 'POST', json: { json: { ts: '2026-03-01T00:04:00Z', ph: 7.2 }, receivedAt: '2026-03-01T00:00:00Z' } });
+    expect(ok.status, ok.text).toBe(200);
+  });
+
   it('refuses a body without exactly one payload form, naming the field; 404 for an unknown model', async () => {
     const none = await gw.api('/api/v1/models/milesight.em310-udl/decode', { method: 'POST', json: { fPort: 85 } });
     expect(none.status).toBe(400);

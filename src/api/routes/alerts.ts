@@ -50,7 +50,13 @@ export const alertRoutes = (ctx: ApiContext, alerts: AlertService): FastifyPlugi
     res.write(': connected\n\n');
     const off = alerts.onEvent((event, a) => { res.write(`event: ${event}\nid: ${a.id}-${a.occurrences}-${Date.now()}\ndata: ${JSON.stringify(alertJson(a))}\n\n`); });
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    req.raw.on('close', () => { off(); clearInterval(heartbeat); });
+    // CONTRACT v2 "Sessions follow credentials": the stream ends when its API key is deleted
+    const keyName = req.apiKey?.name;
+    const unsubscribe = ctx.revocations?.subscribe(({ principal }) => {
+      if (principal.type === 'consumer' && principal.name === keyName) res.end();
+    });
+    req.raw.on('close', () => { off(); clearInterval(heartbeat); unsubscribe?.(); });
+    res.on('close', () => { off(); clearInterval(heartbeat); unsubscribe?.(); });
   });
 
   r.get('/alerts/:id', { config: { roles: READERS }, schema: { tags: ['alerts'], params: IdParams } }, async (req) => {

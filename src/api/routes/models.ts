@@ -121,7 +121,7 @@ export const modelRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) 
     const payload = payloadOf(req.body);
     const receivedAt = receivedAtOf(req.body.receivedAt, ctx.clock());
     try {
-      const out = await decodeForStorage(model, { payload, port: req.body.fPort, receivedAt }, { deviceId: '', attributes: {}, pseudonymise: ctx.pseudonymise });
+      const out = await decodeForStorage(model, { payload, port: req.body.fPort, receivedAt }, { deviceId: '', attributes: {}, pseudonymise: ctx.pseudonymise, timePolicy: ctx.timePolicy });
       return {
         readings: out.readings.map((x) => ({ metric: x.metric, value: x.value, unit: x.unit, ts: iso(x.ts)!, quality: x.quality })),
         events: out.events.map((e) => ({ type: e.type, ts: iso(e.ts)!, data: e.data })),

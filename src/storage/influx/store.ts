@@ -13,9 +13,9 @@
  */
 import type { Logger } from 'pino';
 import type { Db } from '../database.js';
-import { SqliteTelemetryStore } from '../sqlite-telemetry.js';
+import { SqliteTelemetryStore, type DeadLetterLimits } from '../sqlite-telemetry.js';
 import { Spool, type SpoolChunk } from '../spool.js';
-import type { EventQuery, LatestValue, Readiness, RollupPoint, RollupQuery, SeriesQuery, StoredEvent, StoredPoint, TelemetryStore, WriteBatch } from '../telemetry-store.js';
+import { isStoreDataError, type EventQuery, type LatestValue, type Readiness, type RollupPoint, type RollupQuery, type SeriesQuery, type StoredEvent, type StoredPoint, type TelemetryStore, type WriteBatch } from '../telemetry-store.js';
 import type { Metrics } from '../../metrics.js';
 import type { DeadLetter } from '../../core/types.js';
 import { readingLines, type SeriesTags } from './line-protocol.js';
@@ -33,6 +33,9 @@ export interface InfluxStoreOptions {
   retry?: { initialMs: number; maxMs: number };
   /** readings per drained write */
   drainChunkPoints?: number;
+  /** dead letters are kept in the embedded store: their bounds (ingest.deadLetters) */
+  deadLetters?: DeadLetterLimits;
+  onDeadLettersEvicted?: (n: number) => void;
 }
 
 const SCAN_PAGE = 10_000;
@@ -52,7 +55,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
   constructor(private readonly db: Db, private readonly backend: InfluxBackend, private readonly opts: InfluxStoreOptions) {
     this.name = opts.name;
     this.clock = opts.clock ?? Date.now;
-    this.embedded = new SqliteTelemetryStore(db);
+    this.embedded = new SqliteTelemetryStore(db, undefined, { deadLetters: opts.deadLetters, onEvicted: opts.onDeadLettersEvicted });
     this.spool = new Spool(db, this.clock);
     this.updateGauges();
   }
@@ -112,7 +115,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
       })();
       this.embeddedError = undefined;
     } catch (err) {
-      this.embeddedError = (err as Error).message;
+      if (!isStoreDataError(err)) this.embeddedError = (err as Error).message;
       throw err;
     }
     if (toSpool) {
