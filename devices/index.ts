@@ -34,6 +34,12 @@ import adeunisPulse4 from './adeunis.pulse4.js';
 import yobiiqEm4301 from './yobiiq.em4301.js';
 import yobiiqIqDsmrLrw from './yobiiq.iq-dsmr-lrw.js';
 import senml from './senml.js';
+import genericModbusWaterQuality from './generic.modbus-water-quality.js';
+import genericModbusMeter from './generic.modbus-meter.js';
+import genericDlt645Meter from './generic.dlt645-meter.js';
+import genericCjt188WaterMeter from './generic.cjt188-water-meter.js';
+import sensecapSPh01 from './sensecap.s-ph-01.js';
+import remondTurbidityRs485 from './remond.turbidity-rs485.js';
 
 export const MODELS: readonly DeviceModel[] = [
   genericDoorAccess,
@@ -65,6 +71,12 @@ export const MODELS: readonly DeviceModel[] = [
   yobiiqEm4301,
   yobiiqIqDsmrLrw,
   senml,
+  genericModbusWaterQuality,
+  genericModbusMeter,
+  genericDlt645Meter,
+  genericCjt188WaterMeter,
+  sensecapSPh01,
+  remondTurbidityRs485,
 ];
 
 const byId = new Map(MODELS.map((m) => [m.id, m]));

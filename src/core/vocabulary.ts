@@ -76,6 +76,10 @@ const base: Record<string, MetricDef> = {
   tilt: bool('device-reported tilt'),
   tilt_angle_deg: num('deg', 'tilt angle reported by the device'),
   fire_alarm: bool('device-reported fire alarm'),
+  // wired meters (CJ/T 188-2004 water meters)
+  water_volume_settlement_m3: num('m3', 'cumulative volume index at the last settlement day (meter-kept)', { cumulative: true, physical: { min: 0 } }),
+  valve_open: bool('meter-reported valve state (true = open)'),
+  valve_fault: bool('meter-reported valve fault (stuck between open and closed)'),
 };
 
 // per-tariff and per-phase names (VOCABULARY.md: energy_import_t1_kwh …, voltage_l1_v …)

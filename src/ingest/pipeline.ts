@@ -117,7 +117,7 @@ export class IngestPipeline {
     const model = getModel(device.model);
     if (!model) throw new DecodeError(`device ${device.id} has unknown model ${device.model}`);
     this.counts(model.id).received++;
-    const decoded = model.decode({ payload, port, receivedAt });
+    const decoded = model.decode({ payload, port, receivedAt, attributes: device.attributes });
     if (!decoded || !Array.isArray(decoded.readings) || !Array.isArray(decoded.events)) throw new DecodeError('decoder returned no result');
     return decoded;
   }
