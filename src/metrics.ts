@@ -23,6 +23,10 @@ export function createMetrics() {
     authRefusals: new Counter({ name: 'gateway_auth_refusals_total', help: 'refused MQTT connects, publishes and subscribes, by action and reason', labelNames: ['action', 'reason'], registers: [registry] }),
     httpRefusals: new Counter({ name: 'gateway_http_refusals_total', help: 'refused REST requests, by reason (unauthorized, forbidden, body_too_large, rate_limited)', labelNames: ['reason'], registers: [registry] }),
     alertsOpen: new Gauge({ name: 'gateway_alerts_open', help: 'alerts not resolved, by rule', labelNames: ['rule'], registers: [registry] }),
+    connectorPolls: new Counter({ name: 'gateway_connector_polls_total', help: 'device polls started by field connectors, by connector', labelNames: ['connector'], registers: [registry] }),
+    connectorPollFailures: new Counter({ name: 'gateway_connector_poll_failures_total', help: 'failed device polls, by connector and reason (disconnected, timeout, exception, protocol, dead_letter, config, store)', labelNames: ['connector', 'reason'], registers: [registry] }),
+    connectorPollSeconds: new Histogram({ name: 'gateway_connector_poll_seconds', help: 'successful device poll, first request to readings committed, by connector', labelNames: ['connector'], buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
+    connectorConnected: new Gauge({ name: 'gateway_connector_connected', help: '1 while the connector\'s TCP link is up', labelNames: ['connector'], registers: [registry] }),
   };
   return m;
 }

@@ -69,6 +69,17 @@ export class IngestPipeline {
     this.deps.committer.submitCb(this.prepare(msg), done);
   }
 
+  /**
+   * A field connector's poll of one device (src/connectors): its raw answer takes the path
+   * of an uplink (the device's model decodes it with the device's attributes, normalise,
+   * group commit, alerts); done fires once the entry is durable, with the entry (a dead
+   * letter when the answer could not be decoded). The reading time is now: the answer's.
+   */
+  ingestPolled(connector: string, deviceId: string, payload: Buffer, done: (err: Error | undefined, entry: Entry) => void): void {
+    const entry = this.prepare({ topic: `connectors/${connector}/${deviceId}`, payload, clientId: `connector:${connector}`, route: { kind: 'device', deviceId } });
+    this.deps.committer.submitCb(entry, (err) => done(err, entry));
+  }
+
   /** Everything up to the commit, synchronous so one socket's messages keep their order. */
   prepare(msg: IngestMessage): Entry {
     const receivedAt = this.deps.clock();
