@@ -20,7 +20,8 @@ export function bcdLe(bytes: Buffer, what: string, signBit = false): number {
 export function toBcdLe(value: number, bytes: number, signBit = false): Buffer {
   const out = Buffer.alloc(bytes);
   let v = Math.round(Math.abs(value));
-  if (v >= 100 ** bytes / (signBit ? 2 : 1)) throw new RangeError(`${value} does not fit ${bytes} BCD bytes`);
+  // with a sign bit the top byte holds at most BCD 79
+  if (v >= (signBit ? 80 * 100 ** (bytes - 1) : 100 ** bytes)) throw new RangeError(`${value} does not fit ${bytes} BCD bytes`);
   for (let i = 0; i < bytes; i++) {
     const two = v % 100;
     out[i] = ((Math.floor(two / 10)) << 4) | (two % 10);
