@@ -93,8 +93,9 @@ export class Connector {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
-    await this.loop; // the poll in progress finishes (its readings committed) before the link closes
+    // a request in flight fails at once; a poll already handed to ingest still commits
     this.link.stop();
+    await this.loop;
   }
 
   private async run(): Promise<void> {
@@ -162,6 +163,7 @@ export class Connector {
         : err instanceof ModbusException ? 'exception'
         : err instanceof LinkError ? err.reason : 'protocol';
       const message = (err as Error).message;
+      if (this.stopped) return;
       if (state.lastError !== message) this.deps.log.warn({ connector: this.config.name, device: device.id, reason, err: message }, 'poll failed');
       state.lastError = message;
       this.deps.metrics.connectorPollFailures.inc({ ...labels, reason });

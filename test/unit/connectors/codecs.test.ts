@@ -48,7 +48,7 @@ describe('Modbus', () => {
     const answer = Buffer.from('01030403b600235a48', 'hex'); // what pymodbus' RTU framer sent for 950, 35
     expect(matchRtuResponse(answer.subarray(0, 5), 1, block)).toEqual({ kind: 'incomplete' });
     expect(matchRtuResponse(answer, 1, block)).toEqual({ kind: 'data', data: Buffer.from('03b60023', 'hex'), length: 9 });
-    const bad = Buffer.from(answer); bad[4] ^= 1;
+    const bad = Buffer.from(answer); bad[4] = bad[4]! ^ 1;
     expect(matchRtuResponse(bad, 1, block)).toMatchObject({ kind: 'invalid', reason: 'CRC mismatch' });
     const ex = Buffer.from([0x01, 0x83, 0x02, 0, 0]);
     ex.writeUInt16LE(crc16(ex.subarray(0, 3)), 3);
