@@ -43,7 +43,7 @@ export default defineModel({
       hex: 'fefefe6810120000000000008116901f00100010002c100010002c0000000000000000ff6716',
       readings: { water_volume_m3: 1000.1, water_volume_settlement_m3: 1000.1, valve_open: true, valve_fault: false, battery_low: false },
     },
-    { description: 'bad checksum', attributes: METER, hex: '68103412907856341281161f9000563412002c500012002c0000080101262000004f16', error: 'checksum' },
+    { description: 'wrong checksum byte (0x4F, the frame sums to 0x4E)', attributes: METER, hex: '68103412907856341281161f9000563412002c500012002c0000080101262000004f16', error: 'checksum 0x4f != computed 0x4e' },
     { description: 'answer from another meter', attributes: METER, hex: 'fefefe6810120000000000008116901f00100010002c100010002c0000000000000000ff6716', error: 'answer from meter 00000000000012' },
     { description: 'a read request is not an answer', hex: 'fefefe68103412907856341201031f90001516', error: 'is a request' },
   ],

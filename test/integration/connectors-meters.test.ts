@@ -113,3 +113,28 @@ describe('DL/T 645 and CJ/T 188 meters through simulated DTUs', () => {
     expect(metrics).toMatch(/gateway_connector_poll_failures_total\{connector="elec-dtu",reason="dead_letter"\} [1-9]/);
   });
 });
+
+describe('meter frames pushed over MQTT (a DTU in MQTT transparent mode) take the same decoder with the device attributes', () => {
+  let gw: TestGateway;
+  beforeAll(async () => { gw = await startGateway(); });
+  afterAll(async () => gw?.stop());
+
+  it('good and preamble frames are readings; bad checksum and another meter\'s frame are dead letters', async () => {
+    const { connect, publish } = await import('../helpers/mqtt.js');
+    const created = await gw.api('/api/v1/devices', { method: 'POST', json: { id: 'em-mqtt', model: 'generic.dlt645-meter', attributes: { meterAddress: '123456789012' } } });
+    const client = await connect(gw.mqttPort, { username: 'em-mqtt', password: created.body.credentials.password });
+    const frames = {
+      good: '6812907856341268910633343435cb550d16', // 229.8 V
+      preamble: 'fefefefe6812907856341268910733343535568433fc16', // 5.123 A
+      badChecksum: '6812907856341268910633343435cb550e16',
+      otherMeter: '6813907856341268910633343435cb550e16',
+    };
+    for (const hex of Object.values(frames)) await publish(client, 'devices/em-mqtt/up', Buffer.from(hex, 'hex'));
+    client.end();
+    const latest = (await gw.api('/api/v1/devices/em-mqtt/latest')).body.readings;
+    expect(latest.voltage_v.value).toBe(229.8);
+    expect(latest.current_a.value).toBe(5.123);
+    const dead = (await gw.api('/api/v1/dead-letters?device=em-mqtt')).body.items.map((d: any) => d.reason).sort();
+    expect(dead).toEqual(['DL/T 645: answer from meter 123456789013, device is meter 123456789012', 'DL/T 645: checksum 0x0e != computed 0x0d']);
+  });
+});
