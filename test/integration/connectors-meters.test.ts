@@ -103,6 +103,20 @@ describe('DL/T 645 and CJ/T 188 meters through simulated DTUs', () => {
     }
   });
 
+  it('lists connectors in pages for every role, and not without a token', async () => {
+    const first = await gw.api('/api/v1/connectors?limit=1');
+    expect(first.body.items.map((c: any) => c.name)).toEqual(['elec-dtu']);
+    expect(first.body.next).toEqual(expect.any(String));
+    const second = await gw.api(`/api/v1/connectors?limit=1&cursor=${first.body.next}`);
+    expect(second.body.items.map((c: any) => c.name)).toEqual(['water-dtu']);
+    expect(second.body.next).toBeNull();
+    expect(second.body.items[0].devices.map((d: any) => d.id)).toEqual(['wm-1', 'wm-2', 'wm-3']);
+    const crew = await gw.api('/api/v1/api-keys', { method: 'POST', json: { name: 'crew-1', role: 'crew' } });
+    expect((await gw.api('/api/v1/connectors', { token: crew.body.token })).status).toBe(200);
+    expect((await gw.api('/api/v1/connectors', { token: null })).status).toBe(401);
+    expect((await gw.api('/api/v1/connectors?limit=0')).status).toBe(400);
+  });
+
   it('a silent meter is a failed poll and the others on the bus go on', async () => {
     const err = await until('em-5 error', async () => (await deviceState('elec-dtu', 'em-5'))?.lastError);
     expect(err).toMatch(/no answer from 127\.0\.0\.1:\d+ within 300 ms/);

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { startModbusSlave, type ModbusSlave } from '../helpers/modbus-slave.js';
 import { encodeRegister, RegisterSchema } from '../../devices/lib/modbus.js';
+import { startModbusSlave as startSimSlave, type ModbusUnit } from '../../simulators/wired.js';
+import { freePort } from '../helpers/gateway.js';
 
 const POLL_S = 1;
 /** the alert list, v1 (`alerts`) or v2 (`items`) shape */
@@ -166,5 +168,36 @@ describe('modbus-rtu-tcp connector: RTU frames through a TCP socket (pymodbus Mo
     expect(c).toMatch(/exception 0x0b|no answer/);
     const turbidityAlert = await until('turbidity alert', async () => alertsOf((await gw.api('/api/v1/alerts?rule=turbidity_high&device=tu-7')).body)[0]);
     expect(turbidityAlert.value).toBe(12.75);
+  });
+});
+
+describe('modbus-tcp connector with modbus-serial\'s server (the simulator\'s slave)', () => {
+  let gw: TestGateway;
+  let sim: { close(): Promise<void> };
+  const units = new Map<number, ModbusUnit>([
+    [1, { registers: [RegisterSchema.parse({ metric: 'ph', address: 0, scale: 0.01 })], values: { ph: 7.4 } }],
+    [4, { registers: [RegisterSchema.parse({ metric: 'ph', address: 0, scale: 0.01 })], values: { ph: 7.4 }, exception: 0x04 }],
+  ]);
+  beforeAll(async () => {
+    const port = await freePort();
+    sim = await startSimSlave(units, port);
+    gw = await startGateway({ config: { connectors: [{ name: 'pump-room', type: 'modbus-tcp', host: '127.0.0.1', port, pollS: POLL_S, timeoutMs: 500 }] } });
+    for (const unitId of [1, 4]) {
+      await gw.api('/api/v1/devices', { method: 'POST', json: { id: `p-${unitId}`, model: 'generic.modbus-water-quality', attributes: { connector: 'pump-room', unitId, registers: [{ metric: 'ph', address: 0, scale: 0.01 }] } } });
+    }
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await sim?.close();
+  });
+
+  it('a device failure (0x04) is that device\'s error; its neighbour reads on', async () => {
+    const err = await until('p-4 error', async () => (await gw.api('/api/v1/connectors')).body.items[0].devices.find((d: any) => d.id === 'p-4')?.lastError);
+    expect(err).toMatch(/exception 0x04 \(server device failure\) from unit 4/);
+    const ph = await until('p-1', async () => (await gw.api('/api/v1/devices/p-1/latest')).body?.readings?.ph);
+    expect(ph.value).toBe(7.4);
+    units.get(1)!.values.ph = 6.2;
+    const alert = await until('ph alert', async () => alertsOf((await gw.api('/api/v1/alerts?rule=ph_out_of_range&device=p-1')).body)[0]);
+    expect(alert.value).toBe(6.2);
   });
 });
