@@ -22,6 +22,7 @@ export default defineModel({
   },
   deviations: [
     'A follow-up-frame answer (0xB1) is decoded as it stands; follow-up frames (control 0x12) are not requested: the items read here fit one frame.',
+    'An energy block of a meter with more than 4 tariffs carries them all; tariffs 5 and up are not stored (the vocabulary names energy_import_t1_kwh to _t4_kwh).',
     'Power is converted from the meter\'s kW to W; a negative current or power (sign bit) is stored as sent and flagged out of range where the vocabulary has no negative values.',
   ],
   wired,
@@ -36,6 +37,11 @@ export default defineModel({
       description: 'one poll of a single-phase meter: energy block with the FE FE FE FE preamble, then voltage, current, power', attributes: METER,
       hex: 'fefefefe68129078563412689118333234339a785634343373333533833397786633333333333616' + '6812907856341268910633343435cb550d16' + '6812907856341268910733343535568433fc16' + '6812907856341268910733333635854a34f216',
       readings: { energy_import_kwh: 12345.67, energy_import_t1_kwh: 4000.01, energy_import_t2_kwh: 5000.02, energy_import_t3_kwh: 3345.64, energy_import_t4_kwh: 0, voltage_v: 229.8, current_a: 5.123, power_w: 1175.2 },
+    },
+    {
+      description: 'energy block of a meter with 6 tariffs: total and tariffs 1-4 stored', attributes: METER,
+      hex: '6812907856341268912033323433333334333343333333533333336333333373333333333333333333333816',
+      readings: { energy_import_kwh: 100, energy_import_t1_kwh: 10, energy_import_t2_kwh: 20, energy_import_t3_kwh: 30, energy_import_t4_kwh: 40 },
     },
     { description: 'wrong checksum byte (0x0E, the frame sums to 0x0D)', attributes: METER, hex: '6812907856341268910633343435cb550e16', error: 'checksum 0x0e != computed 0x0d' },
     { description: 'a data byte corrupted on the line (0x55 -> 0x56): the checksum no longer matches', attributes: METER, hex: '6812907856341268910633343435cb560d16', error: 'checksum 0x0d != computed 0x0e' },

@@ -142,10 +142,13 @@ export function decodeDlt645(payload: Buffer, expectedAddress?: string): Decoded
     const item = DATA_ITEMS[di];
     if (!item) throw new DecodeError(`DL/T 645: data identifier ${di.toString(16).padStart(8, '0').toUpperCase()} is not one the models read`);
     const values = f.data.subarray(4);
-    if (values.length === 0 || values.length % item.bytes !== 0 || values.length / item.bytes > item.metrics.length) {
-      throw new DecodeError(`DL/T 645: ${values.length} value bytes for DI ${di.toString(16).toUpperCase()} (items of ${item.bytes} bytes, at most ${item.metrics.length})`);
+    const single = item.metrics.length === 1;
+    if (values.length === 0 || values.length % item.bytes !== 0 || (single && values.length !== item.bytes)) {
+      throw new DecodeError(`DL/T 645: ${values.length} value bytes for DI ${di.toString(16).toUpperCase()} (items of ${item.bytes} bytes${single ? ', one item' : ''})`);
     }
-    for (let k = 0; k < values.length / item.bytes; k++) {
+    // a block answers every item the meter has: a meter with more than 4 tariffs sends them
+    // all; the vocabulary names t1..t4, so items past the known ones are not stored
+    for (let k = 0; k < Math.min(values.length / item.bytes, item.metrics.length); k++) {
       const raw = bcdLe(values.subarray(k * item.bytes, (k + 1) * item.bytes), `DI ${di.toString(16).toUpperCase()} item ${k}`, item.signed);
       const v = raw / 10 ** item.decimals;
       readings.push({ metric: item.metrics[k]!, value: item.perKw ? Math.round(v * 1000 * 10) / 10 : v });
