@@ -25,7 +25,7 @@ export const connectorRoutes = (ctx: ApiContext): FastifyPluginAsync => async (a
         /** the `next` of the previous page: the name of its last connector */
         cursor: z.string().max(200).optional(),
       }),
-      response: { 200: z.object({ items: z.array(ConnectorJson), next: z.string().nullable() }), 400: ErrorSchema },
+      response: { 200: z.object({ items: z.array(ConnectorJson), next: z.string().nullable() }), 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema },
     },
   }, async (req) => {
     const all = ctx.connectors?.snapshot() ?? [];
