@@ -48,6 +48,12 @@ import netvoxR718f from './netvox.r718f.js';
 import netvoxR730f from './netvox.r730f.js';
 import elsysEmsDoor from './elsys.ems-door.js';
 import elsysEltUltrasonic from './elsys.elt-ultrasonic.js';
+import genericModbusWaterQuality from './generic.modbus-water-quality.js';
+import genericModbusMeter from './generic.modbus-meter.js';
+import genericDlt645Meter from './generic.dlt645-meter.js';
+import genericCjt188WaterMeter from './generic.cjt188-water-meter.js';
+import sensecapSPh01 from './sensecap.s-ph-01.js';
+import remondTurbidityRs485 from './remond.turbidity-rs485.js';
 
 export const MODELS: readonly DeviceModel[] = [
   genericDoorAccess,
@@ -93,6 +99,12 @@ export const MODELS: readonly DeviceModel[] = [
   netvoxR730f,
   elsysEmsDoor,
   elsysEltUltrasonic,
+  genericModbusWaterQuality,
+  genericModbusMeter,
+  genericDlt645Meter,
+  genericCjt188WaterMeter,
+  sensecapSPh01,
+  remondTurbidityRs485,
 ];
 
 const byId = new Map(MODELS.map((m) => [m.id, m]));

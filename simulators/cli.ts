@@ -2,11 +2,13 @@
  * npm run simulate -- --site jiangnan/sim-garden --devices 200 --rate 50 [--duration 60]
  *   [--faults ph,turbidity,stuck,silent,garbage] [--lorawan 0.5] [--url http://127.0.0.1:8080]
  *   [--mqtt mqtt://127.0.0.1:1883] [--token <admin token>] [--seed 1] [--prefix sim]
+ *   [--wired <port>]  also a Modbus TCP slave on <port>, DL/T 645 and CJ/T 188 DTUs on <port>+1, +2
  * The admin token defaults to GATEWAY_ADMIN_TOKEN, then ./data/admin.token.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FAULTS, runFleet, type Fault } from './fleet.js';
+import { startWired } from './wired-fleet.js';
 
 function fail(msg: string): never {
   process.stderr.write(`simulate: ${msg}\n`);
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     prefix: { type: 'string', default: 'sim' },
     json: { type: 'boolean', default: false },
+    wired: { type: 'string', default: '0' },
   },
 });
 
@@ -46,6 +49,14 @@ const controller = new AbortController();
 process.on('SIGINT', () => controller.abort());
 process.on('SIGTERM', () => controller.abort());
 
+const wiredPort = num('wired', values.wired!, 0, 65533);
+const wired = wiredPort > 0
+  ? await startWired({
+    http: values.url!, token: token!, prefix: values.prefix!, site: values.site!, host: '127.0.0.1', basePort: wiredPort,
+    faults: faults as Fault[], seed: num('seed', values.seed!, 0, 2 ** 31), log: (line) => process.stderr.write(`simulate: ${line}\n`),
+  }).catch((err: Error) => fail(`--wired: ${err.message}`))
+  : undefined;
+
 const stats = await runFleet({
   http: values.url!, mqtt: values.mqtt!, token: token!, site: values.site!, prefix: values.prefix!,
   devices: num('devices', values.devices!, 1, 100_000), rate: num('rate', values.rate!, 0.1, 100_000),
@@ -54,5 +65,6 @@ const stats = await runFleet({
   onProgress: (s) => process.stderr.write(`\rsimulate: ${s.elapsedS.toFixed(0)} s  devices ${s.devices}  sent ${s.sent}  acked ${s.acked}  failed ${s.failed}  garbage ${s.garbage}   `),
 }).catch((err: Error) => fail(err.message));
 process.stderr.write('\n');
-process.stdout.write(`${JSON.stringify(stats)}\n`);
+await wired?.stop();
+process.stdout.write(`${JSON.stringify(wired ? { ...stats, wiredDevices: wired.devices } : stats)}\n`);
 process.exit(stats.failed > 0 ? 1 : 0);

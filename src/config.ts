@@ -36,6 +36,24 @@ const SourceSchema = z.strictObject({
   protocolVersion: z.union([z.literal(4), z.literal(5)]).default(4),
 });
 
+/** CONTRACT v2 "Field connectors": a TCP link to a DTU, a Modbus TCP gateway or a device. */
+const ConnectorSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (at most 64)'),
+  type: z.enum(['modbus-tcp', 'modbus-rtu-tcp', 'dlt645-tcp', 'cjt188-tcp']),
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+  /** seconds between polls of a device; a device's attributes.pollS overrides */
+  pollS: z.number().min(0.1).max(86_400).default(30),
+  /** per request: the answer must arrive within this */
+  timeoutMs: z.number().int().min(50).max(60_000).default(1000),
+  /** Modbus: at most this many registers in one read (batched adjacent registers) */
+  maxRegisters: z.number().int().min(1).max(125).default(125),
+  /** pause before each request: slow meters and DTUs need a turnaround gap on the bus */
+  requestGapMs: z.number().int().min(0).max(10_000).default(0),
+  /** reconnect backoff doubles from 0.5 s up to this */
+  reconnectMaxMs: z.number().int().min(500).max(600_000).default(30_000),
+});
+
 export const ConfigSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data'),
   logLevel: logLevel.default('info'),
@@ -129,6 +147,13 @@ export const ConfigSchema = z.strictObject({
   /** user-supplied codecs: sandbox limits per call (docs/devices.md) */
   codecs: CodecLimitsSchema,
   sources: z.array(SourceSchema).default([]),
+  connectors: z.array(ConnectorSchema).default([]).superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((c, i) => {
+      if (seen.has(c.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate connector name ${c.name}` });
+      seen.add(c.name);
+    });
+  }),
   notify: z.strictObject({
     webhooks: z.array(WebhookSchema).default([]),
     /** webhook delivery: exponential backoff from initialMs up to maxMs, per-request timeout */

@@ -37,6 +37,7 @@ import { UpstreamSource } from './broker/sources.js';
 import { AlertService } from './alerts/service.js';
 import { loadRules } from './alerts/rules.js';
 import { alertRoutes } from './api/routes/alerts.js';
+import { Connectors } from './connectors/connector.js';
 import type { ApiContext } from './api/context.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -69,6 +70,7 @@ export class Gateway {
   alerts!: AlertService;
   retention!: Retention;
   sources: UpstreamSource[] = [];
+  connectors!: Connectors;
   committer!: GroupCommitter;
   pipeline!: IngestPipeline;
   broker!: EmbeddedBroker;
@@ -91,7 +93,8 @@ export class Gateway {
   reportIntervalS(device: Device): number {
     const attr = Number(device.attributes.reportIntervalS);
     if (Number.isFinite(attr) && attr > 0) return attr;
-    return this.catalogue.get(device.model)?.reportIntervalS ?? 3600;
+    // a polled device reports once per poll: offline after 3 missed polls
+    return this.connectors?.pollIntervalS(device) ?? this.catalogue.get(device.model)?.reportIntervalS ?? 3600;
   }
 
   /** online = a message within 3 x the expected report interval (ALERTS.md device_offline) */
@@ -148,6 +151,10 @@ export class Gateway {
       lastOccupied: (id) => occupiedAtStart.get(id)?.get('occupied')?.value as boolean | undefined,
       maxFutureMs: config.ingest.maxFutureS * 1000,
     });
+    this.connectors = new Connectors(config.connectors, {
+      registry: this.registry, getModel: (id) => this.catalogue.get(id), metrics: this.metrics, log: log.child({ component: 'connectors' }), clock: this.clock,
+      ingest: (connector, deviceId, payload, done) => this.pipeline.ingestPolled(connector, deviceId, payload, done),
+    });
     this.broker = new EmbeddedBroker(
       { ...config.mqtt, clock: this.clock },
       { registry: this.registry, integrations: this.integrations, apiKeys: this.apiKeys, pipeline: this.pipeline, metrics: this.metrics, log: log.child({ component: 'mqtt' }), revocations: this.revocations },
@@ -161,6 +168,7 @@ export class Gateway {
     this.alerts = new AlertService({
       db: this.db, registry: this.registry, rules, getModel: (id) => this.catalogue.get(id), webhooks: config.notify.webhooks, retry: config.notify.retry,
       publish: (topic, payload, retain) => this.broker.publish(topic, payload, retain), metrics: this.metrics, log: log.child({ component: 'alerts' }), clock: this.clock,
+      reportIntervalS: (d) => this.reportIntervalS(d),
     });
     this.committedListeners.push((entries) => this.alerts.onCommitted(entries));
     extraRoutes.push((ctx) => alertRoutes(ctx, this.alerts));
@@ -168,6 +176,7 @@ export class Gateway {
       catalogue: this.catalogue, userModels: this.userModels, pseudonymise,
       db: this.db, registry: this.registry, apiKeys: this.apiKeys, integrations: this.integrations, store: this.store, metrics: this.metrics,
       clock: this.clock, readiness: () => this.readiness(), isOnline: (d) => this.isOnline(d), extraRoutes, audit: this.audit, revocations: this.revocations, timePolicy: { maxFutureMs: config.ingest.maxFutureS * 1000 },
+      connectors: this.connectors,
     }, { log, bodyLimit: config.http.bodyLimitBytes, rateLimitPerMinute: config.http.rateLimitPerMinute, authFailuresPerMinute: config.http.authFailuresPerMinute, tls: config.http.tls });
 
     const brokerPorts = await this.broker.start();
@@ -178,6 +187,7 @@ export class Gateway {
     this.retention.start();
     this.sources = config.sources.map((s) => new UpstreamSource(s, this.pipeline, log.child({ component: 'source' })));
     for (const s of this.sources) s.start();
+    this.connectors.start();
     await this.app.listen({ host: config.http.host, port: config.http.port });
     const addr = this.app.server.address();
     this.ports.http = typeof addr === 'object' && addr ? addr.port : config.http.port;
@@ -282,6 +292,7 @@ export class Gateway {
     this.stopping = true;
     this.broker?.stopAccepting();
     await Promise.all(this.sources.map((s) => s.stop()));
+    await this.connectors?.stop();
     await this.app?.close();
     await this.sandbox?.drain(); // user-codec decodes in flight become entries before the last commit
     await this.committer?.flush();

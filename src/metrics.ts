@@ -25,6 +25,10 @@ export function createMetrics() {
     deadLettersEvicted: new Counter({ name: 'gateway_dead_letters_evicted_total', help: 'dead letters deleted, oldest first, to keep all of them within ingest.deadLetters.maxTotalBytes', registers: [registry] }),
     deviceDeadLetters: new Counter({ name: 'gateway_device_dead_letters_total', help: 'dead letters by device (the first ingest.deadLetters.metricDevices devices; the rest as "other", unknown senders as "unknown")', labelNames: ['device'], registers: [registry] }),
     alertsOpen: new Gauge({ name: 'gateway_alerts_open', help: 'alerts not resolved, by rule', labelNames: ['rule'], registers: [registry] }),
+    connectorPolls: new Counter({ name: 'gateway_connector_polls_total', help: 'device polls started by field connectors, by connector', labelNames: ['connector'], registers: [registry] }),
+    connectorPollFailures: new Counter({ name: 'gateway_connector_poll_failures_total', help: 'failed device polls, by connector and reason (disconnected, timeout, exception, protocol, dead_letter, config, store)', labelNames: ['connector', 'reason'], registers: [registry] }),
+    connectorPollSeconds: new Histogram({ name: 'gateway_connector_poll_seconds', help: 'successful device poll, first request to readings committed, by connector', labelNames: ['connector'], buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
+    connectorConnected: new Gauge({ name: 'gateway_connector_connected', help: '1 while the connector\'s TCP link is up', labelNames: ['connector'], registers: [registry] }),
   };
   return m;
 }

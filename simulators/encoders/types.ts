@@ -14,6 +14,8 @@ export interface Encoded {
 export interface VendorEncoder {
   /** the metrics this encoder can carry, with the range a simulator may draw from */
   metrics: Record<string, { min: number; max: number; step?: number } | 'boolean'>;
+  /** device attributes the payloads need to decode (wired models: register map, meter address) */
+  attributes?: Record<string, unknown>;
   encode(values: SimValues): Encoded;
 }
 

@@ -80,6 +80,8 @@ export interface AlertServiceDeps {
   clock: () => number;
   /** the sweep's period: offline alerts fire within this of a device's deadline */
   sweepMs?: number;
+  /** a device's expected report interval (wired devices: their poll interval); default: the model's */
+  reportIntervalS?: (device: Device) => number;
 }
 
 type Listener = (event: AlertEvent, alert: Alert) => void;
@@ -150,7 +152,8 @@ export class AlertService {
 
   private deviceContext(d: Device): DeviceContext {
     const model = this.deps.getModel(d.model);
-    return { id: d.id, kind: d.kind, site: d.site, attributes: d.attributes, lastSeen: d.lastSeen, createdAt: d.createdAt, reportIntervalS: model?.reportIntervalS ?? 3600, lowBatteryV: model?.lowBatteryV };
+    const reportIntervalS = this.deps.reportIntervalS?.(d) ?? model?.reportIntervalS ?? 3600;
+    return { id: d.id, kind: d.kind, site: d.site, attributes: d.attributes, lastSeen: d.lastSeen, createdAt: d.createdAt, reportIntervalS, lowBatteryV: model?.lowBatteryV };
   }
 
   private readonly byKind = new Map<string, Rule[]>();

@@ -21,6 +21,7 @@ import { integrationRoutes } from './routes/integrations.js';
 import { operationsRoutes } from './routes/operations.js';
 import { siteRoutes } from './routes/sites.js';
 import { auditRoutes } from './routes/audit.js';
+import { connectorRoutes } from './routes/connectors.js';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { readFileSync } from 'node:fs';
@@ -144,6 +145,7 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
     await api.register(integrationRoutes(ctx));
     await api.register(siteRoutes(ctx));
     await api.register(auditRoutes(ctx));
+    await api.register(connectorRoutes(ctx));
     for (const extra of ctx.extraRoutes ?? []) await api.register(extra(ctx));
   }, { prefix: '/api/v1' });
   return app as unknown as FastifyInstance;

@@ -9,6 +9,7 @@ import type { AuditLog } from '../audit.js';
 import type { ModelCatalogue } from '../core/catalogue.js';
 import type { UserModels } from '../codecs/registry.js';
 import type { Revocations } from '../registry/revocations.js';
+import type { ConnectorSnapshot } from '../connectors/connector.js';
 
 /** What the routes need, passed in (no module-level singletons). */
 export interface ApiContext {
@@ -31,6 +32,8 @@ export interface ApiContext {
   timePolicy?: import('../ingest/time-policy.js').TimePolicy;
   /** revoked credentials: long-lived responses (SSE) of that principal end */
   revocations?: Revocations;
+  /** field connectors (GET /api/v1/connectors); absent when the gateway runs none */
+  connectors?: { snapshot(): ConnectorSnapshot[] };
   /** feature plugins registered under /api/v1, built from this context */
   extraRoutes?: Array<(ctx: ApiContext) => FastifyPluginAsync>;
 }

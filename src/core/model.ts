@@ -32,6 +32,25 @@ export interface DecodeInput {
   port?: number;
   /** receive time, epoch ms: the reading time unless the payload carries its own */
   receivedAt: number;
+  /** the device's attributes (register maps, meter addresses); absent when decoding without a device */
+  attributes?: Record<string, unknown>;
+}
+
+/** What one poll of a wired device reads (src/connectors does the reading). */
+export type PollPlan =
+  | { protocol: 'modbus'; unitId: number; blocks: Array<{ function: 'holding' | 'input'; start: number; count: number }> }
+  | { protocol: 'dlt645'; meterAddress: string; dataIds: number[] }
+  | { protocol: 'cjt188'; meterAddress: string; meterType: number };
+
+/**
+ * A model of a wired device, polled through a field connector: the protocol it speaks and
+ * the reads one poll makes. The poll's raw answer is then decoded by decode() like any
+ * uplink (transport in src/connectors, conversion here).
+ */
+export interface WiredSpec {
+  protocol: PollPlan['protocol'];
+  /** the reads for a device with these attributes; throws a DecodeError naming a bad attribute */
+  plan(attributes: Record<string, unknown>, limits: { maxRegisters: number }): PollPlan;
 }
 
 export type PayloadFormat = 'json' | 'binary' | 'senml';
@@ -88,6 +107,8 @@ export interface DeviceModel {
   deviations?: Deviation[];
   /** the vendor's reference codec this model is checked against (vendor vectors) */
   vendorCodec?: VendorReference;
+  /** wired models (polled by a field connector) */
+  wired?: WiredSpec;
   decode(input: DecodeInput): Decoded;
   examples: ModelExample[];
 }

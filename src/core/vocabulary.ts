@@ -101,6 +101,10 @@ const base: Record<string, MetricDef> = {
   reactive_energy_import_t2_kvarh: num('kvarh', 'cumulative imported reactive energy, tariff 2', { cumulative: true, physical: { min: 0 } }),
   reactive_energy_export_t1_kvarh: num('kvarh', 'cumulative exported reactive energy, tariff 1', { cumulative: true, physical: { min: 0 } }),
   reactive_energy_export_t2_kvarh: num('kvarh', 'cumulative exported reactive energy, tariff 2', { cumulative: true, physical: { min: 0 } }),
+  // wired meters (CJ/T 188-2004 water meters)
+  water_volume_settlement_m3: num('m3', 'cumulative volume index at the last settlement day (meter-kept)', { cumulative: true, physical: { min: 0 } }),
+  valve_open: bool('meter-reported valve state (true = open)'),
+  valve_fault: bool('meter-reported valve fault (stuck between open and closed)'),
 };
 
 // per-tariff and per-phase names (VOCABULARY.md: energy_import_t1_kwh …, voltage_l1_v …)

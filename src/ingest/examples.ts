@@ -12,6 +12,6 @@ export function examplePayload(example: ModelExample): Buffer {
 
 export function runExample(model: DeviceModel, example: ModelExample, deviceId = 'example'): Normalised {
   const receivedAt = example.receivedAt ? Date.parse(example.receivedAt) : EXAMPLE_RECEIVED_AT;
-  const decoded = model.decode({ payload: examplePayload(example), port: example.port, receivedAt });
+  const decoded = model.decode({ payload: examplePayload(example), port: example.port, receivedAt, attributes: example.attributes });
   return normalise(decoded, { deviceId, receivedAt, attributes: example.attributes ?? {}, pseudonymise: (raw) => `h:example-${raw.length}` });
 }

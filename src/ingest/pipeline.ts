@@ -78,6 +78,19 @@ export class IngestPipeline {
   }
 
   /**
+   * A field connector's poll of one device (src/connectors): its raw answer takes the path
+   * of an uplink (the device's model decodes it with the device's attributes, normalise,
+   * group commit, alerts); done fires once the entry is durable, with the entry (a dead
+   * letter when the answer could not be decoded). The reading time is now: the answer's.
+   */
+  ingestPolled(connector: string, deviceId: string, payload: Buffer, done: (err: Error | undefined, entry: Entry) => void): void {
+    const submit = (entry: Entry) => this.deps.committer.submitCb(entry, (err) => done(err, entry));
+    const prepared = this.prepare({ topic: `connectors/${connector}/${deviceId}`, payload, clientId: `connector:${connector}`, route: { kind: 'device', deviceId } });
+    if (prepared instanceof Promise) void prepared.then(submit);
+    else submit(prepared);
+  }
+
+  /**
    * Everything up to the commit, synchronous for built-in models so one socket's messages
    * keep their order. A user codec answers later from the sandbox worker, which runs one
    * codec's calls in order (src/codecs/sandbox.ts), so a device's messages keep theirs.
@@ -113,7 +126,7 @@ export class IngestPipeline {
         }
       }
       const model = this.modelOf(device);
-      const out = decodeForStorage(model, { payload, port, receivedAt: readingTime }, {
+      const out = decodeForStorage(model, { payload, port, receivedAt: readingTime, attributes: device.attributes }, {
         deviceId: device.id, attributes: device.attributes, pseudonymise: this.deps.pseudonymise, extra,
         // against the gateway's own clock: a network server's receive time may be skewed too
         receivedAt, timePolicy: { maxFutureMs: this.deps.maxFutureMs ?? DEFAULT_MAX_FUTURE_S * 1000 },

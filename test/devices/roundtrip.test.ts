@@ -30,7 +30,7 @@ describe.each(Object.entries(ENCODERS))('%s', (id, enc) => {
         }
       }
       const { port, payload } = enc.encode(values);
-      const decoded = model.decode({ payload, port, receivedAt: 1_700_000_000_000 });
+      const decoded = model.decode({ payload, port, receivedAt: 1_700_000_000_000, attributes: enc.attributes });
       const got = new Map(decoded.readings.map((r) => [r.metric, r.value]));
       for (const [metric, want] of Object.entries(values)) {
         const step = enc.metrics[metric] === 'boolean' ? 0 : (enc.metrics[metric] as { step?: number }).step ?? 1;
@@ -48,7 +48,7 @@ describe.each(Object.entries(ENCODERS))('%s', (id, enc) => {
     let refused = 0;
     for (let cut = 0; cut < payload.length; cut++) {
       try {
-        model.decode({ payload: payload.subarray(0, cut), port, receivedAt: 0 });
+        model.decode({ payload: payload.subarray(0, cut), port, receivedAt: 0, attributes: enc.attributes });
       } catch (err) {
         expect(err, `cut at ${cut}`).toBeInstanceOf(DecodeError);
         refused++;

@@ -10,6 +10,7 @@ import { RegistryError, newCredential } from '../../registry/devices.js';
 import type { ApiContext } from '../context.js';
 import { ADMIN, READERS, actor, badRequest, iso, notFound } from '../common.js';
 import type { LatestValue } from '../../storage/telemetry-store.js';
+import { WiredAttributeSchemas } from '../../../devices/lib/wired.js';
 
 const positive = z.number().positive();
 /** Attributes are free-form JSON; the ones the gateway itself reads are checked. */
@@ -17,11 +18,12 @@ export const AttributesSchema = z.record(z.string().min(1).max(64), z.json()).su
   const checks: Record<string, z.ZodType> = {
     binDepthMm: positive, litresPerPulse: positive, volumeOffsetM3: z.number(), reportIntervalS: z.number().int().positive(),
     fullThresholdPct: z.number().min(0).max(100), thresholds: z.record(z.string(), z.number()),
+    ...WiredAttributeSchemas, // connector, unitId, pollS, registers, meterAddress, phases (docs/connectors.md)
   };
   for (const [k, schema] of Object.entries(checks)) {
     if (a[k] === undefined || a[k] === null) continue;
     const r = schema.safeParse(a[k]);
-    if (!r.success) ctx.addIssue({ code: 'custom', path: [k], message: r.error.issues[0]!.message });
+    if (!r.success) ctx.addIssue({ code: 'custom', path: [k, ...r.error.issues[0]!.path.map(String)], message: r.error.issues[0]!.message });
   }
   if (JSON.stringify(a).length > 16_384) ctx.addIssue({ code: 'custom', message: 'attributes larger than 16 KiB' });
 });
