@@ -152,3 +152,36 @@ describe('meter frames pushed over MQTT (a DTU in MQTT transparent mode) take th
     expect(dead).toEqual(['DL/T 645: answer from meter 123456789013, device is meter 123456789012', 'DL/T 645: checksum 0x0e != computed 0x0d']);
   });
 });
+
+describe('meter frames through POST /api/v1/models/{id}/decode (no device, no attributes)', () => {
+  let gw: TestGateway;
+  beforeAll(async () => { gw = await startGateway(); });
+  afterAll(async () => { await gw?.stop(); });
+  const decode = (model: string, hex: string) => gw.api(`/api/v1/models/${model}/decode`, { method: 'POST', json: { hex, receivedAt: '2026-03-01T00:00:00Z' } });
+  const values = (body: any) => Object.fromEntries(body.readings.map((r: any) => [r.metric, r.value]));
+
+  it('DL/T 645: a good frame with and without the FE preamble decodes; a bad checksum and a request are 422 with the reason', async () => {
+    const plain = await decode('generic.dlt645-meter', '68129078563412689118333234339a785634343373333533833397786633333333333616');
+    expect(plain.status, plain.text).toBe(200);
+    expect(values(plain.body)).toEqual({ energy_import_kwh: 12345.67, energy_import_t1_kwh: 4000.01, energy_import_t2_kwh: 5000.02, energy_import_t3_kwh: 3345.64, energy_import_t4_kwh: 0 });
+    const pre = await decode('generic.dlt645-meter', 'fefefefe68129078563412689118333234339a785634343373333533833397786633333333333616');
+    expect(values(pre.body)).toEqual(values(plain.body));
+    const bad = await decode('generic.dlt645-meter', '6812907856341268910633343435cb550e16');
+    expect(bad.status).toBe(422);
+    expect(bad.body).toMatchObject({ code: 'DECODE_FAILED', reason: expect.stringContaining('checksum 0x0e != computed 0x0d') });
+    const req = await decode('generic.dlt645-meter', 'fefefefe68129078563412681104333234336716');
+    expect(req.status).toBe(422);
+    expect(req.body.reason).toContain('control code 0x11');
+  });
+
+  it('CJ/T 188: 901F with and without preamble decodes; a bad checksum is 422', async () => {
+    const ok = await decode('generic.cjt188-water-meter', '68103412907856341281161f9000563412002c500012002c0000080101262000004e16');
+    expect(ok.status, ok.text).toBe(200);
+    expect(values(ok.body)).toEqual({ water_volume_m3: 1234.56, water_volume_settlement_m3: 1200.5, valve_open: true, valve_fault: false, battery_low: false });
+    const pre = await decode('generic.cjt188-water-meter', 'fefefe68103412907856341281161f9000028800002c008000002c0000080101262005005f16');
+    expect(values(pre.body)).toMatchObject({ water_volume_m3: 88.02, valve_open: false, battery_low: true });
+    const bad = await decode('generic.cjt188-water-meter', '68103412907856341281161f9000563412002c500012002c0000080101262000004f16');
+    expect(bad.status).toBe(422);
+    expect(bad.body.reason).toContain('checksum');
+  });
+});
