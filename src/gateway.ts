@@ -28,6 +28,7 @@ import { InfluxV2Backend } from './storage/influx/v2.js';
 import { deviceTags } from './storage/influx/line-protocol.js';
 import { dayOffset } from './storage/influx/backend.js';
 import { Retention } from './storage/retention.js';
+import { PostgresTelemetryStore } from './storage/postgres/store.js';
 import { AuditLog } from './audit.js';
 import { UpstreamSource } from './broker/sources.js';
 import { AlertService } from './alerts/service.js';
@@ -101,7 +102,8 @@ export class Gateway {
 
     this.store = this.createStore();
     await this.store.start();
-    this.retention = new Retention(this.db, config.retention, { clock: this.clock, log: log.child({ component: 'retention' }), rollups: config.store.type === 'sqlite' });
+    const pgStore = this.store instanceof PostgresTelemetryStore ? this.store : undefined;
+    this.retention = new Retention(this.db, config.retention, { clock: this.clock, log: log.child({ component: 'retention' }), rollups: config.store.type === 'sqlite', maintain: pgStore && ((now) => pgStore.maintain(now)) });
 
     const occupiedAtStart = await this.store.latestMany([...this.registry.all()].filter((d) => d.kind === 'parking').map((d) => d.id), ['occupied']);
     this.committer = new GroupCommitter(this.store, {
@@ -165,6 +167,17 @@ export class Gateway {
     if (config.store.type === 'sqlite') {
       return new SqliteTelemetryStore(this.db, config.store.sqlite.writerThread
         ? { file: join(config.dataDir, 'gateway.db'), synchronous: config.store.sqlite.synchronous } : undefined);
+    }
+    if (config.store.type === 'postgres') {
+      const url = config.store.postgres.url ?? config.cluster.postgres.url;
+      if (!url) throw new ConfigError('store.postgres.url: required for store.type postgres (or set GATEWAY_POSTGRES_URL)');
+      const r = config.retention;
+      return new PostgresTelemetryStore(this.db, {
+        url, poolSize: config.store.postgres.poolSize, partitionsAhead: config.store.postgres.partitionsAhead,
+        retention: { rawDays: r.rawDays, hourlyDays: r.hourlyDays, dailyDays: r.dailyDays, timezone: r.timezone },
+        numericMetrics: Object.entries(VOCABULARY).filter(([, d]) => d.type === 'number').map(([m]) => m),
+        log: this.log.child({ component: 'store' }), clock: this.clock,
+      });
     }
     const i = config.store.influx;
     const v1 = config.store.type === 'influx-v1';
