@@ -29,6 +29,9 @@ import { deviceTags } from './storage/influx/line-protocol.js';
 import { dayOffset } from './storage/influx/backend.js';
 import { Retention } from './storage/retention.js';
 import { PostgresTelemetryStore } from './storage/postgres/store.js';
+import { LeaderLease, SOLE_LEADER, type Leadership } from './cluster/leader.js';
+import { clusterBrokerParts, defaultNodeId } from './broker/cluster-mq.js';
+import { clusterRoutes, type ClusterView } from './api/routes/cluster.js';
 import { AuditLog } from './audit.js';
 import { UpstreamSource } from './broker/sources.js';
 import { AlertService } from './alerts/service.js';
@@ -67,6 +70,10 @@ export class Gateway {
   broker!: EmbeddedBroker;
   app!: FastifyInstance;
   ports: RunningPorts = { http: 0, mqtt: 0 };
+  /** cluster mode (cluster.postgres.url): the lease; otherwise undefined and this node always leads */
+  lease: LeaderLease | undefined;
+  leadership: Leadership = SOLE_LEADER;
+  nodeId = '';
   /** called after every group commit with the committed entries */
   readonly committedListeners: Array<(entries: Entry[]) => void> = [];
   private stopping = false;
@@ -88,8 +95,11 @@ export class Gateway {
     return device.lastSeen !== null && this.clock() - device.lastSeen <= 3 * this.reportIntervalS(device) * 1000;
   }
 
+  private startedAt = 0;
+
   async start(): Promise<RunningPorts> {
     const { config, log } = this;
+    this.startedAt = this.clock();
     this.db = openDatabase({ dataDir: config.dataDir, synchronous: config.store.sqlite.synchronous });
     this.registry = new DeviceRegistry(this.db, this.clock);
     this.registry.load();
@@ -100,6 +110,12 @@ export class Gateway {
     this.audit = new AuditLog(this.db, this.clock);
     this.bootstrapAdmin();
 
+    this.nodeId = config.cluster.nodeId ?? defaultNodeId(config.mqtt.port);
+    if (config.cluster.postgres.url) {
+      const c = config.cluster.postgres;
+      this.lease = new LeaderLease({ url: c.url!, nodeId: this.nodeId, heartbeatMs: c.heartbeatMs, leaseMs: c.leaseMs, mqttClients: () => this.broker?.aedes.connectedClients ?? 0, log: log.child({ component: 'cluster' }) });
+      this.leadership = this.lease;
+    }
     this.store = this.createStore();
     await this.store.start();
     const pgStore = this.store instanceof PostgresTelemetryStore ? this.store : undefined;
@@ -128,7 +144,8 @@ export class Gateway {
     });
     this.broker = new EmbeddedBroker(
       { ...config.mqtt, clock: this.clock },
-      { registry: this.registry, integrations: this.integrations, apiKeys: this.apiKeys, pipeline: this.pipeline, metrics: this.metrics, log: log.child({ component: 'mqtt' }) },
+      { registry: this.registry, integrations: this.integrations, apiKeys: this.apiKeys, pipeline: this.pipeline, metrics: this.metrics, log: log.child({ component: 'mqtt' }),
+        aedes: config.cluster.redis.url ? clusterBrokerParts({ nodeId: this.nodeId, redisUrl: config.cluster.redis.url, packetTtlS: config.cluster.redis.packetTtlS, log: log.child({ component: 'mqtt-cluster' }) }) : undefined },
     );
     const extraRoutes: Array<(ctx: ApiContext) => FastifyPluginAsync> = [];
     // rules: the configured file; when the default path is missing (started elsewhere), the bundled defaults
@@ -139,9 +156,12 @@ export class Gateway {
     this.alerts = new AlertService({
       db: this.db, registry: this.registry, rules, getModel, webhooks: config.notify.webhooks, retry: config.notify.retry,
       publish: (topic, payload, retain) => this.broker.publish(topic, payload, retain), metrics: this.metrics, log: log.child({ component: 'alerts' }), clock: this.clock,
+      isLeader: this.lease && (() => this.leadership.isLeader()),
     });
     this.committedListeners.push((entries) => this.alerts.onCommitted(entries));
     extraRoutes.push((ctx) => alertRoutes(ctx, this.alerts));
+    const soleNode: ClusterView = { nodes: async () => ({ leader: this.nodeId, nodes: [{ id: this.nodeId, startedAt: this.startedAt, lastHeartbeatAt: this.clock(), leader: true, mqttClients: this.broker.aedes.connectedClients }] }) };
+    extraRoutes.push((ctx) => clusterRoutes(ctx, this.lease ?? soleNode));
     this.app = await buildApp({
       db: this.db, registry: this.registry, apiKeys: this.apiKeys, integrations: this.integrations, store: this.store, metrics: this.metrics,
       clock: this.clock, readiness: () => this.readiness(), isOnline: (d) => this.isOnline(d), extraRoutes, audit: this.audit,
@@ -152,7 +172,13 @@ export class Gateway {
     this.ports.mqtts = brokerPorts.mqtts;
     this.ports.ws = brokerPorts.ws;
     this.alerts.start();
-    this.retention.start();
+    if (this.lease) {
+      // singleton work: retention (and the store's rollups) only on the leader
+      this.lease.onChange((leader) => { if (leader) this.retention.start(); else void this.retention.stop(); });
+      await this.lease.start();
+    } else {
+      this.retention.start();
+    }
     this.sources = config.sources.map((s) => new UpstreamSource(s, this.pipeline, log.child({ component: 'source' })));
     for (const s of this.sources) s.start();
     await this.app.listen({ host: config.http.host, port: config.http.port });
@@ -204,7 +230,10 @@ export class Gateway {
   readiness(): { ok: boolean; degraded?: boolean; reason?: string } {
     if (this.stopping) return { ok: false, reason: 'shutting down' };
     if (!this.broker?.isListening) return { ok: false, reason: 'MQTT broker not listening' };
-    return this.store.readiness();
+    const store = this.store.readiness();
+    const cluster = this.lease?.readiness();
+    if (!store.ok || !cluster || cluster.ok && !cluster.degraded) return store;
+    return { ok: true, degraded: true, reason: [store.reason, cluster.reason].filter(Boolean).join('; ') };
   }
 
   private onCommitted(entries: Entry[], ms: number): void {
@@ -217,7 +246,8 @@ export class Gateway {
       readings += e.readings.length;
       events += e.events.length;
       if (e.deviceId !== undefined) this.registry.markSeen(e.deviceId, e.receivedAt);
-      if (e.readings.length > 0 && e.deviceId !== undefined && this.broker.hasTelemetrySubscribers) {
+      // in a cluster the subscribers may be on other nodes
+      if (e.readings.length > 0 && e.deviceId !== undefined && (this.config.cluster.redis.url !== undefined || this.broker.hasTelemetrySubscribers)) {
         this.broker.publish(`telemetry/${e.deviceId}`, JSON.stringify({
           deviceId: e.deviceId,
           readings: e.readings.map((r) => ({ metric: r.metric, value: r.value, unit: r.unit ?? metricDef(r.metric)?.unit ?? null, ts: new Date(r.ts).toISOString(), ...(r.quality !== 'ok' ? { quality: r.quality } : {}) })),
@@ -259,6 +289,7 @@ export class Gateway {
     await this.app?.close();
     await this.committer?.flush();
     await this.alerts?.stop();
+    await this.lease?.stop();
     await this.retention?.stop();
     await this.broker?.close();
     await this.store?.stop();
