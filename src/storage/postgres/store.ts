@@ -81,6 +81,8 @@ export class PostgresTelemetryStore implements TelemetryStore {
   private readonly embedded: SqliteTelemetryStore;
   private readonly clock: () => number;
   private readonly months = new Set<number>();
+  /** false when readings is not declaratively partitioned (a TimescaleDB hypertable: docs/cluster.md) */
+  private partitioned = true;
   private lastError: string | undefined;
   private embeddedError: string | undefined;
 
@@ -94,11 +96,17 @@ export class PostgresTelemetryStore implements TelemetryStore {
 
   async start(): Promise<void> {
     await migrate(this.pool);
+    this.partitioned = (await this.pool.query("SELECT 1 FROM pg_partitioned_table WHERE partrelid = 'readings'::regclass")).rowCount === 1;
+    if (!this.partitioned) {
+      this.opts.log.info('readings is not a partitioned table (TimescaleDB hypertable?): partitions are not managed by the gateway');
+      return;
+    }
     for (const name of (await listPartitions(this.pool)).values()) this.months.add(name.from);
     await this.ensureAhead();
   }
 
   private async ensureAhead(): Promise<void> {
+    if (!this.partitioned) return;
     let m = monthOf(this.clock());
     for (let i = 0; i <= this.opts.partitionsAhead; i++, m = nextMonth(m)) await this.ensure(m);
   }
@@ -133,6 +141,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
   }
 
   private async ensureMonthsOf(rs: Reading[]): Promise<void> {
+    if (!this.partitioned) return;
     const now = monthOf(this.clock());
     const lo = now - ON_DEMAND_MONTHS * 31 * DAY;
     const hi = now + ON_DEMAND_MONTHS * 31 * DAY;
