@@ -82,6 +82,24 @@ export class LocalFirstEmitter implements Emitter {
   }
 }
 
+/**
+ * aedes 1.2 stores a persistent session's SUBSCRIBE once per filter, each time with all of
+ * the packet's filters; BroadcastPersistence keeps one waiter per (client, first filter),
+ * so with an asynchronous bus (Redis) the second call replaces the first one's waiter and
+ * that SUBSCRIBE never gets its SUBACK (docs/cluster.md, reproduced without the gateway).
+ * The calls of one packet share its subscriptions array: store it once.
+ */
+function onceForSubscribe(p: { addSubscriptions: (client: unknown, subs: object, cb?: unknown) => unknown }): void {
+  const inflight = new WeakMap<object, unknown>();
+  const original = p.addSubscriptions.bind(p);
+  p.addSubscriptions = (client, subs, cb) => {
+    if (cb !== undefined) return original(client, subs, cb);
+    let pending = inflight.get(subs);
+    if (pending === undefined) inflight.set(subs, (pending = original(client, subs)));
+    return pending;
+  };
+}
+
 export interface ClusterBrokerParts {
   id: string;
   mq: LocalFirstEmitter;
@@ -108,7 +126,8 @@ export function clusterBrokerParts(opts: { nodeId: string; redisUrl: string; pac
     // offline QoS 1 messages of persistent sessions expire instead of piling up for
     // consumers that never come back (docs/cluster.md: soak measurements)
     packetTTL: () => opts.packetTtlS,
-  }) as { destroy(cb: () => void): void };
+  }) as { destroy(cb: () => void): void; addSubscriptions: (client: unknown, subs: object, cb?: unknown) => unknown };
+  onceForSubscribe(persistence);
   const local = mqemitter({ matchEmptyLevels: true }) as unknown as Emitter;
   const mq = new LocalFirstEmitter(local, remote, () => new Promise<void>((resolve) => {
     const t = setTimeout(resolve, 2000); // Redis gone: do not hang the shutdown

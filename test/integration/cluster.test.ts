@@ -89,7 +89,8 @@ describe('broker across nodes on Redis', () => {
 
   it('a persistent session subscribed on node A gets the QoS 1 messages queued while offline when it reconnects on node B', async () => {
     const s1 = await consumer(a, { clientId: 'archiver', clean: false });
-    await s1.subscribeAsync('alerts/#', { qos: 1 });
+    // several filters in one SUBSCRIBE (aedes + aedes-persistence-redis alone never SUBACK it: cluster-mq.ts)
+    await s1.subscribeAsync(['alerts/#', 'telemetry/none'], { qos: 1 });
     await s1.endAsync();
     await new Promise((res) => setTimeout(res, 200));
     await new Promise<void>((res, rej) => b.gateway.broker.aedes.publish({ cmd: 'publish', topic: 'alerts/x/d1', payload: Buffer.from('queued'), qos: 1, retain: false, dup: false }, (err) => (err ? rej(err) : res())));
