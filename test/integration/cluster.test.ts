@@ -165,3 +165,72 @@ describe('leader lease in PostgreSQL', () => {
     console.log(`leader ${old.id} SIGKILLed; ${next.leader} leads after ${took} ms`);
   }, 60_000);
 });
+
+describe('two nodes on one PostgreSQL (telemetry store and lease), in process', () => {
+  let pg: Postgres;
+  let a: TestGateway;
+  let b: TestGateway;
+  const crewless = (gw: TestGateway, q: string) => gw.api(`/api/v1/alerts${q}`);
+
+  beforeAll(async () => {
+    pg = await startPostgres();
+    const tel = await pg.createDatabase('shared_telemetry');
+    const clu = await pg.createDatabase('shared_cluster');
+    const cfg = (id: string) => ({ store: { type: 'postgres', postgres: { url: tel } }, cluster: { nodeId: id, postgres: { url: clu, heartbeatMs: 300, leaseMs: 1200 } } });
+    a = await startGateway({ config: cfg('node-a') });
+    b = await startGateway({ config: cfg('node-b') });
+  }, 60_000);
+
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    await pg?.stop();
+  });
+
+  async function provisionBoth(id: string, model: string, attributes: Record<string, unknown> = {}): Promise<MqttClient[]> {
+    // this wave: each node has its own registry (docs/cluster.md "not yet shared")
+    const out: MqttClient[] = [];
+    for (const gw of [a, b]) {
+      const r = await gw.api('/api/v1/devices', { method: 'POST', json: { id, model, site: 'jiangnan/yuhua-garden/b3', attributes } });
+      expect(r.status).toBe(201);
+      out.push(await connect(gw.mqttPort, { username: id, password: r.body.credentials.password, clientId: `${id}-${out.length}` }));
+    }
+    return out;
+  }
+
+  it('readings acknowledged on either node are queryable from both, each once', async () => {
+    const [ca, cb] = await provisionBoth('wq-s', 'generic.water-quality');
+    const base = Date.parse('2026-11-25T00:00:00Z');
+    for (let i = 0; i < 10; i++) await publish(i % 2 ? cb! : ca!, 'devices/wq-s/up', JSON.stringify({ ts: base + i * 60_000, ph: 7 + i / 10 }));
+    // the same reading through both nodes: stored once
+    await publish(ca!, 'devices/wq-s/up', JSON.stringify({ ts: base, ph: 7 }));
+    await publish(cb!, 'devices/wq-s/up', JSON.stringify({ ts: base, ph: 7 }));
+    ca!.end(); cb!.end();
+    const q = '/api/v1/telemetry?device=wq-s&metric=ph&limit=100';
+    const [ra, rb] = await Promise.all([a.api(q), b.api(q)]);
+    expect(ra.body.points.map((p: { value: number }) => p.value)).toEqual(Array.from({ length: 10 }, (_, i) => 7 + i / 10));
+    expect(rb.body).toEqual(ra.body);
+  });
+
+  it('the offline sweep runs on the leader only, and on the next leader when it stops', async () => {
+    const [leader, other] = a.gateway.leadership.isLeader() ? [a, b] : [b, a];
+    expect(other.gateway.leadership.isLeader()).toBe(false);
+    const clients = await provisionBoth('quiet-s', 'generic.parking', { reportIntervalS: 1 });
+    await publish(clients[0]!, 'devices/quiet-s/up', JSON.stringify({ occupied: false }));
+    await publish(clients[1]!, 'devices/quiet-s/up', JSON.stringify({ occupied: false }));
+    for (const c of clients) c.end();
+    const offline = async (gw: TestGateway) => (await crewless(gw, '?rule=device_offline&device=quiet-s&status=open')).body.alerts.length;
+    await eventually(async () => (await offline(leader)) === 1, 10_000, 100);
+    await new Promise((r) => setTimeout(r, 1500)); // a further sweep period or more on the non-leader
+    expect(await offline(other)).toBe(0);
+
+    const stoppedAt = Date.now();
+    await leader.gateway.lease!.stop();
+    await eventually(() => other.gateway.leadership.isLeader(), 5000, 50);
+    expect(Date.now() - stoppedAt).toBeLessThan(3000);
+    await eventually(async () => (await offline(other)) === 1, 5000, 100);
+    const view = (await other.api('/api/v1/cluster')).body;
+    expect(view.leader).toBe(other.gateway.nodeId);
+    expect(view.nodes.map((n: { id: string }) => n.id)).toEqual([other.gateway.nodeId]);
+  }, 30_000);
+});
