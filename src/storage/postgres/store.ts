@@ -89,7 +89,8 @@ export class PostgresTelemetryStore implements TelemetryStore {
   constructor(private readonly db: Db, private readonly opts: PostgresStoreOptions) {
     this.clock = opts.clock ?? Date.now;
     this.embedded = new SqliteTelemetryStore(db);
-    this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize, types, connectionTimeoutMillis: 5000, application_name: 'estate-gateway' });
+    // a hung server fails the commit (no PUBACK, the device retries) instead of stalling ingest
+    this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize, types, connectionTimeoutMillis: 5000, query_timeout: 15_000, application_name: 'estate-gateway' });
     // an idle client's connection dropped (server restart): the pool replaces it; not fatal
     this.pool.on('error', (err) => opts.log.warn({ err: err.message }, 'idle PostgreSQL connection lost; the pool reconnects'));
   }
