@@ -77,6 +77,13 @@ describe('broker across nodes on Redis', () => {
     sub.end();
   });
 
+  it('without cluster.postgres.url, GET /api/v1/cluster reports this node alone as the leader', async () => {
+    const r = await a.api('/api/v1/cluster');
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ leader: 'node-a', nodes: [{ id: 'node-a', leader: true, mqttClients: expect.any(Number) }] });
+    expect(Date.parse(r.body.nodes[0].startedAt)).toBeLessThanOrEqual(Date.parse(r.body.nodes[0].lastHeartbeatAt));
+  });
+
   it('take-over: the same client id connecting on node B closes its connection on node A', async () => {
     const first = await consumer(a, { clientId: 'dashboard-1' });
     let closed = false;
