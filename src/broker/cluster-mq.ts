@@ -14,7 +14,6 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { createRequire } from 'node:module';
-import mqemitter from 'mqemitter';
 import { Redis } from 'ioredis';
 import { parseTopic } from '../ingest/topics.js';
 
@@ -22,6 +21,8 @@ import { parseTopic } from '../ingest/topics.js';
 const require = createRequire(import.meta.url);
 const mqemitterRedis = require('mqemitter-redis') as (opts: Record<string, unknown>) => unknown;
 const aedesPersistenceRedis = require('aedes-persistence-redis') as (opts: Record<string, unknown>) => unknown;
+// aedes' own in-process emitter (its dependency, not ours: the same version aedes uses by default)
+const mqemitter = createRequire(require.resolve('aedes'))('mqemitter') as (opts: Record<string, unknown>) => unknown;
 
 type Message = { topic: string; [k: string]: unknown };
 type Listener = (message: Message, done: () => void) => void;
