@@ -167,4 +167,20 @@ describe('PostgreSQL telemetry store', () => {
     expect(await ensureMonth(store.pool, Date.UTC(2031, 5, 1))).toBe(false);
     expect((await pgGw.api(`/api/v1/telemetry?device=wq-1&metric=ph&from=${far}&to=${far + 1}`)).body.points).toEqual([{ ts: new Date(far).toISOString(), value: 7 }]);
   });
+
+  it('retention drops whole month partitions past rawDays (after rolling them up) and deletes the rest by range', async () => {
+    const store = pgGw.gateway.store as PostgresTelemetryStore;
+    // "now" 2027-03-15 with rawDays 90: the cutoff is 2026-12-15
+    const report = await store.maintain(Date.UTC(2027, 2, 15));
+    expect(report.partitionsDropped).toBeGreaterThanOrEqual(1);
+    const left = (await sql.query("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'readings'::regclass")).rows.map((r) => r.relname);
+    expect(left).not.toContain('readings_y2026m11');
+    expect(left).toContain('readings_default');
+    expect(report.rawDeleted).toBeGreaterThanOrEqual(18); // wm-1's November readings among them
+    expect((await sql.query("SELECT count(*)::int AS n FROM readings WHERE ts < $1", [Date.UTC(2026, 11, 15)])).rows[0].n).toBe(0);
+    // the rollups of the dropped month stay (hourlyDays 730)
+    const day = (await pgGw.api('/api/v1/telemetry/rollups?device=wm-1&metric=water_volume_m3&period=1d&from=2026-11-21T16:00:00Z&to=2026-11-22T16:00:00Z')).body.points;
+    expect(day).toEqual([expect.objectContaining({ count: 6, max: 110 })]);
+    expect((await pgGw.api('/api/v1/telemetry?device=wm-1&metric=water_volume_m3&from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z')).body.points).toEqual([]);
+  });
 });

@@ -284,8 +284,10 @@ export class PostgresTelemetryStore implements TelemetryStore {
     const rawCutoff = Math.min(now - r.rawDays * DAY, hourEnd, dayEnd);
     for (const [name, b] of await listPartitions(this.pool)) {
       if (b.to > rawCutoff) continue;
-      const n = (await this.pool.query<{ n: number }>(`SELECT count(*) AS n FROM ${name}`)).rows[0]!.n;
-      await this.pool.query(`DROP TABLE ${name}`); // names come from pg_inherits of readings
+      // names come from pg_inherits of readings; quoted all the same (someone may attach their own)
+      const ident = `"${name.replace(/"/g, '""')}"`;
+      const n = (await this.pool.query<{ n: number }>(`SELECT count(*) AS n FROM ${ident}`)).rows[0]!.n;
+      await this.pool.query(`DROP TABLE ${ident}`);
       this.months.delete(b.from);
       report.partitionsDropped++;
       report.rawDeleted += n;
