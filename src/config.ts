@@ -109,7 +109,7 @@ export const ConfigSchema = z.strictObject({
     }).optional(),
   }).prefault({}),
   store: z.strictObject({
-    type: z.enum(['sqlite', 'influx-v1', 'influx-v2']).default('sqlite'),
+    type: z.enum(['sqlite', 'influx-v1', 'influx-v2', 'postgres']).default('sqlite'),
     sqlite: z.strictObject({
       /** FULL: a commit survives power loss; NORMAL: survives a process crash only */
       synchronous: z.enum(['full', 'normal']).default('full'),
@@ -126,6 +126,29 @@ export const ConfigSchema = z.strictObject({
       token: z.string().default(''),
       /** per request; a write slower than this is spooled (and may land twice: idempotent) */
       timeoutMs: z.number().int().min(100).max(120_000).default(5000),
+    }).prefault({}),
+    /** store.type postgres (docs/cluster.md); url defaults to cluster.postgres.url */
+    postgres: z.strictObject({
+      url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+      poolSize: z.number().int().min(1).max(100).default(10),
+      /** months of readings partitions created ahead of the current one */
+      partitionsAhead: z.number().int().min(1).max(24).default(3),
+    }).prefault({}),
+  }).prefault({}),
+  /** cluster mode (docs/cluster.md, CONTRACT v2 "Cluster"): unset = one node, as before */
+  cluster: z.strictObject({
+    /** unique per node; default host name and MQTT port */
+    nodeId: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'letters, digits, _ . : - only').optional(),
+    redis: z.strictObject({
+      url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+      /** seconds an offline QoS 1 message waits in Redis for a persistent session */
+      packetTtlS: z.number().int().min(1).default(86_400),
+    }).prefault({}),
+    postgres: z.strictObject({
+      url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+      /** the leader renews its lease this often; a node is gone after lease seconds without a renewal */
+      heartbeatMs: z.number().int().min(100).max(60_000).default(2000),
+      leaseMs: z.number().int().min(500).max(120_000).default(6000),
     }).prefault({}),
   }).prefault({}),
   ingest: z.strictObject({
@@ -203,6 +226,9 @@ const ENV: Array<{ name: string; path: string[]; parse: (v: string) => unknown }
   { name: 'GATEWAY_HOST', path: ['mqtt', 'host'], parse: (v) => v },
   { name: 'GATEWAY_ADMIN_TOKEN', path: ['adminToken'], parse: (v) => v },
   { name: 'GATEWAY_LOG_LEVEL', path: ['logLevel'], parse: (v) => v },
+  { name: 'GATEWAY_POSTGRES_URL', path: ['cluster', 'postgres', 'url'], parse: (v) => v },
+  { name: 'GATEWAY_REDIS_URL', path: ['cluster', 'redis', 'url'], parse: (v) => v },
+  { name: 'GATEWAY_NODE_ID', path: ['cluster', 'nodeId'], parse: (v) => v },
 ];
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {

@@ -32,6 +32,10 @@ import { InfluxV2Backend } from './storage/influx/v2.js';
 import { deviceTags } from './storage/influx/line-protocol.js';
 import { dayOffset } from './storage/influx/backend.js';
 import { Retention } from './storage/retention.js';
+import { PostgresTelemetryStore } from './storage/postgres/store.js';
+import { LeaderLease, SOLE_LEADER, type Leadership } from './cluster/leader.js';
+import { clusterBrokerParts, defaultNodeId } from './broker/cluster-mq.js';
+import { clusterRoutes, type ClusterView } from './api/routes/cluster.js';
 import { AuditLog } from './audit.js';
 import { UpstreamSource } from './broker/sources.js';
 import { AlertService } from './alerts/service.js';
@@ -80,6 +84,10 @@ export class Gateway {
   readonly revocations = new Revocations((err) => this.log.error({ err }, 'revocation listener failed'));
   /** devices with their own label on gateway_device_dead_letters_total */
   private readonly deadLetterDevices = new Set<string>();
+  /** cluster mode (cluster.postgres.url): the lease; otherwise undefined and this node always leads */
+  lease: LeaderLease | undefined;
+  leadership: Leadership = SOLE_LEADER;
+  nodeId = '';
   /** called after every group commit with the committed entries */
   readonly committedListeners: Array<(entries: Entry[]) => void> = [];
   private stopping = false;
@@ -102,8 +110,11 @@ export class Gateway {
     return device.lastSeen !== null && this.clock() - device.lastSeen <= 3 * this.reportIntervalS(device) * 1000;
   }
 
+  private startedAt = 0;
+
   async start(): Promise<RunningPorts> {
     const { config, log } = this;
+    this.startedAt = this.clock();
     this.db = openDatabase({ dataDir: config.dataDir, synchronous: config.store.sqlite.synchronous });
     this.sandbox = new CodecSandbox(config.codecs, log.child({ component: 'codecs' }));
     registerSandboxMetrics(this.metrics.registry, this.sandbox);
@@ -118,9 +129,16 @@ export class Gateway {
     this.audit = new AuditLog(this.db, this.clock);
     this.bootstrapAdmin();
 
+    this.nodeId = config.cluster.nodeId ?? defaultNodeId(config.mqtt.port);
+    if (config.cluster.postgres.url) {
+      const c = config.cluster.postgres;
+      this.lease = new LeaderLease({ url: c.url!, nodeId: this.nodeId, heartbeatMs: c.heartbeatMs, leaseMs: c.leaseMs, mqttClients: () => this.broker?.aedes.connectedClients ?? 0, log: log.child({ component: 'cluster' }) });
+      this.leadership = this.lease;
+    }
     this.store = this.createStore();
     await this.store.start();
-    this.retention = new Retention(this.db, config.retention, { clock: this.clock, log: log.child({ component: 'retention' }), rollups: config.store.type === 'sqlite' });
+    const pgStore = this.store instanceof PostgresTelemetryStore ? this.store : undefined;
+    this.retention = new Retention(this.db, config.retention, { clock: this.clock, log: log.child({ component: 'retention' }), rollups: config.store.type === 'sqlite', maintain: pgStore && ((now) => pgStore.maintain(now)) });
 
     const occupiedAtStart = await this.store.latestMany([...this.registry.all()].filter((d) => d.kind === 'parking').map((d) => d.id), ['occupied']);
     this.committer = new GroupCommitter(this.store, {
@@ -157,7 +175,8 @@ export class Gateway {
     });
     this.broker = new EmbeddedBroker(
       { ...config.mqtt, clock: this.clock },
-      { registry: this.registry, integrations: this.integrations, apiKeys: this.apiKeys, pipeline: this.pipeline, metrics: this.metrics, log: log.child({ component: 'mqtt' }), revocations: this.revocations },
+      { registry: this.registry, integrations: this.integrations, apiKeys: this.apiKeys, pipeline: this.pipeline, metrics: this.metrics, log: log.child({ component: 'mqtt' }), revocations: this.revocations,
+        aedes: config.cluster.redis.url ? clusterBrokerParts({ nodeId: this.nodeId, redisUrl: config.cluster.redis.url, packetTtlS: config.cluster.redis.packetTtlS, log: log.child({ component: 'mqtt-cluster' }) }) : undefined },
     );
     const extraRoutes: Array<(ctx: ApiContext) => FastifyPluginAsync> = [];
     // rules: the configured file; when the default path is missing (started elsewhere), the bundled defaults
@@ -169,9 +188,12 @@ export class Gateway {
       db: this.db, registry: this.registry, rules, getModel: (id) => this.catalogue.get(id), webhooks: config.notify.webhooks, retry: config.notify.retry,
       publish: (topic, payload, retain) => this.broker.publish(topic, payload, retain), metrics: this.metrics, log: log.child({ component: 'alerts' }), clock: this.clock,
       reportIntervalS: (d) => this.reportIntervalS(d),
+      isLeader: this.lease && (() => this.leadership.isLeader()),
     });
     this.committedListeners.push((entries) => this.alerts.onCommitted(entries));
     extraRoutes.push((ctx) => alertRoutes(ctx, this.alerts));
+    const soleNode: ClusterView = { nodes: async () => ({ leader: this.nodeId, nodes: [{ id: this.nodeId, startedAt: this.startedAt, lastHeartbeatAt: this.clock(), leader: true, mqttClients: this.broker.aedes.connectedClients }] }) };
+    extraRoutes.push((ctx) => clusterRoutes(ctx, this.lease ?? soleNode));
     this.app = await buildApp({
       catalogue: this.catalogue, userModels: this.userModels, pseudonymise,
       db: this.db, registry: this.registry, apiKeys: this.apiKeys, integrations: this.integrations, store: this.store, metrics: this.metrics,
@@ -184,7 +206,13 @@ export class Gateway {
     this.ports.mqtts = brokerPorts.mqtts;
     this.ports.ws = brokerPorts.ws;
     this.alerts.start();
-    this.retention.start();
+    if (this.lease) {
+      // singleton work: retention (and the store's rollups) only on the leader
+      this.lease.onChange((leader) => { if (leader) this.retention.start(); else void this.retention.stop(); });
+      await this.lease.start();
+    } else {
+      this.retention.start();
+    }
     this.sources = config.sources.map((s) => new UpstreamSource(s, this.pipeline, log.child({ component: 'source' })));
     for (const s of this.sources) s.start();
     this.connectors.start();
@@ -201,6 +229,17 @@ export class Gateway {
       return new SqliteTelemetryStore(this.db, config.store.sqlite.writerThread
         ? { file: join(config.dataDir, 'gateway.db'), synchronous: config.store.sqlite.synchronous } : undefined,
       { deadLetters: config.ingest.deadLetters, onEvicted: (n) => this.metrics.deadLettersEvicted.inc(n) });
+    }
+    if (config.store.type === 'postgres') {
+      const url = config.store.postgres.url ?? config.cluster.postgres.url;
+      if (!url) throw new ConfigError('store.postgres.url: required for store.type postgres (or set GATEWAY_POSTGRES_URL)');
+      const r = config.retention;
+      return new PostgresTelemetryStore(this.db, {
+        url, poolSize: config.store.postgres.poolSize, partitionsAhead: config.store.postgres.partitionsAhead,
+        retention: { rawDays: r.rawDays, hourlyDays: r.hourlyDays, dailyDays: r.dailyDays, timezone: r.timezone },
+        numericMetrics: Object.entries(VOCABULARY).filter(([, d]) => d.type === 'number').map(([m]) => m),
+        log: this.log.child({ component: 'store' }), clock: this.clock,
+      });
     }
     const i = config.store.influx;
     const v1 = config.store.type === 'influx-v1';
@@ -229,7 +268,10 @@ export class Gateway {
   readiness(): { ok: boolean; degraded?: boolean; reason?: string } {
     if (this.stopping) return { ok: false, reason: 'shutting down' };
     if (!this.broker?.isListening) return { ok: false, reason: 'MQTT broker not listening' };
-    return this.store.readiness();
+    const store = this.store.readiness();
+    const cluster = this.lease?.readiness();
+    if (!store.ok || !cluster || cluster.ok && !cluster.degraded) return store;
+    return { ok: true, degraded: true, reason: [store.reason, cluster.reason].filter(Boolean).join('; ') };
   }
 
   private onCommitted(entries: Entry[], ms: number): void {
@@ -243,7 +285,8 @@ export class Gateway {
       events += e.events.length;
       if (e.deviceId !== undefined) this.registry.markSeen(e.deviceId, e.receivedAt);
       if (e.deadLetter) this.countDeadLetter(e.deadLetter.deviceId);
-      if (e.readings.length > 0 && e.deviceId !== undefined && this.broker.hasTelemetrySubscribers) {
+      // in a cluster the subscribers may be on other nodes
+      if (e.readings.length > 0 && e.deviceId !== undefined && (this.config.cluster.redis.url !== undefined || this.broker.hasTelemetrySubscribers)) {
         this.broker.publish(`telemetry/${e.deviceId}`, JSON.stringify({
           deviceId: e.deviceId,
           readings: e.readings.map((r) => ({ metric: r.metric, value: r.value, unit: r.unit ?? metricDef(r.metric)?.unit ?? null, ts: new Date(r.ts).toISOString(), ...(r.quality !== 'ok' ? { quality: r.quality } : {}) })),
@@ -297,6 +340,7 @@ export class Gateway {
     await this.sandbox?.drain(); // user-codec decodes in flight become entries before the last commit
     await this.committer?.flush();
     await this.alerts?.stop();
+    await this.lease?.stop();
     await this.retention?.stop();
     await this.broker?.close();
     await this.store?.stop();

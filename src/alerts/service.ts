@@ -82,6 +82,8 @@ export interface AlertServiceDeps {
   sweepMs?: number;
   /** a device's expected report interval (wired devices: their poll interval); default: the model's */
   reportIntervalS?: (device: Device) => number;
+  /** cluster mode: the sweep and webhook delivery run only while this is true (cluster/leader.ts) */
+  isLeader?: () => boolean;
 }
 
 type Listener = (event: AlertEvent, alert: Alert) => void;
@@ -105,7 +107,7 @@ export class AlertService {
 
   constructor(private readonly deps: AlertServiceDeps) {
     this.rules = deps.rules.rules.filter((r) => r.enabled);
-    this.outbox = new WebhookOutbox(deps.db, deps.webhooks, deps.retry, deps.log.child({ component: 'webhooks' }), deps.clock);
+    this.outbox = new WebhookOutbox(deps.db, deps.webhooks, deps.retry, deps.log.child({ component: 'webhooks' }), deps.clock, deps.isLeader);
     const db = deps.db;
     this.stmt = {
       insert: db.prepare(`INSERT INTO alerts (id, rule, device_id, status, severity, kind, site, metric, value, threshold, message, opened_at, last_seen_at, occurrences,
@@ -220,6 +222,7 @@ export class AlertService {
 
   /** Time passing: offline deadlines, doors held open, rate windows expiring; states saved. */
   sweep(): void {
+    if (this.deps.isLeader && !this.deps.isLeader()) return;
     try {
       this.inBatch(() => this.sweepDevices());
     } catch (err) {

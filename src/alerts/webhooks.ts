@@ -45,7 +45,7 @@ export class WebhookOutbox {
   private readonly inflight = new Set<Promise<void>>();
 
   constructor(private readonly db: Db, private readonly hooks: WebhookConfig[], private readonly retry: { initialMs: number; maxMs: number; timeoutMs: number },
-    private readonly log: Logger, private readonly clock: () => number) {}
+    private readonly log: Logger, private readonly clock: () => number, private readonly isLeader?: () => boolean) {}
 
   enqueue(event: string, alert: Alert, body: string): void {
     const now = this.clock();
@@ -86,7 +86,7 @@ export class WebhookOutbox {
   }
 
   private pump(): void {
-    if (this.stopped) return;
+    if (this.stopped || (this.isLeader && !this.isLeader())) return;
     for (const w of this.hooks) {
       if (this.busy.has(w.url)) continue;
       const head = this.db.prepare('SELECT * FROM webhook_outbox WHERE webhook = ? AND delivered_at IS NULL ORDER BY id LIMIT 1').get(w.url) as OutboxRow | undefined;

@@ -15,7 +15,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { LoginThrottle, TokenBucket, clientCertCn, guardPacketSize } from './limits.js';
-import { Aedes, type Client, type AuthenticateError, type PublishPacket, type Subscription } from 'aedes';
+import { Aedes, type AedesOptions, type Client, type AuthenticateError, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { DeviceRegistry } from '../registry/devices.js';
@@ -49,6 +49,8 @@ export interface BrokerDeps {
   log: Logger;
   /** credentials revoked: that principal's connections are closed */
   revocations?: Revocations;
+  /** cluster mode: node id, message bus and persistence shared through Redis (cluster-mq.ts) */
+  aedes?: Pick<AedesOptions, 'id' | 'mq' | 'persistence'>;
 }
 
 type GatewayClient = Client & { gw?: Principal; gwRefusalLogged?: boolean; gwBucket?: TokenBucket | null };
@@ -90,6 +92,7 @@ export class EmbeddedBroker {
     this.clock = opts.clock ?? Date.now;
     this.throttle = new LoginThrottle({ ...opts.loginThrottle, forgetAfterMs: opts.loginThrottle.forgetAfterS * 1000 }, this.clock);
     this.aedes = new Aedes({
+      ...deps.aedes,
       maxClientsIdLength: 256,
       heartbeatInterval: 60_000,
       preConnect: (client, packet, cb) => {

@@ -37,6 +37,8 @@ export interface RetentionReport {
   deadLettersDeleted: number;
   rollupsDeleted: number;
   alertsDeleted: number;
+  /** the store's own maintenance (store.type postgres) */
+  store?: object;
 }
 
 const HOUR = 3_600_000;
@@ -54,7 +56,7 @@ export class Retention {
   constructor(
     private readonly db: Db,
     private readonly cfg: RetentionConfig,
-    private readonly opts: { clock: () => number; log: Logger; rollups: boolean },
+    private readonly opts: { clock: () => number; log: Logger; rollups: boolean; maintain?: (now: number) => Promise<object> },
   ) {}
 
   start(): void {
@@ -81,7 +83,11 @@ export class Retention {
 
   /** One pass (also what the schedule runs); overlapping calls share the running pass. */
   run(): Promise<RetentionReport> {
-    this.running ??= Promise.resolve().then(() => this.pass()).finally(() => { this.running = undefined; });
+    // maintain: a store's own rollups and pruning (PostgreSQL), after the embedded tables'
+    this.running ??= Promise.resolve().then(async () => {
+      const report = this.pass();
+      return this.opts.maintain ? { ...report, store: await this.opts.maintain(this.opts.clock()) } : report;
+    }).finally(() => { this.running = undefined; });
     return this.running;
   }
 

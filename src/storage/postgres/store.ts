@@ -1,0 +1,339 @@
+/**
+ * Readings, latest values, events and rollups in PostgreSQL (store.type postgres); dead
+ * letters and last-seen stay in the embedded store beside the registry in this wave
+ * (docs/cluster.md "What is not yet shared").
+ *
+ * One group commit = one PostgreSQL transaction: the batch's readings in one multi-row
+ * INSERT (unnest of column arrays: one statement and one round trip whatever the batch
+ * size, no bind-parameter limit), the newest value per (device, metric) into latest, the
+ * events. commit() resolves after COMMIT, so the QoS 1 PUBACKs follow the commit. Rows are
+ * sorted by key so two nodes committing the same keys lock them in the same order (no
+ * deadlock between concurrent group commits).
+ */
+import pg from 'pg';
+import { DateTime } from 'luxon';
+import type { Logger } from 'pino';
+import type { Db } from '../database.js';
+import type { ReadingValue } from '../../core/model.js';
+import type { Reading } from '../../core/types.js';
+import { SqliteTelemetryStore, fromSql } from '../sqlite-telemetry.js';
+import type { EventQuery, LatestValue, Readiness, RollupPeriod, RollupPoint, RollupQuery, SeriesQuery, StoredEvent, StoredPoint, TelemetryStore, WriteBatch } from '../telemetry-store.js';
+import { ensureMonth, listPartitions, migrate, monthOf, nextMonth } from './schema.js';
+
+/**
+ * THE duplicate rule, in one place (the same as the SQLite store's): a reading redelivered
+ * for the same (device, metric, ts) keeps the first stored value; latest keeps the value of
+ * the newest ts (a tie: the later write). Change it here and nowhere else.
+ */
+export const DUPLICATE_RULE = {
+  // last write wins, as in SQLite and InfluxDB (docs/vocabulary.md "Duplicates"); a batch holds
+  // each key once (lastPerKey), since DO UPDATE may touch a row only once per statement
+  readings: 'ON CONFLICT (device_id, metric, ts) DO UPDATE SET num = excluded.num, txt = excluded.txt, received_at = excluded.received_at, quality = excluded.quality',
+  latest: `ON CONFLICT (device_id, metric) DO UPDATE SET ts = excluded.ts, num = excluded.num, txt = excluded.txt, quality = excluded.quality
+    WHERE excluded.ts >= latest.ts`,
+  events: 'ON CONFLICT (device_id, type, ts) DO UPDATE SET data = excluded.data',
+} as const;
+
+/** the last of each key in batch order: the write that wins */
+function lastPerKey<T>(xs: readonly T[], key: (x: T) => string): T[] {
+  const m = new Map<string, T>();
+  for (const x of xs) { const k = key(x); m.delete(k); m.set(k, x); }
+  return [...m.values()];
+}
+
+export interface PostgresStoreOptions {
+  url: string;
+  poolSize: number;
+  partitionsAhead: number;
+  retention: { rawDays: number; hourlyDays: number; dailyDays: number; timezone: string };
+  numericMetrics: string[];
+  log: Logger;
+  clock?: () => number;
+}
+
+export interface PgMaintenanceReport {
+  hourlyBuckets: number;
+  dailyBuckets: number;
+  rawDeleted: number;
+  partitionsDropped: number;
+  eventsDeleted: number;
+  rollupsDeleted: number;
+}
+
+const SCAN_PAGE = 10_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const LOOKBACK_MS = 2 * DAY;
+/** on-demand partitions only this far from now; readings beyond land in DEFAULT */
+const ON_DEMAND_MONTHS = 36;
+
+interface Row { ts: number; num: number | null; txt: string | null; quality: number }
+
+function split(v: ReadingValue): [number | null, string | null] {
+  if (typeof v === 'number') return [v, null];
+  if (typeof v === 'boolean') return [v ? 1 : 0, null];
+  return [null, v];
+}
+
+const point = (metric: string, r: Row): StoredPoint => ({ ts: r.ts, value: fromSql(metric, r.num ?? r.txt), quality: r.quality === 1 ? 'out_of_range' : 'ok' });
+
+/** int8 (counts, ms timestamps) as JS numbers: every value here is below 2^53 */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
+};
+
+const byKey = (a: Reading, b: Reading) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : a.ts - b.ts);
+
+export class PostgresTelemetryStore implements TelemetryStore {
+  readonly name = 'postgres';
+  readonly pool: pg.Pool;
+  private readonly embedded: SqliteTelemetryStore;
+  private readonly clock: () => number;
+  private readonly months = new Set<number>();
+  /** false when readings is not declaratively partitioned (a TimescaleDB hypertable: docs/cluster.md) */
+  private partitioned = true;
+  private lastError: string | undefined;
+  private embeddedError: string | undefined;
+
+  constructor(private readonly db: Db, private readonly opts: PostgresStoreOptions) {
+    this.clock = opts.clock ?? Date.now;
+    this.embedded = new SqliteTelemetryStore(db);
+    // a hung server fails the commit (no PUBACK, the device retries) instead of stalling ingest
+    this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize, types, connectionTimeoutMillis: 5000, query_timeout: 15_000, application_name: 'estate-gateway' });
+    // an idle client's connection dropped (server restart): the pool replaces it; not fatal
+    this.pool.on('error', (err) => opts.log.warn({ err: err.message }, 'idle PostgreSQL connection lost; the pool reconnects'));
+  }
+
+  async start(): Promise<void> {
+    await migrate(this.pool);
+    this.partitioned = (await this.pool.query("SELECT 1 FROM pg_partitioned_table WHERE partrelid = 'readings'::regclass")).rowCount === 1;
+    if (!this.partitioned) {
+      this.opts.log.info('readings is not a partitioned table (TimescaleDB hypertable?): partitions are not managed by the gateway');
+      return;
+    }
+    for (const name of (await listPartitions(this.pool)).values()) this.months.add(name.from);
+    await this.ensureAhead();
+  }
+
+  private async ensureAhead(): Promise<void> {
+    if (!this.partitioned) return;
+    let m = monthOf(this.clock());
+    for (let i = 0; i <= this.opts.partitionsAhead; i++, m = nextMonth(m)) await this.ensure(m);
+  }
+
+  private async ensure(month: number): Promise<void> {
+    if (this.months.has(month)) return;
+    if (await ensureMonth(this.pool, month)) this.opts.log.info({ month: new Date(month).toISOString().slice(0, 7) }, 'readings partition created');
+    this.months.add(month);
+  }
+
+  async commit(batch: WriteBatch): Promise<void> {
+    const rs = lastPerKey(batch.readings, (r) => `${r.deviceId}\u0000${r.metric}\u0000${r.ts}`).sort(byKey);
+    if (rs.length > 0 || batch.events.length > 0) {
+      try {
+        await this.ensureMonthsOf(rs);
+        await this.writePg(rs, batch);
+        this.lastError = undefined;
+      } catch (err) {
+        this.lastError = (err as Error).message;
+        throw err;
+      }
+    }
+    if (batch.deadLetters.length > 0 || batch.seen.size > 0) {
+      try {
+        this.embedded.commitSync({ readings: [], events: [], deadLetters: batch.deadLetters, seen: batch.seen });
+        this.embeddedError = undefined;
+      } catch (err) {
+        this.embeddedError = (err as Error).message;
+        throw err;
+      }
+    }
+  }
+
+  private async ensureMonthsOf(rs: Reading[]): Promise<void> {
+    if (!this.partitioned) return;
+    const now = monthOf(this.clock());
+    const lo = now - ON_DEMAND_MONTHS * 31 * DAY;
+    const hi = now + ON_DEMAND_MONTHS * 31 * DAY;
+    const wanted = new Set<number>();
+    for (const r of rs) {
+      if (r.ts < lo || r.ts > hi) continue;
+      const m = monthOf(r.ts);
+      if (!this.months.has(m)) wanted.add(m);
+    }
+    for (const m of wanted) {
+      try {
+        await this.ensure(m);
+      } catch (err) {
+        // DEFAULT takes the rows: a missing month costs query speed, never a reading
+        this.opts.log.warn({ err: (err as Error).message, month: new Date(m).toISOString().slice(0, 7) }, 'creating a readings partition failed; rows go to the default partition');
+      }
+    }
+  }
+
+  private async writePg(rs: Reading[], batch: WriteBatch): Promise<void> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      if (rs.length > 0) {
+        const cols: [string[], string[], number[], Array<number | null>, Array<string | null>, number[], number[]] = [[], [], [], [], [], [], []];
+        for (const r of rs) {
+          const [num, txt] = split(r.value);
+          cols[0].push(r.deviceId); cols[1].push(r.metric); cols[2].push(r.ts); cols[3].push(num); cols[4].push(txt); cols[5].push(r.receivedAt); cols[6].push(r.quality === 'out_of_range' ? 1 : 0);
+        }
+        await c.query(`INSERT INTO readings (device_id, metric, ts, num, txt, received_at, quality)
+          SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::text[], $6::bigint[], $7::smallint[]) ${DUPLICATE_RULE.readings}`, cols);
+        // latest: one row per key (ON CONFLICT DO UPDATE may touch a row once per statement)
+        const newest = new Map<string, Reading>();
+        for (const r of rs) {
+          const key = `${r.deviceId}\u0000${r.metric}`;
+          const cur = newest.get(key);
+          if (!cur || r.ts >= cur.ts) newest.set(key, r);
+        }
+        const l: [string[], string[], number[], Array<number | null>, Array<string | null>, number[]] = [[], [], [], [], [], []];
+        for (const r of newest.values()) {
+          const [num, txt] = split(r.value);
+          l[0].push(r.deviceId); l[1].push(r.metric); l[2].push(r.ts); l[3].push(num); l[4].push(txt); l[5].push(r.quality === 'out_of_range' ? 1 : 0);
+        }
+        await c.query(`INSERT INTO latest (device_id, metric, ts, num, txt, quality)
+          SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::text[], $6::smallint[]) ${DUPLICATE_RULE.latest}`, l);
+      }
+      if (batch.events.length > 0) {
+        const e: [string[], string[], number[], string[]] = [[], [], [], []];
+        for (const ev of lastPerKey(batch.events, (x) => `${x.deviceId}\u0000${x.type}\u0000${x.ts}`)) { e[0].push(ev.deviceId); e[1].push(ev.type); e[2].push(ev.ts); e[3].push(JSON.stringify(ev.data)); }
+        await c.query(`INSERT INTO events (device_id, type, ts, data) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) ${DUPLICATE_RULE.events}`, e);
+      }
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  async series(q: SeriesQuery & { limit: number }): Promise<StoredPoint[]> {
+    const { rows } = await this.pool.query<Row>('SELECT ts, num, txt, quality FROM readings WHERE device_id = $1 AND metric = $2 AND ts >= $3 AND ts < $4 ORDER BY ts LIMIT $5',
+      [q.deviceId, q.metric, q.from, q.to, q.limit]);
+    return rows.map((r) => point(q.metric, r));
+  }
+
+  async *scan(q: SeriesQuery): AsyncIterable<StoredPoint> {
+    let from = q.from;
+    for (;;) {
+      const page = await this.series({ ...q, from, limit: SCAN_PAGE });
+      yield* page;
+      if (page.length < SCAN_PAGE) return;
+      from = page[page.length - 1]!.ts + 1;
+    }
+  }
+
+  async previous(deviceId: string, metric: string, before: number): Promise<StoredPoint | undefined> {
+    const { rows } = await this.pool.query<Row>('SELECT ts, num, txt, quality FROM readings WHERE device_id = $1 AND metric = $2 AND ts < $3 AND quality = 0 ORDER BY ts DESC LIMIT 1', [deviceId, metric, before]);
+    return rows[0] ? point(metric, rows[0]) : undefined;
+  }
+
+  async latest(deviceId: string): Promise<Map<string, LatestValue>> {
+    const { rows } = await this.pool.query<Row & { metric: string }>('SELECT metric, ts, num, txt, quality FROM latest WHERE device_id = $1', [deviceId]);
+    return new Map(rows.map((r) => [r.metric, point(r.metric, r)]));
+  }
+
+  async latestMany(deviceIds: string[], metrics: string[]): Promise<Map<string, Map<string, LatestValue>>> {
+    const out = new Map<string, Map<string, LatestValue>>();
+    if (deviceIds.length === 0 || metrics.length === 0) return out;
+    const { rows } = await this.pool.query<Row & { device_id: string; metric: string }>(
+      'SELECT device_id, metric, ts, num, txt, quality FROM latest WHERE device_id = ANY($1::text[]) AND metric = ANY($2::text[])', [deviceIds, metrics]);
+    for (const r of rows) {
+      let m = out.get(r.device_id);
+      if (!m) out.set(r.device_id, (m = new Map()));
+      m.set(r.metric, point(r.metric, r));
+    }
+    return out;
+  }
+
+  async events(q: EventQuery): Promise<StoredEvent[]> {
+    const where = ['ts >= $1', 'ts < $2'];
+    const args: unknown[] = [q.from, q.to];
+    if (q.deviceId !== undefined) { args.push(q.deviceId); where.push(`device_id = $${args.length}`); }
+    if (q.deviceIds !== undefined) { args.push(q.deviceIds); where.push(`device_id = ANY($${args.length}::text[])`); }
+    if (q.type !== undefined) { args.push(q.type); where.push(`type = $${args.length}`); }
+    args.push(q.limit);
+    const { rows } = await this.pool.query<{ id: number; device_id: string; type: string; ts: number; data: string }>(
+      `SELECT id, device_id, type, ts, data FROM events WHERE ${where.join(' AND ')} ORDER BY ts, id LIMIT $${args.length}`, args);
+    return rows.map((r) => ({ id: String(r.id), deviceId: r.device_id, type: r.type, ts: r.ts, data: JSON.parse(r.data) as Record<string, unknown> }));
+  }
+
+  async rollups(q: RollupQuery): Promise<RollupPoint[]> {
+    const { rows } = await this.pool.query<{ bucket: number; count: number; sum: number; min: number; max: number; first: number; last: number }>(
+      `SELECT bucket, count, sum, min, max, first, last FROM rollups WHERE period = $1 AND device_id = $2 AND metric = $3 AND bucket >= $4 AND bucket < $5 ORDER BY bucket LIMIT $6`,
+      [q.period, q.deviceId, q.metric, q.from, q.to, q.limit]);
+    return rows.map((r) => ({ ts: r.bucket, count: r.count, sum: r.sum, min: r.min, max: r.max, mean: r.sum / r.count, first: r.first, last: r.last }));
+  }
+
+  /** start of the bucket holding ts (as the SQLite retention job buckets) */
+  bucketOf(period: RollupPeriod, ts: number): number {
+    if (period === '1h') return Math.floor(ts / HOUR) * HOUR;
+    return DateTime.fromMillis(ts, { zone: this.opts.retention.timezone }).startOf('day').toMillis();
+  }
+
+  /**
+   * The retention job for this store (run by the leader in a cluster): partitions ahead,
+   * hourly and daily rollups recomputed over a look-back window (late readings), then raw
+   * readings past rawDays, never past what the rollups cover: whole month partitions are
+   * dropped, the rest deleted by range.
+   */
+  async maintain(now = this.clock()): Promise<PgMaintenanceReport> {
+    const r = this.opts.retention;
+    const report: PgMaintenanceReport = { hourlyBuckets: 0, dailyBuckets: 0, rawDeleted: 0, partitionsDropped: 0, eventsDeleted: 0, rollupsDeleted: 0 };
+    await this.ensureAhead();
+    const hourEnd = this.bucketOf('1h', now);
+    const dayEnd = this.bucketOf('1d', now);
+    report.hourlyBuckets = await this.rollUp('1h', hourEnd);
+    report.dailyBuckets = await this.rollUp('1d', dayEnd);
+    const rawCutoff = Math.min(now - r.rawDays * DAY, hourEnd, dayEnd);
+    for (const [name, b] of await listPartitions(this.pool)) {
+      if (b.to > rawCutoff) continue;
+      // names come from pg_inherits of readings; quoted all the same (someone may attach their own)
+      const ident = `"${name.replace(/"/g, '""')}"`;
+      const n = (await this.pool.query<{ n: number }>(`SELECT count(*) AS n FROM ${ident}`)).rows[0]!.n;
+      await this.pool.query(`DROP TABLE ${ident}`);
+      this.months.delete(b.from);
+      report.partitionsDropped++;
+      report.rawDeleted += n;
+    }
+    report.rawDeleted += (await this.pool.query('DELETE FROM readings WHERE ts < $1', [rawCutoff])).rowCount ?? 0;
+    report.eventsDeleted = (await this.pool.query('DELETE FROM events WHERE ts < $1', [now - r.rawDays * DAY])).rowCount ?? 0;
+    report.rollupsDeleted = ((await this.pool.query("DELETE FROM rollups WHERE period = '1h' AND bucket < $1", [now - r.hourlyDays * DAY])).rowCount ?? 0)
+      + ((await this.pool.query("DELETE FROM rollups WHERE period = '1d' AND bucket < $1", [now - r.dailyDays * DAY])).rowCount ?? 0);
+    return report;
+  }
+
+  private async rollUp(period: RollupPeriod, end: number): Promise<number> {
+    const key = `rollup.${period}.done`;
+    const done = (await this.pool.query<{ value: string }>('SELECT value FROM store_kv WHERE key = $1', [key])).rows[0];
+    const start = done === undefined ? -8.64e15 : this.bucketOf(period, Number(done.value) - LOOKBACK_MS);
+    if (start >= end) return 0;
+    // hourly: UTC hours; daily: local midnight in the retention zone (date_trunc with a zone, PG 14+)
+    const bucket = period === '1h' ? `(floor(ts / ${HOUR}.0)::bigint * ${HOUR})` : '(extract(epoch FROM date_trunc(\'day\', to_timestamp(ts / 1000.0), $5)) * 1000)::bigint';
+    const args: unknown[] = [period, start, end, this.opts.numericMetrics];
+    if (period === '1d') args.push(this.opts.retention.timezone);
+    const res = await this.pool.query(`INSERT INTO rollups (period, device_id, metric, bucket, count, sum, min, max, first, last)
+      SELECT $1, device_id, metric, bucket, count(*), sum(num), min(num), max(num), (array_agg(num ORDER BY ts))[1], (array_agg(num ORDER BY ts DESC))[1]
+      FROM (SELECT device_id, metric, ts, num, ${bucket} AS bucket FROM readings
+            WHERE ts >= $2 AND ts < $3 AND quality = 0 AND num IS NOT NULL AND metric = ANY($4::text[])) r
+      GROUP BY device_id, metric, bucket
+      ON CONFLICT (period, device_id, metric, bucket) DO UPDATE SET count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max, first = excluded.first, last = excluded.last`, args);
+    await this.pool.query('INSERT INTO store_kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, String(end)]);
+    return res.rowCount ?? 0;
+  }
+
+  readiness(): Readiness {
+    if (this.embeddedError) return { ok: false, reason: `sqlite write failed: ${this.embeddedError}` };
+    if (this.lastError) return { ok: false, reason: `postgres write failed: ${this.lastError}` };
+    return { ok: true };
+  }
+
+  async stop(): Promise<void> {
+    await this.pool.end();
+  }
+}
