@@ -32,6 +32,9 @@ import { AuditLog } from './audit.js';
 import { UpstreamSource } from './broker/sources.js';
 import { AlertService } from './alerts/service.js';
 import { loadRules } from './alerts/rules.js';
+import { Notifier } from './notify/notifier.js';
+import { createChannel } from './notify/channels/index.js';
+import { policiesOf } from './notify/policy.js';
 import { alertRoutes } from './api/routes/alerts.js';
 import type { ApiContext } from './api/context.js';
 import { existsSync } from 'node:fs';
@@ -134,8 +137,14 @@ export class Gateway {
     const rulesPath = resolve(config.rulesFile);
     const explicit = config.rulesFile !== 'config/rules.yaml';
     const rules = loadRules(!explicit && !existsSync(rulesPath) ? bundled : rulesPath, explicit);
+    const n = config.notify;
+    const notifier = new Notifier({
+      db: this.db, channels: n.channels.map((c) => createChannel(c, { smtp: n.smtp, clock: this.clock })), policies: policiesOf(n.policies), retry: n.retry,
+      language: n.language, consoleUrl: n.consoleUrl, timezone: config.retention.timezone, deviceName: (id) => this.registry.get(id)?.name ?? null,
+      log: log.child({ component: 'notify' }), clock: this.clock,
+    });
     this.alerts = new AlertService({
-      db: this.db, registry: this.registry, rules, getModel, webhooks: config.notify.webhooks, retry: config.notify.retry,
+      db: this.db, registry: this.registry, rules, getModel, webhooks: config.notify.webhooks, retry: config.notify.retry, notifier,
       publish: (topic, payload, retain) => this.broker.publish(topic, payload, retain), metrics: this.metrics, log: log.child({ component: 'alerts' }), clock: this.clock,
     });
     this.committedListeners.push((entries) => this.alerts.onCommitted(entries));

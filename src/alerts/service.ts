@@ -16,6 +16,8 @@ import { metricDef } from '../core/vocabulary.js';
 import { evaluate, initialState, quiet, relevant, renderMessage, type AlertInput, type DeviceContext, type RuleState, type Transition } from './evaluate.js';
 import type { Rule, RulesFile, Severity } from './rules.js';
 import { WebhookOutbox, type WebhookConfig } from './webhooks.js';
+import type { Escalation, Notification, Notifier } from '../notify/notifier.js';
+import type { AlertView } from '../notify/message.js';
 
 export const ALERT_EVENTS = ['alert.opened', 'alert.updated', 'alert.acknowledged', 'alert.assigned', 'alert.resolved'] as const;
 export type AlertEvent = (typeof ALERT_EVENTS)[number];
@@ -29,6 +31,9 @@ export interface Alert {
   resolvedAt: number | null; resolvedBy: string | null; resolution: 'auto' | 'manual' | null;
   notes: Array<{ at: number; by: string; text: string }>;
   silenced: boolean;
+  /** from the notifier (escalation policies), refreshed on every change and read */
+  escalation?: Escalation | null;
+  notifications?: Notification[];
 }
 
 export interface Silence { id: string; match: { rule?: string; device?: string; site?: string }; until: number; reason: string; createdBy: string; createdAt: number }
@@ -45,8 +50,12 @@ export function alertJson(a: Alert) {
     acknowledgedAt: iso(a.acknowledgedAt), acknowledgedBy: a.acknowledgedBy, assignee: a.assignee,
     resolvedAt: iso(a.resolvedAt), resolvedBy: a.resolvedBy, resolution: a.resolution,
     notes: a.notes.map((n) => ({ at: iso(n.at), by: n.by, text: n.text })), silenced: a.silenced,
+    escalation: a.escalation ?? null, notifications: a.notifications ?? [],
   };
 }
+
+/** openedAt and lastSeenAt are never null: the view channel messages are written from */
+const viewOf = (a: Alert): AlertView => alertJson(a) as AlertView;
 
 interface Row {
   id: string; rule: string; device_id: string; status: AlertStatus; severity: Severity; kind: string | null; site: string;
@@ -80,6 +89,8 @@ export interface AlertServiceDeps {
   clock: () => number;
   /** the sweep's period: offline alerts fire within this of a device's deadline */
   sweepMs?: number;
+  /** escalation policies and channels (notify.channels / notify.policies) */
+  notifier?: Notifier;
 }
 
 type Listener = (event: AlertEvent, alert: Alert) => void;
@@ -137,6 +148,7 @@ export class AlertService {
       .map((s) => ({ id: s.id, match: JSON.parse(s.match), until: s.until, reason: s.reason, createdBy: s.created_by, createdAt: s.created_at }));
     this.updateGauge();
     this.outbox.start();
+    this.deps.notifier?.start();
     const period = this.deps.sweepMs ?? 1000;
     this.timer = setInterval(() => this.sweep(), period);
     this.timer.unref();
@@ -146,6 +158,7 @@ export class AlertService {
     if (this.timer) clearInterval(this.timer);
     this.flushStates();
     await this.outbox.stop();
+    await this.deps.notifier?.stop();
   }
 
   private deviceContext(d: Device): DeviceContext {
@@ -218,7 +231,13 @@ export class AlertService {
   /** Time passing: offline deadlines, doors held open, rate windows expiring; states saved. */
   sweep(): void {
     try {
-      this.inBatch(() => this.sweepDevices());
+      this.inBatch(() => {
+        this.sweepDevices();
+        this.deps.notifier?.tick((id) => {
+          const a = this.get(id);
+          return a ? { alert: a, view: viewOf(a) } : undefined;
+        });
+      });
     } catch (err) {
       this.deps.log.error({ err: (err as Error).message }, 'saving alerts of the sweep failed; will retry');
     }
@@ -337,6 +356,11 @@ export class AlertService {
     this.stmt.insert.run({ ...a, value: a.value === null ? null : JSON.stringify(a.value), notes: JSON.stringify(a.notes), silenced: a.silenced ? 1 : 0 });
     // the webhook outbox row is written with the alert, in the same transaction
     if (!a.silenced) this.outbox.enqueue(event, a, JSON.stringify({ event, alert: alertJson(a) }));
+    const n = this.deps.notifier;
+    if (n?.enabled) {
+      n.onEvent(event, a, viewOf(a));
+      this.decorate(a);
+    }
     this.gaugeDirty = true;
     // a snapshot: the alert may change again later in the same batch
     if (this.pending) this.pending.push([event, { ...a, notes: [...a.notes] }]);
@@ -364,10 +388,22 @@ export class AlertService {
   // --- lifecycle actions (REST) ---
 
   get(id: string): Alert | undefined {
-    for (const a of this.unresolved.values()) if (a.id === id) return a;
+    for (const a of this.unresolved.values()) if (a.id === id) return this.decorate(a);
     const row = this.deps.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as Row | undefined;
-    return row ? fromRow(row) : undefined;
+    return row ? this.decorate(fromRow(row)) : undefined;
   }
+
+  private decorate(a: Alert): Alert {
+    const n = this.deps.notifier;
+    if (n?.enabled) {
+      a.escalation = n.escalationOf(a.id);
+      a.notifications = n.notificationsOf(a.id);
+    }
+    return a;
+  }
+
+  /** the escalation policies in force (notify.policies) */
+  get policies() { return this.deps.notifier?.policyList ?? []; }
 
   list(q: { status: AlertStatus[]; severity?: string[]; rule?: string[]; device?: string; site?: string; kind?: string[]; from?: number; to?: number; limit: number }): Alert[] {
     const where = [`status IN (${q.status.map(() => '?').join(', ')})`];
