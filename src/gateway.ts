@@ -36,6 +36,8 @@ import { Notifier } from './notify/notifier.js';
 import { createChannel } from './notify/channels/index.js';
 import { policiesOf } from './notify/policy.js';
 import { alertRoutes } from './api/routes/alerts.js';
+import { alertStatsRoutes } from './api/routes/alert-stats.js';
+import { reportRoutes } from './api/routes/reports.js';
 import type { ApiContext } from './api/context.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -149,6 +151,7 @@ export class Gateway {
     });
     this.committedListeners.push((entries) => this.alerts.onCommitted(entries));
     extraRoutes.push((ctx) => alertRoutes(ctx, this.alerts));
+    extraRoutes.push((ctx) => alertStatsRoutes(ctx, this.alerts), reportRoutes);
     this.app = await buildApp({
       db: this.db, registry: this.registry, apiKeys: this.apiKeys, integrations: this.integrations, store: this.store, metrics: this.metrics,
       clock: this.clock, readiness: () => this.readiness(), isOnline: (d) => this.isOnline(d), extraRoutes, audit: this.audit,

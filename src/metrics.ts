@@ -23,6 +23,9 @@ export function createMetrics() {
     authRefusals: new Counter({ name: 'gateway_auth_refusals_total', help: 'refused MQTT connects, publishes and subscribes, by action and reason', labelNames: ['action', 'reason'], registers: [registry] }),
     httpRefusals: new Counter({ name: 'gateway_http_refusals_total', help: 'refused REST requests, by reason (unauthorized, forbidden, body_too_large, rate_limited)', labelNames: ['reason'], registers: [registry] }),
     alertsOpen: new Gauge({ name: 'gateway_alerts_open', help: 'alerts not resolved, by rule', labelNames: ['rule'], registers: [registry] }),
+    // response times of crews (CONTRACT v2 "Response times"), counted from the alert's openedAt
+    alertAckSeconds: new Histogram({ name: 'gateway_alert_time_to_acknowledge_seconds', help: 'from an alert opening to its acknowledgement, by rule and severity', labelNames: ['rule', 'severity'], buckets: [30, 60, 300, 900, 1800, 3600, 7200, 14_400, 43_200, 86_400], registers: [registry] }),
+    alertResolveSeconds: new Histogram({ name: 'gateway_alert_time_to_resolve_seconds', help: 'from an alert opening to its resolution (auto or manual), by rule, severity and resolution', labelNames: ['rule', 'severity', 'resolution'], buckets: [30, 60, 300, 900, 1800, 3600, 7200, 14_400, 43_200, 86_400, 259_200], registers: [registry] }),
   };
   return m;
 }

@@ -18,6 +18,7 @@ import type { Rule, RulesFile, Severity } from './rules.js';
 import { WebhookOutbox, type WebhookConfig } from './webhooks.js';
 import type { Escalation, Notification, Notifier } from '../notify/notifier.js';
 import type { AlertView } from '../notify/message.js';
+import type { StatsAlert } from './stats.js';
 
 export const ALERT_EVENTS = ['alert.opened', 'alert.updated', 'alert.acknowledged', 'alert.assigned', 'alert.resolved'] as const;
 export type AlertEvent = (typeof ALERT_EVENTS)[number];
@@ -319,6 +320,7 @@ export class AlertService {
     if (t.type === 'resolve') {
       if (!cur) return;
       Object.assign(cur, { status: 'resolved', resolvedAt: now, resolvedBy: 'gateway', resolution: 'auto', lastSeenAt: Math.max(cur.lastSeenAt, now) });
+      this.observeResolved(cur);
       this.unresolved.delete(key);
       this.save(cur, 'alert.resolved');
       return;
@@ -378,6 +380,10 @@ export class AlertService {
     this.deps.publish(`alerts/${a.site || '_'}/${a.deviceId}`, JSON.stringify(alertJson(a)));
   }
 
+  private observeResolved(a: Alert): void {
+    this.deps.metrics.alertResolveSeconds.observe({ rule: a.rule, severity: a.severity, resolution: a.resolution ?? 'auto' }, Math.max(0, (a.resolvedAt ?? a.openedAt) - a.openedAt) / 1000);
+  }
+
   private updateGauge(): void {
     this.gaugeDirty = false;
     const counts = new Map<string, number>(this.rules.map((r) => [r.id, 0]));
@@ -420,6 +426,18 @@ export class AlertService {
     return rows.map(fromRow).map((a) => this.get(a.id) ?? a).sort((x, y) => SEVERITY_ORDER[x.severity] - SEVERITY_ORDER[y.severity] || y.openedAt - x.openedAt);
   }
 
+  /** the alerts opened in [from, to) under a site prefix, for response-time statistics */
+  statsAlerts(q: { site?: string; rule?: string[]; from?: number; to?: number }): StatsAlert[] {
+    const where = ['1 = 1'];
+    const args: Array<string | number> = [];
+    if (q.rule?.length) { where.push(`rule IN (${q.rule.map(() => '?').join(', ')})`); args.push(...q.rule); }
+    if (q.site !== undefined && q.site.replace(/\/+$/, '') !== '') { const p = q.site.replace(/\/+$/, ''); where.push("(site = ? OR site LIKE ? ESCAPE '\\')"); args.push(p, `${p.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`); }
+    if (q.from !== undefined) { where.push('opened_at >= ?'); args.push(q.from); }
+    if (q.to !== undefined) { where.push('opened_at < ?'); args.push(q.to); }
+    return (this.deps.db.prepare(`SELECT rule, site, kind, opened_at, acknowledged_at, resolved_at FROM alerts WHERE ${where.join(' AND ')}`).all(...args) as Array<{ rule: string; site: string; kind: string | null; opened_at: number; acknowledged_at: number | null; resolved_at: number | null }>)
+      .map((r) => ({ rule: r.rule, site: r.site, kind: r.kind, openedAt: r.opened_at, acknowledgedAt: r.acknowledged_at, resolvedAt: r.resolved_at }));
+  }
+
   private mustGet(id: string): Alert {
     const a = this.get(id);
     if (!a) throw new AlertError(404, `alert ${id} not found`);
@@ -430,7 +448,9 @@ export class AlertService {
     const a = this.mustGet(id);
     if (a.status === 'resolved') throw new AlertError(409, `alert ${id} is resolved`);
     const now = this.deps.clock();
+    const first = a.acknowledgedAt === null;
     Object.assign(a, { status: 'acknowledged', acknowledgedAt: now, acknowledgedBy: by });
+    if (first) this.deps.metrics.alertAckSeconds.observe({ rule: a.rule, severity: a.severity }, Math.max(0, now - a.openedAt) / 1000);
     if (note) a.notes.push({ at: now, by, text: note });
     this.save(a, 'alert.acknowledged');
     return a;
@@ -441,6 +461,7 @@ export class AlertService {
     if (a.status === 'resolved') throw new AlertError(409, `alert ${id} is already resolved`);
     const now = this.deps.clock();
     Object.assign(a, { status: 'resolved', resolvedAt: now, resolvedBy: by, resolution: 'manual' });
+    this.observeResolved(a);
     if (note) a.notes.push({ at: now, by, text: note });
     const key = `${a.rule}\u0000${a.deviceId}`;
     this.unresolved.delete(key);
