@@ -33,6 +33,7 @@ import { UpstreamSource } from './broker/sources.js';
 import { AlertService } from './alerts/service.js';
 import { loadRules } from './alerts/rules.js';
 import { Notifier } from './notify/notifier.js';
+import { isOnline, reportIntervalS } from './core/presence.js';
 import { createChannel } from './notify/channels/index.js';
 import { policiesOf } from './notify/policy.js';
 import { alertRoutes } from './api/routes/alerts.js';
@@ -82,14 +83,12 @@ export class Gateway {
   get log(): Logger { return this.opts.log; }
 
   reportIntervalS(device: Device): number {
-    const attr = Number(device.attributes.reportIntervalS);
-    if (Number.isFinite(attr) && attr > 0) return attr;
-    return getModel(device.model)?.reportIntervalS ?? 3600;
+    return reportIntervalS(device.attributes, getModel(device.model)?.reportIntervalS);
   }
 
   /** online = a message within 3 x the expected report interval (ALERTS.md device_offline) */
   isOnline(device: Device): boolean {
-    return device.lastSeen !== null && this.clock() - device.lastSeen <= 3 * this.reportIntervalS(device) * 1000;
+    return isOnline(device, getModel(device.model)?.reportIntervalS, this.clock());
   }
 
   async start(): Promise<RunningPorts> {

@@ -8,6 +8,7 @@ import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db } from '../storage/database.js';
 import type { Alert } from './service.js';
+import { siteWithin } from '../core/sites.js';
 
 export interface WebhookConfig {
   url: string;
@@ -25,10 +26,7 @@ export function webhookMatches(w: WebhookConfig, a: Pick<Alert, 'severity' | 'ki
   if (sev && !sev.includes(a.severity)) return false;
   if (kind && (a.kind === null || !kind.includes(a.kind))) return false;
   if (rule && !rule.includes(a.rule)) return false;
-  if (m.site !== undefined) {
-    const p = m.site.replace(/\/+$/, '');
-    if (p !== '' && a.site !== p && !a.site.startsWith(`${p}/`)) return false;
-  }
+  if (m.site !== undefined && !siteWithin(a.site, m.site)) return false;
   return true;
 }
 

@@ -10,6 +10,7 @@ import { RegistryError, newCredential } from '../../registry/devices.js';
 import type { ApiContext } from '../context.js';
 import { ADMIN, READERS, actor, badRequest, iso, notFound } from '../common.js';
 import type { LatestValue } from '../../storage/telemetry-store.js';
+import { siteWithin } from '../../core/sites.js';
 
 const positive = z.number().positive();
 /** Attributes are free-form JSON; the ones the gateway itself reads are checked. */
@@ -49,8 +50,7 @@ const DevicePatchSchema = z.strictObject({
 const IdParams = z.object({ id: z.string().max(200) });
 
 export function sitePrefixMatches(site: string, prefix: string): boolean {
-  const p = prefix.replace(/\/+$/, '');
-  return p === '' || site === p || site.startsWith(`${p}/`);
+  return siteWithin(site, prefix);
 }
 
 function batteryOf(latest: Map<string, LatestValue> | undefined) {
