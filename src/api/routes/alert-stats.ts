@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiContext } from '../context.js';
-import { READERS, TimeParam, badRequest } from '../common.js';
+import { CREW, READERS, TimeParam, badRequest } from '../common.js';
 import type { AlertService } from '../../alerts/service.js';
 import { GROUP_BY, responseStats } from '../../alerts/stats.js';
 
@@ -47,4 +47,9 @@ export const alertStatsRoutes = (ctx: ApiContext, alerts: AlertService): Fastify
     config: { roles: READERS },
     schema: { tags: ['alerts'], summary: 'The escalation policies in force (notify.policies): match, and ordered steps with after (ms), unless and channel ids' },
   }, async () => ({ items: alerts.policies.map((p) => ({ id: p.id, match: p.match, steps: p.steps.map((s, i) => ({ step: i, afterMs: s.after, unless: s.unless ?? null, notify: s.notify })) })), next: null }));
+
+  r.get('/crews', {
+    config: { roles: CREW },
+    schema: { tags: ['alerts'], summary: 'Who alerts can be assigned to: the names of the crew API keys (names only, never tokens)' },
+  }, async () => ({ items: ctx.apiKeys.list().filter((k) => k.role === 'crew').map((k) => ({ name: k.name })).sort((a, b) => a.name.localeCompare(b.name)), next: null }));
 };
