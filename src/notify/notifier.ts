@@ -16,6 +16,7 @@ import type { Db } from '../storage/database.js';
 import type { Channel } from './channels/index.js';
 import { formatMessage, type AlertView, type Language } from './message.js';
 import { matches, type Policy } from './policy.js';
+import { OutboxPump, backoffMs } from './pump.js';
 
 /** the parts of an alert escalation needs */
 export interface EscalatedAlert {
@@ -52,10 +53,7 @@ const iso = (t: number) => new Date(t).toISOString();
 export class Notifier {
   private readonly channels = new Map<string, Channel>();
   private readonly policies = new Map<string, Policy>();
-  private readonly busy = new Set<string>();
-  private readonly inflight = new Set<Promise<void>>();
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private readonly pump: OutboxPump<OutboxRow>;
   private readonly stmt;
 
   constructor(private readonly deps: NotifierDeps) {
@@ -73,6 +71,12 @@ export class Notifier {
       failed: db.prepare('UPDATE notify_outbox SET attempts = ?, last_attempt_at = ?, next_attempt_at = ?, last_status = ?, last_error = ? WHERE id = ?'),
       ofAlert: db.prepare('SELECT * FROM notify_outbox WHERE alert_id = ? ORDER BY id'),
     };
+    this.pump = new OutboxPump<OutboxRow>({
+      destinations: () => this.channels.keys(),
+      head: (id) => this.stmt.head.get(id) as OutboxRow | undefined,
+      deliver: (id, row) => this.deliver(this.channels.get(id)!, row),
+      clock: deps.clock,
+    });
   }
 
   /** nothing configured: the alert object carries no escalation and the service skips the look-ups */
@@ -81,15 +85,11 @@ export class Notifier {
   get policyList(): Policy[] { return [...this.policies.values()]; }
 
   start(): void {
-    this.timer = setInterval(() => this.pump(), 200);
-    this.timer.unref();
-    this.pump();
+    this.pump.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await Promise.allSettled([...this.inflight]);
+    await this.pump.stop();
     await Promise.allSettled([...this.channels.values()].map((c) => c.close?.()));
   }
 
@@ -164,7 +164,7 @@ export class Notifier {
   private enqueue(channel: string, alertId: string, step: number | null, body: Body, now: number): void {
     if (!this.channels.has(channel)) return;
     this.stmt.enqueue.run(channel, body.event, alertId, step, JSON.stringify(body), now, now);
-    setImmediate(() => this.pump());
+    this.pump.kick();
   }
 
   /** `escalation` of the alert object: the policy, the last step reached (null before the first) and when the next one is due */
@@ -189,22 +189,6 @@ export class Notifier {
     return (this.deps.db.prepare('SELECT count(*) AS n FROM notify_outbox WHERE delivered_at IS NULL').get() as { n: number }).n;
   }
 
-  private pump(): void {
-    if (this.stopped) return;
-    for (const ch of this.channels.values()) {
-      if (this.busy.has(ch.id)) continue;
-      const head = this.stmt.head.get(ch.id) as OutboxRow | undefined;
-      if (!head || head.next_attempt_at > this.deps.clock()) continue;
-      this.busy.add(ch.id);
-      const p = this.deliver(ch, head).finally(() => {
-        this.busy.delete(ch.id);
-        this.inflight.delete(p);
-        setImmediate(() => this.pump());
-      });
-      this.inflight.add(p);
-    }
-  }
-
   private async deliver(ch: Channel, row: OutboxRow): Promise<void> {
     const body = JSON.parse(row.body) as Body;
     const message = formatMessage(body.event, body.alert, {
@@ -227,7 +211,7 @@ export class Notifier {
       error = (err as Error).message;
     }
     const attempts = row.attempts + 1;
-    const delay = Math.min(this.deps.retry.maxMs, this.deps.retry.initialMs * 2 ** (attempts - 1));
+    const delay = backoffMs(this.deps.retry, attempts);
     const now = this.deps.clock();
     try {
       this.stmt.failed.run(attempts, now, now + delay, status, error.slice(0, 500), row.id);
