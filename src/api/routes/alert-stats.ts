@@ -21,6 +21,15 @@ const Seconds = z.string().max(200).transform((s, c) => {
   return [...new Set(out)].sort((a, b) => a - b);
 });
 
+const StatsGroupSchema = z.object({
+  key: z.string(), opened: z.number().int(), acknowledged: z.number().int(), resolved: z.number().int(),
+  mttaS: z.number().nullable(), mttrS: z.number().nullable(), p90AckS: z.number().nullable(), unacknowledgedOverS: z.record(z.string(), z.number().int()),
+});
+const PolicySchema = z.object({
+  id: z.string(), match: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+  steps: z.array(z.object({ step: z.number().int(), afterMs: z.number(), unless: z.enum(['acknowledged', 'resolved']).nullable(), notify: z.array(z.string()) })),
+});
+
 export const alertStatsRoutes = (ctx: ApiContext, alerts: AlertService): FastifyPluginAsync => async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get('/alerts/stats', {
@@ -32,6 +41,7 @@ export const alertStatsRoutes = (ctx: ApiContext, alerts: AlertService): Fastify
         site: z.string().max(300).optional(), rule: z.string().max(500).optional(), from: TimeParam.optional(), to: TimeParam.optional(),
         groupBy: z.enum(GROUP_BY).default('site'), over: Seconds.default([900, 3600]),
       }),
+      response: { 200: z.object({ groupBy: z.enum(GROUP_BY), groups: z.array(StatsGroupSchema) }) },
     },
   }, async (req) => {
     const q = req.query;
@@ -45,11 +55,17 @@ export const alertStatsRoutes = (ctx: ApiContext, alerts: AlertService): Fastify
 
   r.get('/notify/policies', {
     config: { roles: READERS },
-    schema: { tags: ['alerts'], summary: 'The escalation policies in force (notify.policies): match, and ordered steps with after (ms), unless and channel ids' },
+    schema: {
+      tags: ['alerts'], summary: 'The escalation policies in force (notify.policies): match, and ordered steps with after (ms), unless and channel ids',
+      response: { 200: z.object({ items: z.array(PolicySchema), next: z.null() }) },
+    },
   }, async () => ({ items: alerts.policies.map((p) => ({ id: p.id, match: p.match, steps: p.steps.map((s, i) => ({ step: i, afterMs: s.after, unless: s.unless ?? null, notify: s.notify })) })), next: null }));
 
   r.get('/crews', {
     config: { roles: CREW },
-    schema: { tags: ['alerts'], summary: 'Who alerts can be assigned to: the names of the crew API keys (names only, never tokens)' },
+    schema: {
+      tags: ['alerts'], summary: 'Who alerts can be assigned to: the names of the crew API keys (names only, never tokens)',
+      response: { 200: z.object({ items: z.array(z.object({ name: z.string() })), next: z.null() }) },
+    },
   }, async () => ({ items: ctx.apiKeys.list().filter((k) => k.role === 'crew').map((k) => ({ name: k.name })).sort((a, b) => a.name.localeCompare(b.name)), next: null }));
 };

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { DateTime } from 'luxon';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { aggregate, isValidZone, parseEvery, type Point } from '../../core/aggregate.js';
 import { siteWithin } from '../../core/sites.js';
@@ -15,7 +15,7 @@ import type { Device } from '../../registry/devices.js';
 import { compliance, GB5749 } from '../../reports/water-quality.js';
 import { monthRange } from '../../reports/month.js';
 import type { ApiContext } from '../context.js';
-import { READERS, badRequest, iso, wantsCsv } from '../common.js';
+import { READERS, badRequest, wantsCsv } from '../common.js';
 import { DEFAULT_TZ } from './sites.js';
 
 const ReportQuery = z.strictObject({
@@ -30,7 +30,13 @@ const csvCell = (v: unknown) => {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 const csv = (rows: unknown[][]) => `${rows.map((r) => r.map(csvCell).join(',')).join('\n')}\n`;
+
+/** the CSV form of a report; its response schema describes the JSON form, which fastify does not apply to a text/csv string */
+function sendCsv(reply: FastifyReply, filename: string, rows: unknown[][]) {
+  return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${filename}"`).send(csv(rows) as never);
+}
 const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
+const iso = (ms: number) => new Date(ms).toISOString();
 
 function range(q: { month: string; tz: string }) {
   if (!isValidZone(q.tz)) throw badRequest('querystring.tz', 'unknown IANA time zone');
@@ -54,6 +60,22 @@ function levels(site: string, prefix: string): string[] {
   return out;
 }
 
+const Day = z.object({ date: z.string(), value: z.number() });
+const Month = { site: z.string(), month: z.string(), tz: z.string(), from: z.string(), to: z.string() };
+const WaterQualityReport = z.object({
+  ...Month, standard: z.string(), next: z.null(),
+  items: z.array(z.object({
+    deviceId: z.string(), deviceName: z.string().nullable(), site: z.string(), metric: z.string(), unit: z.string(),
+    limit: z.object({ min: z.number().nullable(), max: z.number().nullable() }), samples: z.number().int(), invalidSamples: z.number().int(),
+    exceedances: z.number().int(), withinShare: z.number().nullable(), worst: z.object({ value: z.number(), ts: z.string() }).nullable(),
+  })),
+});
+const ConsumptionReport = z.object({
+  ...Month, metric: z.string(), unit: z.string(), next: z.null(),
+  items: z.array(z.object({ deviceId: z.string(), deviceName: z.string().nullable(), site: z.string(), total: z.number(), days: z.array(Day) })),
+  sites: z.array(z.object({ site: z.string(), level: z.number().int(), devices: z.number().int(), total: z.number(), days: z.array(Day) })),
+});
+
 export const reportRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
@@ -63,6 +85,7 @@ export const reportRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
       tags: ['reports'],
       summary: 'Water-quality compliance for a month (local to tz) per device and metric with a GB 5749-2022 limit: samples, exceedances, share of time within the limit (time-weighted between samples), worst value. Accept: text/csv for CSV.',
       querystring: ReportQuery,
+      response: { 200: WaterQualityReport.describe('JSON; with Accept: text/csv, the same rows as CSV') },
     },
   }, async (req, reply) => {
     const q = req.query;
@@ -87,10 +110,10 @@ export const reportRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
       }
     }
     if (wantsCsv(req)) {
-      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="water-quality-${q.month}.csv"`).send(csv([
+      return sendCsv(reply, `water-quality-${q.month}.csv`, [
         ['deviceId', 'deviceName', 'site', 'metric', 'unit', 'limitMin', 'limitMax', 'samples', 'invalidSamples', 'exceedances', 'withinShare', 'worstValue', 'worstTs'],
         ...items.map((i) => [i.deviceId, i.deviceName, i.site, i.metric, i.unit, i.limit.min, i.limit.max, i.samples, i.invalidSamples, i.exceedances, i.withinShare, i.worst?.value, i.worst?.ts]),
-      ]));
+      ]);
     }
     return { site: q.site, month: q.month, tz: q.tz, from: iso(from), to: iso(to), standard: 'GB 5749-2022', items, next: null };
   });
@@ -101,6 +124,7 @@ export const reportRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
       tags: ['reports'],
       summary: 'Consumption in a month (local to tz) per device and per site level (each path at or below site), total and per local day; meter resets handled as in agg=delta. Accept: text/csv for CSV (one row per device or site, one column per day).',
       querystring: ReportQuery.extend({ metric: z.enum(['water_volume_m3', 'energy_import_kwh']) }),
+      response: { 200: ConsumptionReport.describe('JSON; with Accept: text/csv, one row per meter and site, one column per day') },
     },
   }, async (req, reply) => {
     const q = req.query;
@@ -136,11 +160,11 @@ export const reportRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
     }));
     const unit = metricDef(q.metric)?.unit ?? '';
     if (wantsCsv(req)) {
-      return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="consumption-${q.metric}-${q.month}.csv"`).send(csv([
+      return sendCsv(reply, `consumption-${q.metric}-${q.month}.csv`, [
         ['scope', 'id', 'site', 'unit', 'total', ...days],
         ...items.map((i) => ['device', i.deviceId, i.site, unit, i.total, ...i.days.map((x) => x.value)]),
         ...siteRows.map((s) => ['site', s.site, s.site, unit, s.total, ...s.days.map((x) => x.value)]),
-      ]));
+      ]);
     }
     return { site: q.site, month: q.month, tz: q.tz, metric: q.metric, unit, from: iso(from), to: iso(to), items, sites: siteRows, next: null };
   });
