@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { startGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+import { apiClient, spawnGateway, startGateway, tempDir, type ChildGateway, type TestGateway } from '../helpers/gateway.js';
 import { connect, eventually, publish } from '../helpers/mqtt.js';
 import { startRobots, type RobotRequest, type Robots } from '../helpers/robots.js';
 import { startSmtp, type Smtp } from '../helpers/smtp.js';
@@ -197,4 +197,43 @@ describe('escalation across a restart', () => {
       await g.stop();
     }
   }, 40_000);
+});
+
+describe('escalation across a restart of the process', () => {
+  it('SIGTERM between steps, a new process on the same data dir: the overdue step once, the next on time', async () => {
+    const dataDir = tempDir('gw-escalation-proc-');
+    dirs.push(dataDir);
+    const token = 'escalation-admin-token-0001';
+    const steps = { step1: 6000, step2: 20_000 };
+    const env = { GATEWAY_DATA_DIR: dataDir, GATEWAY_ADMIN_TOKEN: token, GATEWAY_LOG_LEVEL: 'error' };
+    const config = { rulesFile: 'config/rules.yaml', notify: notifyConfig(steps) };
+    let child: ChildGateway = await spawnGateway(env, { config });
+    try {
+      const api = apiClient(child.http);
+      const r = await api('/api/v1/devices', { method: 'POST', token, json: { id: 'bin-p1', model: 'generic.bin-fill', site: 'jiangnan/yuhua-garden/b3', name: 'Bin bin-p1' } });
+      expect(r.status).toBe(201);
+      const c = await connect(child.mqttPort, { username: 'bin-p1', password: r.body.credentials.password });
+      await publish(c, 'devices/bin-p1/up', JSON.stringify({ fill_pct: 86 }));
+      await c.endAsync();
+      const opened = await eventually(async () => (await api('/api/v1/alerts?device=bin-p1', { token })).body.alerts[0], 5000);
+      const t0 = Date.parse(opened.openedAt);
+      await eventually(() => about('dingtalk', 'bin-p1').some((x) => x.ok), 5000);
+      child.proc.kill('SIGTERM');
+      expect((await child.exited).code).toBe(0);
+      await new Promise((res) => setTimeout(res, Math.max(0, steps.step1 + 500 - (Date.now() - t0))));
+      expect(about('wecom', 'bin-p1')).toEqual([]);
+      child = await spawnGateway(env, { config });
+      await eventually(() => about('wecom', 'bin-p1').length === 1, 5000);
+      await eventually(() => about('feishu', 'bin-p1').length === 1 && mailsAbout('bin-p1').length === 1, steps.step2 + 5000, 100);
+      expect(about('feishu', 'bin-p1')[0]!.at - t0).toBeGreaterThanOrEqual(steps.step2);
+      expect(about('feishu', 'bin-p1')[0]!.at - t0).toBeLessThan(steps.step2 + LATE);
+      await new Promise((res) => setTimeout(res, 1500));
+      expect([about('dingtalk', 'bin-p1').length, about('wecom', 'bin-p1').length, about('feishu', 'bin-p1').length, mailsAbout('bin-p1').length]).toEqual([1, 1, 1, 1]);
+      const a = (await apiClient(child.http)(`/api/v1/alerts/${opened.id}`, { token })).body;
+      expect(a.escalation).toEqual({ policy: 'yuhua', step: 2, nextAt: null });
+    } finally {
+      child.proc.kill('SIGTERM');
+      await child.exited;
+    }
+  }, 90_000);
 });
