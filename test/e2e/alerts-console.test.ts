@@ -44,14 +44,22 @@ async function signIn(lang: 'en' | 'zh'): Promise<{ page: Page; problems: string
   return { page, problems };
 }
 
-/** what the eye sees: the Chinese heading is drawn with CJK glyphs, not tofu boxes */
+/**
+ * What the eye sees: the page's font draws 告 and 警 as glyphs, not as the box of a missing
+ * glyph (U+E000, private use, is in no font here). Pixels compared, not the DOM's text.
+ */
 const cjkRendered = (page: Page) => page.evaluate<boolean>(`(() => {
-  const c = document.createElement('canvas').getContext('2d');
-  const font = getComputedStyle(document.querySelector('h1')).fontFamily;
-  c.font = '32px ' + font;
-  const han = c.measureText('告警静默报表').width;
-  c.font = '32px monospace';
-  return han > 100 && document.fonts.check('32px ' + font, '告警');
+  const font = '32px ' + getComputedStyle(document.querySelector('h1')).fontFamily;
+  const pixels = (text) => {
+    const c = document.createElement('canvas');
+    c.width = 40; c.height = 40;
+    const g = c.getContext('2d');
+    g.font = font; g.fillStyle = '#000'; g.textBaseline = 'top';
+    g.fillText(text, 2, 2);
+    return Array.from(g.getImageData(0, 0, 40, 40).data).join(',');
+  };
+  const tofu = pixels('\\uE000');
+  return ['告', '警'].every((ch) => pixels(ch) !== tofu) && pixels('告') !== pixels('警');
 })()`);
 
 beforeAll(async () => {
