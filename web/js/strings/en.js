@@ -363,4 +363,5 @@ export default {
   'history.resolved': 'Resolved',
   'history.after': '{by}, after {d}',
   'history.auto': 'by itself, after {d}',
+  'summary.response': 'Response times, last 30 days',
 };

@@ -361,4 +361,5 @@ export default {
   'history.resolved': '解决',
   'history.after': '{by}，用时 {d}',
   'history.auto': '自动恢复，用时 {d}',
+  'summary.response': '近 30 天响应时间',
 };
