@@ -195,7 +195,8 @@ export class AlertService {
         this.sweepDevices();
         this.deps.notifier?.tick((id) => {
           const a = this.get(id);
-          return a ? { alert: a, view: viewOf(a) } : undefined;
+          // a silence made after the alert opened (from the board) holds its later steps too
+          return a ? { alert: { ...a, silenced: a.silenced || this.silencedFor(a) }, view: viewOf(a) } : undefined;
         });
       });
     } catch (err) {

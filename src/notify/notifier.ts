@@ -147,7 +147,8 @@ export class Notifier {
     if (!policy) nextAt = null;
     while (policy && nextAt !== null && nextAt <= now) {
       const s = policy.steps[step]!;
-      const skip = a.status === 'resolved' || (s.unless === 'acknowledged' && a.status !== 'open');
+      // a silenced alert's step passes unsent: the escalation goes on after the silence ends
+      const skip = a.silenced || a.status === 'resolved' || (s.unless === 'acknowledged' && a.status !== 'open');
       if (!skip) {
         const body: Body = { event: step === 0 ? 'alert.opened' : 'alert.escalated', alert: view, step, deviceName: this.deps.deviceName(a.deviceId) };
         for (const ch of s.notify) {

@@ -152,6 +152,17 @@ describe('escalation', () => {
     expect(about('dingtalk', 'bin-e4').length).toBe(3);
   }, 30_000);
 
+  it('a silence made after the alert opened holds its later steps', async () => {
+    const opened = await binAlert(gw, 'bin-e6');
+    await eventually(() => about('dingtalk', 'bin-e6').length === 1, 3000);
+    const r = await gw.api('/api/v1/silences', { method: 'POST', json: { match: { rule: 'bin_full', device: 'bin-e6' }, until: new Date(Date.now() + 3_600_000).toISOString(), reason: 'bin being replaced' } });
+    expect(r.status).toBe(201);
+    const a = await settled(gw, opened.id);
+    expect([about('wecom', 'bin-e6').length, about('feishu', 'bin-e6').length, mailsAbout('bin-e6').length]).toEqual([0, 0, 0]);
+    expect(a.escalation).toEqual({ policy: 'yuhua', step: 2, nextAt: null });
+    expect(a.notifications.map((n: any) => n.channel)).toEqual(['b3-crew']);
+  }, 30_000);
+
   it('a minor alert does not match the policy', async () => {
     const r = await gw.api('/api/v1/devices', { method: 'POST', json: { id: 'bin-e5', model: 'generic.bin-fill', site: 'jiangnan/yuhua-garden/b3' } });
     const c = await connect(gw.mqttPort, { username: 'bin-e5', password: r.body.credentials.password });
