@@ -1,8 +1,9 @@
 /**
- * Alerts for maintenance crews: rule evaluation after every group commit, the lifecycle in
- * the embedded store (open -> acknowledged -> resolved, one unresolved alert per rule and
- * device, re-open instead of flapping), silences, and delivery: SSE, MQTT
- * alerts/{site}/{device}, and webhooks from a persistent outbox.
+ * Alerts for maintenance crews: rule evaluation after every group commit (evaluate.ts and
+ * conditions/), the lifecycle (lifecycle.ts, pure) kept through the repositories (one
+ * unresolved alert per rule and device, re-open instead of flapping), silences, the sweep
+ * for time passing, and delivery: SSE listeners, MQTT alerts/{site}/{device}, webhooks from
+ * a persistent outbox, and the notifier's escalation policies and channels.
  */
 import { ulid } from 'ulid';
 import type { Logger } from 'pino';
