@@ -10,6 +10,8 @@ import { z } from 'zod';
 import { IANAZone } from 'luxon';
 import cron from 'node-cron';
 import { CodecLimitsSchema } from './codecs/limits.js';
+import { ChannelSchema, SmtpSchema } from './notify/channels/index.js';
+import { PolicySchema, checkNotify } from './notify/policy.js';
 
 const port = z.number().int().min(0).max(65535);
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -179,13 +181,21 @@ export const ConfigSchema = z.strictObject({
   }),
   notify: z.strictObject({
     webhooks: z.array(WebhookSchema).default([]),
+    /** text of channel messages */
+    language: z.enum(['zh-CN', 'en']).default('zh-CN'),
+    /** the console's address: messages link to `${consoleUrl}#/alerts/{id}` */
+    consoleUrl: z.url({ protocol: /^https?$/ }).optional(),
+    channels: z.array(ChannelSchema).default([]),
+    smtp: SmtpSchema.optional(),
+    /** escalation: the first policy whose match fits an alert */
+    policies: z.array(PolicySchema).default([]),
     /** webhook delivery: exponential backoff from initialMs up to maxMs, per-request timeout */
     retry: z.strictObject({
       initialMs: z.number().int().min(10).default(1000),
       maxMs: z.number().int().min(10).default(300_000),
       timeoutMs: z.number().int().min(100).default(5000),
     }).prefault({}),
-  }).prefault({}),
+  }).prefault({}).superRefine(checkNotify),
   rulesFile: z.string().default('config/rules.yaml'),
   privacy: z.strictObject({
     /** store residents' raw card numbers / face ids instead of keyed hashes (only where law and consent allow) */

@@ -40,8 +40,14 @@ import { AuditLog } from './audit.js';
 import { UpstreamSource } from './broker/sources.js';
 import { AlertService } from './alerts/service.js';
 import { loadRules } from './alerts/rules.js';
+import { Notifier } from './notify/notifier.js';
+import { isOnline, reportIntervalS } from './core/presence.js';
+import { createChannel } from './notify/channels/index.js';
+import { policiesOf } from './notify/policy.js';
 import { alertRoutes } from './api/routes/alerts.js';
 import { Connectors } from './connectors/connector.js';
+import { alertStatsRoutes } from './api/routes/alert-stats.js';
+import { reportRoutes } from './api/routes/reports.js';
 import type { ApiContext } from './api/context.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -99,15 +105,17 @@ export class Gateway {
   get log(): Logger { return this.opts.log; }
 
   reportIntervalS(device: Device): number {
-    const attr = Number(device.attributes.reportIntervalS);
-    if (Number.isFinite(attr) && attr > 0) return attr;
-    // a polled device reports once per poll: offline after 3 missed polls
-    return this.connectors?.pollIntervalS(device) ?? this.catalogue.get(device.model)?.reportIntervalS ?? 3600;
+    return reportIntervalS(device.attributes, this.modelIntervalS(device));
   }
 
   /** online = a message within 3 x the expected report interval (ALERTS.md device_offline) */
   isOnline(device: Device): boolean {
-    return device.lastSeen !== null && this.clock() - device.lastSeen <= 3 * this.reportIntervalS(device) * 1000;
+    return isOnline(device, this.modelIntervalS(device), this.clock());
+  }
+
+  /** the interval a device reports at unless its attributes say otherwise: a polled device once per poll, else its model's */
+  private modelIntervalS(device: Device): number | undefined {
+    return this.connectors?.pollIntervalS(device) ?? this.catalogue.get(device.model)?.reportIntervalS;
   }
 
   private startedAt = 0;
@@ -184,8 +192,14 @@ export class Gateway {
     const rulesPath = resolve(config.rulesFile);
     const explicit = config.rulesFile !== 'config/rules.yaml';
     const rules = loadRules(!explicit && !existsSync(rulesPath) ? bundled : rulesPath, explicit);
+    const n = config.notify;
+    const notifier = new Notifier({
+      db: this.db, channels: n.channels.map((c) => createChannel(c, { smtp: n.smtp, clock: this.clock })), policies: policiesOf(n.policies), retry: n.retry,
+      language: n.language, consoleUrl: n.consoleUrl, timezone: config.retention.timezone, deviceName: (id) => this.registry.get(id)?.name ?? null,
+      log: log.child({ component: 'notify' }), clock: this.clock,
+    });
     this.alerts = new AlertService({
-      db: this.db, registry: this.registry, rules, getModel: (id) => this.catalogue.get(id), webhooks: config.notify.webhooks, retry: config.notify.retry,
+      db: this.db, registry: this.registry, rules, getModel: (id) => this.catalogue.get(id), webhooks: config.notify.webhooks, retry: config.notify.retry, notifier,
       publish: (topic, payload, retain) => this.broker.publish(topic, payload, retain), metrics: this.metrics, log: log.child({ component: 'alerts' }), clock: this.clock,
       reportIntervalS: (d) => this.reportIntervalS(d),
       isLeader: this.lease && (() => this.leadership.isLeader()),
@@ -194,6 +208,7 @@ export class Gateway {
     extraRoutes.push((ctx) => alertRoutes(ctx, this.alerts));
     const soleNode: ClusterView = { nodes: async () => ({ leader: this.nodeId, nodes: [{ id: this.nodeId, startedAt: this.startedAt, lastHeartbeatAt: this.clock(), leader: true, mqttClients: this.broker.aedes.connectedClients }] }) };
     extraRoutes.push((ctx) => clusterRoutes(ctx, this.lease ?? soleNode));
+    extraRoutes.push((ctx) => alertStatsRoutes(ctx, this.alerts), reportRoutes);
     this.app = await buildApp({
       catalogue: this.catalogue, userModels: this.userModels, pseudonymise,
       db: this.db, registry: this.registry, apiKeys: this.apiKeys, integrations: this.integrations, store: this.store, metrics: this.metrics,

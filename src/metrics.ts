@@ -29,6 +29,9 @@ export function createMetrics() {
     connectorPollFailures: new Counter({ name: 'gateway_connector_poll_failures_total', help: 'failed device polls, by connector and reason (disconnected, timeout, exception, protocol, dead_letter, config, store)', labelNames: ['connector', 'reason'], registers: [registry] }),
     connectorPollSeconds: new Histogram({ name: 'gateway_connector_poll_seconds', help: 'successful device poll, first request to readings committed, by connector', labelNames: ['connector'], buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
     connectorConnected: new Gauge({ name: 'gateway_connector_connected', help: '1 while the connector\'s TCP link is up', labelNames: ['connector'], registers: [registry] }),
+    // response times of crews (CONTRACT v2 "Response times"), counted from the alert's openedAt
+    alertAckSeconds: new Histogram({ name: 'gateway_alert_time_to_acknowledge_seconds', help: 'from an alert opening to its acknowledgement, by rule and severity', labelNames: ['rule', 'severity'], buckets: [30, 60, 300, 900, 1800, 3600, 7200, 14_400, 43_200, 86_400], registers: [registry] }),
+    alertResolveSeconds: new Histogram({ name: 'gateway_alert_time_to_resolve_seconds', help: 'from an alert opening to its resolution (auto or manual), by rule, severity and resolution', labelNames: ['rule', 'severity', 'resolution'], buckets: [30, 60, 300, 900, 1800, 3600, 7200, 14_400, 43_200, 86_400, 259_200], registers: [registry] }),
   };
   return m;
 }

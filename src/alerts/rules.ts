@@ -8,29 +8,14 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
 import { DEVICE_KINDS } from '../core/vocabulary.js';
+import { ConditionSchema } from './conditions/index.js';
 
 export const SEVERITIES = ['critical', 'major', 'minor', 'warning'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-const metric = z.string().min(1).max(64);
-const Range = z.strictObject({ type: z.literal('range'), metric, min: z.number(), max: z.number(), clearMin: z.number(), clearMax: z.number() })
-  .refine((c) => c.min <= c.clearMin && c.clearMin <= c.clearMax && c.clearMax <= c.max, 'needs min <= clearMin <= clearMax <= max');
-const Above = z.strictObject({ type: z.literal('above'), metric, threshold: z.number(), inclusive: z.boolean().default(false), clear: z.number() })
-  .refine((c) => c.clear <= c.threshold, 'clear must not be above threshold');
-const Below = z.strictObject({ type: z.literal('below'), metric, threshold: z.number(), inclusive: z.boolean().default(false), clear: z.number() })
-  .refine((c) => c.clear >= c.threshold, 'clear must not be below threshold');
-const Flag = z.strictObject({ type: z.literal('flag'), metrics: z.array(metric).min(1), forS: z.number().min(0).default(0) });
-const Event = z.strictObject({ type: z.literal('event'), event: z.string().min(1) });
-const Rate = z.strictObject({ type: z.literal('rate'), event: z.string().min(1), count: z.number().int().min(1), windowS: z.number().positive(), by: z.enum(['credential', 'device']).default('credential') });
-const OutOfRange = z.strictObject({ type: z.literal('out_of_range'), limits: z.record(z.string(), z.tuple([z.number(), z.number()])).default({}) });
-const Stuck = z.strictObject({ type: z.literal('stuck'), metrics: z.array(metric).min(1), count: z.number().int().min(2), minSpanS: z.number().min(0) });
-const NoData = z.strictObject({ type: z.literal('no_data'), intervals: z.number().positive().default(3) });
-const Battery = z.strictObject({ type: z.literal('battery'), belowPct: z.number(), clearPct: z.number(), clearMarginV: z.number().min(0).default(0.1) });
-const Regressed = z.strictObject({ type: z.literal('counter_regressed'), metrics: z.array(metric).min(1), allowance: z.number().min(0).default(0) });
-const Leak = z.strictObject({ type: z.literal('water_leak'), nightStart: z.number().int().min(0).max(23).default(2), nightEnd: z.number().int().min(1).max(24).default(4), nightFlowM3h: z.number().positive().default(0.05), hoursWithoutZero: z.number().int().min(1).max(168).default(24), tz: z.string().default('Asia/Shanghai') });
-
-export const ConditionSchema = z.union([Range, Above, Below, Flag, Event, Rate, OutOfRange, Stuck, NoData, Battery, Regressed, Leak]);
-export type Condition = z.infer<typeof ConditionSchema>;
+// each condition type is defined in alerts/conditions/<type>.ts
+export { ConditionSchema, type Condition } from './conditions/index.js';
+export { thresholdFor } from './thresholds.js';
 
 export const RuleSchema = z.strictObject({
   id: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'lower-case letters, digits and _'),
@@ -82,16 +67,4 @@ export function loadRules(file: string, explicit: boolean): RulesFile {
     seen.add(r.id);
   }
   return res.data;
-}
-
-/** Threshold of `metric` for a device: its attributes.thresholds, then the longest matching site prefix, then the rule's. */
-export function thresholdFor(metric: string, fallback: number, device: { site: string; attributes: Record<string, unknown> }, sites: RulesFile['sites']): number {
-  const own = (device.attributes.thresholds as Record<string, unknown> | undefined)?.[metric];
-  if (typeof own === 'number' && Number.isFinite(own)) return own;
-  let best: { len: number; v: number } | undefined;
-  for (const [prefix, t] of Object.entries(sites)) {
-    const p = prefix.replace(/\/+$/, '');
-    if ((device.site === p || device.site.startsWith(`${p}/`) || p === '') && t[metric] !== undefined && (!best || p.length > best.len)) best = { len: p.length, v: t[metric]! };
-  }
-  return best?.v ?? fallback;
 }

@@ -1,8 +1,9 @@
 /**
- * Alerts for maintenance crews: rule evaluation after every group commit, the lifecycle in
- * the embedded store (open -> acknowledged -> resolved, one unresolved alert per rule and
- * device, re-open instead of flapping), silences, and delivery: SSE, MQTT
- * alerts/{site}/{device}, and webhooks from a persistent outbox.
+ * Alerts for maintenance crews: rule evaluation after every group commit (evaluate.ts and
+ * conditions/), the lifecycle (lifecycle.ts, pure) kept through the repositories (one
+ * unresolved alert per rule and device, re-open instead of flapping), silences, the sweep
+ * for time passing, and delivery: SSE listeners, MQTT alerts/{site}/{device}, webhooks from
+ * a persistent outbox, and the notifier's escalation policies and channels.
  */
 import { ulid } from 'ulid';
 import type { Logger } from 'pino';
@@ -11,29 +12,25 @@ import type { Entry } from '../ingest/committer.js';
 import type { Device, DeviceRegistry } from '../registry/devices.js';
 import type { Metrics } from '../metrics.js';
 import type { DeviceModel } from '../core/model.js';
-import type { ReadingValue } from '../core/model.js';
 import { metricDef } from '../core/vocabulary.js';
 import { evaluate, initialState, quiet, relevant, renderMessage, type AlertInput, type DeviceContext, type RuleState, type Transition } from './evaluate.js';
 import type { Rule, RulesFile, Severity } from './rules.js';
 import { WebhookOutbox, type WebhookConfig } from './webhooks.js';
+import type { Notifier } from '../notify/notifier.js';
+import type { AlertView } from '../notify/message.js';
+import type { StatsAlert } from './stats.js';
+import { conditionType } from './conditions/index.js';
+import { offlineAt } from '../core/presence.js';
+import { siteWithin } from '../core/sites.js';
+import { type Alert, type AlertStatus, AlertError, REOPEN_WITHIN_MS, acknowledged, assigned, autoResolved, noted, opened, reopened, repeated, resolvedBy } from './lifecycle.js';
+import type { AlertQuery, AlertRepositories, Silence } from './repositories.js';
+import { sqliteAlertRepositories } from './sqlite-repositories.js';
+
+export { AlertError, type Alert, type AlertStatus } from './lifecycle.js';
+export type { Silence } from './repositories.js';
 
 export const ALERT_EVENTS = ['alert.opened', 'alert.updated', 'alert.acknowledged', 'alert.assigned', 'alert.resolved'] as const;
 export type AlertEvent = (typeof ALERT_EVENTS)[number];
-export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
-
-export interface Alert {
-  id: string; rule: string; severity: Severity; status: AlertStatus; deviceId: string; kind: string | null; site: string;
-  metric: string | null; value: ReadingValue | null; threshold: number | null; message: string;
-  openedAt: number; lastSeenAt: number; occurrences: number;
-  acknowledgedAt: number | null; acknowledgedBy: string | null; assignee: string | null;
-  resolvedAt: number | null; resolvedBy: string | null; resolution: 'auto' | 'manual' | null;
-  notes: Array<{ at: number; by: string; text: string }>;
-  silenced: boolean;
-}
-
-export interface Silence { id: string; match: { rule?: string; device?: string; site?: string }; until: number; reason: string; createdBy: string; createdAt: number }
-
-const REOPEN_WITHIN_MS = 60_000;
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, major: 1, minor: 2, warning: 3 };
 
 export function alertJson(a: Alert) {
@@ -45,27 +42,12 @@ export function alertJson(a: Alert) {
     acknowledgedAt: iso(a.acknowledgedAt), acknowledgedBy: a.acknowledgedBy, assignee: a.assignee,
     resolvedAt: iso(a.resolvedAt), resolvedBy: a.resolvedBy, resolution: a.resolution,
     notes: a.notes.map((n) => ({ at: iso(n.at), by: n.by, text: n.text })), silenced: a.silenced,
+    escalation: a.escalation ?? null, notifications: a.notifications ?? [],
   };
 }
 
-interface Row {
-  id: string; rule: string; device_id: string; status: AlertStatus; severity: Severity; kind: string | null; site: string;
-  metric: string | null; value: string | null; threshold: number | null; message: string; opened_at: number; last_seen_at: number;
-  occurrences: number; acknowledged_at: number | null; acknowledged_by: string | null; assignee: string | null;
-  resolved_at: number | null; resolved_by: string | null; resolution: 'auto' | 'manual' | null; notes: string; silenced: number;
-}
-
-const fromRow = (r: Row): Alert => ({
-  id: r.id, rule: r.rule, severity: r.severity, status: r.status, deviceId: r.device_id, kind: r.kind, site: r.site,
-  metric: r.metric, value: r.value === null ? null : (JSON.parse(r.value) as ReadingValue), threshold: r.threshold, message: r.message,
-  openedAt: r.opened_at, lastSeenAt: r.last_seen_at, occurrences: r.occurrences,
-  acknowledgedAt: r.acknowledged_at, acknowledgedBy: r.acknowledged_by, assignee: r.assignee,
-  resolvedAt: r.resolved_at, resolvedBy: r.resolved_by, resolution: r.resolution, notes: JSON.parse(r.notes), silenced: r.silenced === 1,
-});
-
-export class AlertError extends Error {
-  constructor(readonly status: 404 | 409, message: string) { super(message); }
-}
+/** openedAt and lastSeenAt are never null: the view channel messages are written from */
+const viewOf = (a: Alert): AlertView => alertJson(a) as AlertView;
 
 export interface AlertServiceDeps {
   db: Db;
@@ -84,6 +66,10 @@ export interface AlertServiceDeps {
   reportIntervalS?: (device: Device) => number;
   /** cluster mode: the sweep and webhook delivery run only while this is true (cluster/leader.ts) */
   isLeader?: () => boolean;
+  /** escalation policies and channels (notify.channels / notify.policies) */
+  notifier?: Notifier;
+  /** where alerts, rule states and silences are kept; default: SQLite in `db` */
+  repositories?: AlertRepositories;
 }
 
 type Listener = (event: AlertEvent, alert: Alert) => void;
@@ -103,25 +89,12 @@ export class AlertService {
   private pending: Array<[AlertEvent, Alert]> | undefined;
   private gaugeDirty = false;
   readonly outbox: WebhookOutbox;
-  private readonly stmt;
+  private readonly repos: AlertRepositories;
 
   constructor(private readonly deps: AlertServiceDeps) {
     this.rules = deps.rules.rules.filter((r) => r.enabled);
     this.outbox = new WebhookOutbox(deps.db, deps.webhooks, deps.retry, deps.log.child({ component: 'webhooks' }), deps.clock, deps.isLeader);
-    const db = deps.db;
-    this.stmt = {
-      insert: db.prepare(`INSERT INTO alerts (id, rule, device_id, status, severity, kind, site, metric, value, threshold, message, opened_at, last_seen_at, occurrences,
-        acknowledged_at, acknowledged_by, assignee, resolved_at, resolved_by, resolution, notes, silenced)
-        VALUES (@id, @rule, @deviceId, @status, @severity, @kind, @site, @metric, @value, @threshold, @message, @openedAt, @lastSeenAt, @occurrences,
-        @acknowledgedAt, @acknowledgedBy, @assignee, @resolvedAt, @resolvedBy, @resolution, @notes, @silenced)
-        ON CONFLICT(id) DO UPDATE SET status = excluded.status, metric = excluded.metric, value = excluded.value, threshold = excluded.threshold,
-        message = excluded.message, last_seen_at = excluded.last_seen_at, occurrences = excluded.occurrences, acknowledged_at = excluded.acknowledged_at,
-        acknowledged_by = excluded.acknowledged_by, assignee = excluded.assignee, resolved_at = excluded.resolved_at, resolved_by = excluded.resolved_by,
-        resolution = excluded.resolution, notes = excluded.notes, silenced = excluded.silenced, site = excluded.site`),
-      recent: db.prepare("SELECT * FROM alerts WHERE rule = ? AND device_id = ? AND status = 'resolved' AND resolved_at >= ? ORDER BY resolved_at DESC LIMIT 1"),
-      saveState: db.prepare('INSERT INTO alert_state (rule, device_id, state) VALUES (?, ?, ?) ON CONFLICT(rule, device_id) DO UPDATE SET state = excluded.state'),
-      deleteState: db.prepare('DELETE FROM alert_state WHERE rule = ? AND device_id = ?'),
-    };
+    this.repos = deps.repositories ?? sqliteAlertRepositories(deps.db);
   }
 
   get activeRules(): readonly Rule[] { return this.rules; }
@@ -132,15 +105,15 @@ export class AlertService {
   }
 
   start(): void {
-    for (const r of this.deps.db.prepare("SELECT * FROM alerts WHERE status != 'resolved'").all() as Row[]) this.unresolved.set(`${r.rule}\u0000${r.device_id}`, fromRow(r));
-    for (const r of this.deps.db.prepare('SELECT rule, device_id, state FROM alert_state').all() as Array<{ rule: string; device_id: string; state: string }>) {
-      this.states.set(`${r.rule}\u0000${r.device_id}`, JSON.parse(r.state) as RuleState);
-      this.saved.set(`${r.rule}\u0000${r.device_id}`, r.state);
+    for (const a of this.repos.alerts.unresolved()) this.unresolved.set(`${a.rule}\u0000${a.deviceId}`, a);
+    for (const r of this.repos.states.all()) {
+      this.states.set(`${r.rule}\u0000${r.deviceId}`, JSON.parse(r.json) as RuleState);
+      this.saved.set(`${r.rule}\u0000${r.deviceId}`, r.json);
     }
-    this.silences = (this.deps.db.prepare('SELECT * FROM silences').all() as Array<{ id: string; match: string; until: number; reason: string; created_by: string; created_at: number }>)
-      .map((s) => ({ id: s.id, match: JSON.parse(s.match), until: s.until, reason: s.reason, createdBy: s.created_by, createdAt: s.created_at }));
+    this.silences = this.repos.silences.all();
     this.updateGauge();
     this.outbox.start();
+    this.deps.notifier?.start();
     const period = this.deps.sweepMs ?? 1000;
     this.timer = setInterval(() => this.sweep(), period);
     this.timer.unref();
@@ -150,6 +123,7 @@ export class AlertService {
     if (this.timer) clearInterval(this.timer);
     this.flushStates();
     await this.outbox.stop();
+    await this.deps.notifier?.stop();
   }
 
   private deviceContext(d: Device): DeviceContext {
@@ -175,7 +149,7 @@ export class AlertService {
     this.pending = [];
     const done = this.pending;
     try {
-      this.deps.db.transaction(fn)();
+      this.repos.transaction(fn);
     } finally {
       this.pending = undefined;
       if (this.gaugeDirty) this.updateGauge();
@@ -224,7 +198,14 @@ export class AlertService {
   sweep(): void {
     if (this.deps.isLeader && !this.deps.isLeader()) return;
     try {
-      this.inBatch(() => this.sweepDevices());
+      this.inBatch(() => {
+        this.sweepDevices();
+        this.deps.notifier?.tick((id) => {
+          const a = this.get(id);
+          // a silence made after the alert opened (from the board) holds its later steps too
+          return a ? { alert: { ...a, silenced: a.silenced || this.silencedFor(a) }, view: viewOf(a) } : undefined;
+        });
+      });
     } catch (err) {
       this.deps.log.error({ err: (err as Error).message }, 'saving alerts of the sweep failed; will retry');
     }
@@ -247,12 +228,9 @@ export class AlertService {
         const state = this.states.get(key);
         // cheap pre-checks: most devices have nothing pending
         const offline = rule.conditions.some((c) => c.type === 'no_data');
-        if (!offline && !state?.conds.some((c) => (c.since && Object.keys(c.since).length) || (c.win && Object.keys(c.win).length))) continue;
+        if (!offline && !state?.conds.some((s, i) => conditionType(rule.conditions[i]!).waiting?.(s as never))) continue;
         if (offline && state?.active) continue;
-        if (offline) {
-          const interval = Number(device.attributes.reportIntervalS) > 0 ? Number(device.attributes.reportIntervalS) : ctx.device.reportIntervalS;
-          if (now <= (device.lastSeen ?? device.createdAt) + 3 * interval * 1000) continue;
-        }
+        if (offline && now <= offlineAt(device, ctx.device.reportIntervalS)) continue;
         const res = evaluate(rule, tick, state ?? initialState(rule), ctx);
         this.states.set(key, res.state);
         this.dirty.add(key);
@@ -272,13 +250,10 @@ export class AlertService {
       if (json !== this.saved.get(key)) writes.push([key, json]);
     }
     if (writes.length === 0) { this.dirty.clear(); return; }
-    this.deps.db.transaction(() => {
-      for (const [key, json] of writes) {
-        const [rule, device] = key.split('\u0000') as [string, string];
-        if (json !== undefined) this.stmt.saveState.run(rule, device, json);
-        else this.stmt.deleteState.run(rule, device);
-      }
-    })();
+    this.repos.states.write(writes.map(([key, json]) => {
+      const [rule, deviceId] = key.split('\u0000') as [string, string];
+      return { rule, deviceId, json };
+    }));
     // only once the transaction has committed
     for (const [key, json] of writes) if (json !== undefined) this.saved.set(key, json); else this.saved.delete(key);
     this.dirty.clear();
@@ -293,7 +268,8 @@ export class AlertService {
     const now = this.deps.clock();
     return this.silences.some((s) => s.until > now && (s.match.rule === undefined || s.match.rule === a.rule)
       && (s.match.device === undefined || s.match.device === a.deviceId)
-      && (s.match.site === undefined || a.site === s.match.site || a.site.startsWith(`${s.match.site.replace(/\/+$/, '')}/`)));
+      // an empty prefix here names the alerts without a site, not the whole estate
+      && (s.match.site === undefined || a.site === s.match.site || (s.match.site.replace(/\/+$/, '') !== '' && siteWithin(a.site, s.match.site))));
   }
 
   private apply(rule: Rule, device: Device, t: Transition, ts: number): void {
@@ -305,44 +281,41 @@ export class AlertService {
     });
     if (t.type === 'resolve') {
       if (!cur) return;
-      Object.assign(cur, { status: 'resolved', resolvedAt: now, resolvedBy: 'gateway', resolution: 'auto', lastSeenAt: Math.max(cur.lastSeenAt, now) });
+      const a = autoResolved(cur, now);
+      this.observeResolved(a);
       this.unresolved.delete(key);
-      this.save(cur, 'alert.resolved');
+      this.save(a, 'alert.resolved');
       return;
     }
     if (cur) {
-      // the condition repeats while the alert is unresolved: one alert, more occurrences
-      Object.assign(cur, { occurrences: cur.occurrences + 1, lastSeenAt: now, metric: t.metric ?? cur.metric, value: t.value ?? cur.value, threshold: t.threshold ?? cur.threshold, message: message(t.metric ?? cur.metric, t.value ?? cur.value, t.threshold ?? cur.threshold) });
-      this.save(cur, 'alert.updated');
+      const a = repeated(cur, t, message, now);
+      this.unresolved.set(key, a);
+      this.save(a, 'alert.updated');
       return;
     }
     if (t.type === 'repeat') return;
-    const recent = this.stmt.recent.get(rule.id, device.id, now - REOPEN_WITHIN_MS) as Row | undefined;
+    const recent = this.repos.alerts.recentlyResolved(rule.id, device.id, now - REOPEN_WITHIN_MS);
     if (recent) {
-      // resolved and firing again within a minute: the same alert re-opens, no flapping
-      const a = fromRow(recent);
-      Object.assign(a, { status: 'open', occurrences: a.occurrences + 1, lastSeenAt: now, metric: t.metric, value: t.value, threshold: t.threshold, message: message(t.metric, t.value, t.threshold),
-        resolvedAt: null, resolvedBy: null, resolution: null, acknowledgedAt: null, acknowledgedBy: null, silenced: this.silencedFor(a) });
+      const a = reopened(recent, t, message(t.metric, t.value, t.threshold), now, this.silencedFor(recent));
       this.unresolved.set(key, a);
       this.save(a, 'alert.opened');
       return;
     }
-    const a: Alert = {
-      id: ulid(now), rule: rule.id, severity: rule.severity, status: 'open', deviceId: device.id, kind: device.kind, site: device.site,
-      metric: t.metric, value: t.value, threshold: t.threshold, message: message(t.metric, t.value, t.threshold),
-      openedAt: now, lastSeenAt: now, occurrences: 1, acknowledgedAt: null, acknowledgedBy: null, assignee: null,
-      resolvedAt: null, resolvedBy: null, resolution: null, notes: [], silenced: false,
-    };
-    a.silenced = this.silencedFor(a);
+    const a = opened({ id: ulid(now), rule, device, trigger: t, message: message(t.metric, t.value, t.threshold), now, silenced: this.silencedFor({ rule: rule.id, deviceId: device.id, site: device.site }) });
     this.unresolved.set(key, a);
     this.save(a, 'alert.opened');
     void ts;
   }
 
   private save(a: Alert, event: AlertEvent): void {
-    this.stmt.insert.run({ ...a, value: a.value === null ? null : JSON.stringify(a.value), notes: JSON.stringify(a.notes), silenced: a.silenced ? 1 : 0 });
+    this.repos.alerts.save(a);
     // the webhook outbox row is written with the alert, in the same transaction
     if (!a.silenced) this.outbox.enqueue(event, a, JSON.stringify({ event, alert: alertJson(a) }));
+    const n = this.deps.notifier;
+    if (n?.enabled) {
+      n.onEvent(event, a, viewOf(a));
+      this.decorate(a);
+    }
     this.gaugeDirty = true;
     // a snapshot: the alert may change again later in the same batch
     if (this.pending) this.pending.push([event, { ...a, notes: [...a.notes] }]);
@@ -360,6 +333,10 @@ export class AlertService {
     this.deps.publish(`alerts/${a.site || '_'}/${a.deviceId}`, JSON.stringify(alertJson(a)));
   }
 
+  private observeResolved(a: Alert): void {
+    this.deps.metrics.alertResolveSeconds.observe({ rule: a.rule, severity: a.severity, resolution: a.resolution ?? 'auto' }, Math.max(0, (a.resolvedAt ?? a.openedAt) - a.openedAt) / 1000);
+  }
+
   private updateGauge(): void {
     this.gaugeDirty = false;
     const counts = new Map<string, number>(this.rules.map((r) => [r.id, 0]));
@@ -370,24 +347,30 @@ export class AlertService {
   // --- lifecycle actions (REST) ---
 
   get(id: string): Alert | undefined {
-    for (const a of this.unresolved.values()) if (a.id === id) return a;
-    const row = this.deps.db.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as Row | undefined;
-    return row ? fromRow(row) : undefined;
+    for (const a of this.unresolved.values()) if (a.id === id) return this.decorate(a);
+    const a = this.repos.alerts.get(id);
+    return a ? this.decorate(a) : undefined;
   }
 
-  list(q: { status: AlertStatus[]; severity?: string[]; rule?: string[]; device?: string; site?: string; kind?: string[]; from?: number; to?: number; limit: number }): Alert[] {
-    const where = [`status IN (${q.status.map(() => '?').join(', ')})`];
-    const args: Array<string | number> = [...q.status];
-    const inList = (col: string, values?: string[]) => { if (values?.length) { where.push(`${col} IN (${values.map(() => '?').join(', ')})`); args.push(...values); } };
-    inList('severity', q.severity);
-    inList('rule', q.rule);
-    inList('kind', q.kind);
-    if (q.device !== undefined) { where.push('device_id = ?'); args.push(q.device); }
-    if (q.site !== undefined && q.site.replace(/\/+$/, '') !== '') { const p = q.site.replace(/\/+$/, ''); where.push("(site = ? OR site LIKE ? ESCAPE '\\')"); args.push(p, `${p.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`); }
-    if (q.from !== undefined) { where.push('opened_at >= ?'); args.push(q.from); }
-    if (q.to !== undefined) { where.push('opened_at < ?'); args.push(q.to); }
-    const rows = this.deps.db.prepare(`SELECT * FROM alerts WHERE ${where.join(' AND ')} ORDER BY opened_at DESC LIMIT ?`).all(...args, q.limit) as Row[];
-    return rows.map(fromRow).map((a) => this.get(a.id) ?? a).sort((x, y) => SEVERITY_ORDER[x.severity] - SEVERITY_ORDER[y.severity] || y.openedAt - x.openedAt);
+  private decorate(a: Alert): Alert {
+    const n = this.deps.notifier;
+    if (n?.enabled) {
+      a.escalation = n.escalationOf(a.id);
+      a.notifications = n.notificationsOf(a.id);
+    }
+    return a;
+  }
+
+  /** the escalation policies in force (notify.policies) */
+  get policies() { return this.deps.notifier?.policyList ?? []; }
+
+  list(q: AlertQuery): Alert[] {
+    return this.repos.alerts.list(q).map((a) => this.get(a.id) ?? a).sort((x, y) => SEVERITY_ORDER[x.severity] - SEVERITY_ORDER[y.severity] || y.openedAt - x.openedAt);
+  }
+
+  /** the alerts opened in [from, to) under a site prefix, for response-time statistics */
+  statsAlerts(q: { site?: string; rule?: string[]; from?: number; to?: number }): StatsAlert[] {
+    return this.repos.alerts.forStats(q);
   }
 
   private mustGet(id: string): Alert {
@@ -396,22 +379,25 @@ export class AlertService {
     return a;
   }
 
+  /** keeps the in-memory unresolved alert the same object the rest of the batch sees */
+  private replace(a: Alert): void {
+    const key = `${a.rule}\u0000${a.deviceId}`;
+    if (this.unresolved.get(key)?.id === a.id) this.unresolved.set(key, a);
+  }
+
   acknowledge(id: string, by: string, note?: string): Alert {
-    const a = this.mustGet(id);
-    if (a.status === 'resolved') throw new AlertError(409, `alert ${id} is resolved`);
+    const cur = this.mustGet(id);
     const now = this.deps.clock();
-    Object.assign(a, { status: 'acknowledged', acknowledgedAt: now, acknowledgedBy: by });
-    if (note) a.notes.push({ at: now, by, text: note });
+    const a = acknowledged(cur, by, note, now);
+    if (cur.acknowledgedAt === null) this.deps.metrics.alertAckSeconds.observe({ rule: a.rule, severity: a.severity }, Math.max(0, now - a.openedAt) / 1000);
+    this.replace(a);
     this.save(a, 'alert.acknowledged');
     return a;
   }
 
   resolve(id: string, by: string, note?: string): Alert {
-    const a = this.mustGet(id);
-    if (a.status === 'resolved') throw new AlertError(409, `alert ${id} is already resolved`);
-    const now = this.deps.clock();
-    Object.assign(a, { status: 'resolved', resolvedAt: now, resolvedBy: by, resolution: 'manual' });
-    if (note) a.notes.push({ at: now, by, text: note });
+    const a = resolvedBy(this.mustGet(id), by, note, this.deps.clock());
+    this.observeResolved(a);
     const key = `${a.rule}\u0000${a.deviceId}`;
     this.unresolved.delete(key);
     // the crew says it is fixed: the condition must be seen again to re-open it
@@ -422,17 +408,15 @@ export class AlertService {
   }
 
   assign(id: string, assignee: string, by: string): Alert {
-    const a = this.mustGet(id);
-    if (a.status === 'resolved') throw new AlertError(409, `alert ${id} is resolved`);
-    a.assignee = assignee;
-    a.notes.push({ at: this.deps.clock(), by, text: `assigned to ${assignee}` });
+    const a = assigned(this.mustGet(id), assignee, by, this.deps.clock());
+    this.replace(a);
     this.save(a, 'alert.assigned');
     return a;
   }
 
   addNote(id: string, by: string, text: string): Alert {
-    const a = this.mustGet(id);
-    a.notes.push({ at: this.deps.clock(), by, text });
+    const a = noted(this.mustGet(id), by, text, this.deps.clock());
+    this.replace(a);
     this.save(a, 'alert.updated');
     return a;
   }
@@ -442,14 +426,13 @@ export class AlertService {
 
   addSilence(s: Omit<Silence, 'id' | 'createdAt'>): Silence {
     const silence: Silence = { ...s, id: ulid(), createdAt: this.deps.clock() };
-    this.deps.db.prepare('INSERT INTO silences (id, match, until, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(silence.id, JSON.stringify(silence.match), silence.until, silence.reason, silence.createdBy, silence.createdAt);
+    this.repos.silences.insert(silence);
     this.silences.push(silence);
     return silence;
   }
 
   deleteSilence(id: string): void {
-    if (this.deps.db.prepare('DELETE FROM silences WHERE id = ?').run(id).changes === 0) throw new AlertError(404, `silence ${id} not found`);
+    if (!this.repos.silences.delete(id)) throw new AlertError(404, `silence ${id} not found`);
     this.silences = this.silences.filter((s) => s.id !== id);
   }
 }

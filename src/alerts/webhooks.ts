@@ -8,6 +8,8 @@ import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db } from '../storage/database.js';
 import type { Alert } from './service.js';
+import { siteWithin } from '../core/sites.js';
+import { OutboxPump, backoffMs } from '../notify/pump.js';
 
 export interface WebhookConfig {
   url: string;
@@ -25,10 +27,7 @@ export function webhookMatches(w: WebhookConfig, a: Pick<Alert, 'severity' | 'ki
   if (sev && !sev.includes(a.severity)) return false;
   if (kind && (a.kind === null || !kind.includes(a.kind))) return false;
   if (rule && !rule.includes(a.rule)) return false;
-  if (m.site !== undefined) {
-    const p = m.site.replace(/\/+$/, '');
-    if (p !== '' && a.site !== p && !a.site.startsWith(`${p}/`)) return false;
-  }
+  if (m.site !== undefined && !siteWithin(a.site, m.site)) return false;
   return true;
 }
 
@@ -39,13 +38,23 @@ export function sign(secret: string, body: string): string {
 interface OutboxRow { id: number; webhook: string; event: string; alert_id: string; body: string; created_at: number; attempts: number; next_attempt_at: number; delivered_at: number | null; last_status: number | null; last_error: string | null }
 
 export class WebhookOutbox {
-  private timer: NodeJS.Timeout | undefined;
-  private readonly busy = new Set<string>();
-  private stopped = false;
-  private readonly inflight = new Set<Promise<void>>();
+  private readonly pump: OutboxPump<OutboxRow>;
 
   constructor(private readonly db: Db, private readonly hooks: WebhookConfig[], private readonly retry: { initialMs: number; maxMs: number; timeoutMs: number },
-    private readonly log: Logger, private readonly clock: () => number, private readonly isLeader?: () => boolean) {}
+    private readonly log: Logger, private readonly clock: () => number, isLeader?: () => boolean) {
+    // rows are keyed by URL: a URL configured twice is one destination, delivered as its first entry
+    const byUrl = new Map<string, WebhookConfig>();
+    for (const w of hooks) if (!byUrl.has(w.url)) byUrl.set(w.url, w);
+    const head = db.prepare('SELECT * FROM webhook_outbox WHERE webhook = ? AND delivered_at IS NULL ORDER BY id LIMIT 1');
+    this.pump = new OutboxPump<OutboxRow>({
+      destinations: () => byUrl.keys(),
+      head: (url) => head.get(url) as OutboxRow | undefined,
+      deliver: (url, row) => this.deliver(byUrl.get(url)!, row),
+      clock,
+      // cluster mode: only the leader delivers (cluster/leader.ts)
+      active: isLeader,
+    });
+  }
 
   enqueue(event: string, alert: Alert, body: string): void {
     const now = this.clock();
@@ -56,19 +65,15 @@ export class WebhookOutbox {
       insert.run(w.url, event, alert.id, body, now, now);
       any = true;
     }
-    if (any) setImmediate(() => this.pump());
+    if (any) this.pump.kick();
   }
 
   start(): void {
-    this.timer = setInterval(() => this.pump(), 200);
-    this.timer.unref();
-    this.pump();
+    this.pump.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await Promise.allSettled([...this.inflight]);
+    await this.pump.stop();
   }
 
   /** Delivery state for operators: pending and recent rows per webhook. */
@@ -83,23 +88,6 @@ export class WebhookOutbox {
 
   pending(): number {
     return (this.db.prepare('SELECT count(*) AS n FROM webhook_outbox WHERE delivered_at IS NULL').get() as { n: number }).n;
-  }
-
-  private pump(): void {
-    if (this.stopped || (this.isLeader && !this.isLeader())) return;
-    for (const w of this.hooks) {
-      if (this.busy.has(w.url)) continue;
-      const head = this.db.prepare('SELECT * FROM webhook_outbox WHERE webhook = ? AND delivered_at IS NULL ORDER BY id LIMIT 1').get(w.url) as OutboxRow | undefined;
-      if (!head || head.next_attempt_at > this.clock()) continue;
-      this.busy.add(w.url);
-      const p = this.deliver(w, head).finally(() => {
-        this.busy.delete(w.url);
-        this.inflight.delete(p);
-        // keep going while this webhook has a backlog and answers
-        setImmediate(() => this.pump());
-      });
-      this.inflight.add(p);
-    }
   }
 
   private async deliver(w: WebhookConfig, row: OutboxRow): Promise<void> {
@@ -123,7 +111,7 @@ export class WebhookOutbox {
       error = (err as Error).name === 'TimeoutError' ? `timeout after ${this.retry.timeoutMs} ms` : ((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message);
     }
     const attempts = row.attempts + 1;
-    const delay = Math.min(this.retry.maxMs, this.retry.initialMs * 2 ** (attempts - 1));
+    const delay = backoffMs(this.retry, attempts);
     this.db.prepare('UPDATE webhook_outbox SET attempts = ?, next_attempt_at = ?, last_status = ?, last_error = ? WHERE id = ?').run(attempts, this.clock() + delay, status, error, row.id);
     if (attempts === 1 || attempts % 10 === 0) this.log.warn({ webhook: w.url, attempts, error, retryInMs: delay }, 'webhook delivery failed; will retry');
   }

@@ -287,6 +287,37 @@ export const MIGRATIONS: Array<[name: string, sql: string]> = [
     updated_at INTEGER NOT NULL
   ) STRICT;
   `],
+  // notification channels and escalation (CONTRACT v2): one outbox row per channel message,
+  // delivered in id order per channel; one escalation row per alert, its next step due at
+  // next_at (state, not a timer: a restart between steps neither loses nor repeats one)
+  ['alerts-002-notify', `
+  CREATE TABLE notify_outbox (
+    id INTEGER PRIMARY KEY,
+    channel TEXT NOT NULL,
+    event TEXT NOT NULL,
+    alert_id TEXT NOT NULL,
+    step INTEGER,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_attempt_at INTEGER,
+    delivered_at INTEGER,
+    last_status INTEGER,
+    last_error TEXT
+  ) STRICT;
+  CREATE INDEX notify_outbox_pending ON notify_outbox(channel, id) WHERE delivered_at IS NULL;
+  CREATE INDEX notify_outbox_alert ON notify_outbox(alert_id, id);
+  CREATE TABLE alert_escalation (
+    alert_id TEXT PRIMARY KEY,
+    policy TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    next_at INTEGER,
+    heard TEXT NOT NULL DEFAULT '[]'
+  ) STRICT;
+  CREATE INDEX alert_escalation_due ON alert_escalation(next_at) WHERE next_at IS NOT NULL;
+  `],
 ];
 
 export interface OpenOptions {

@@ -130,6 +130,8 @@ export class Retention {
     const alertCutoff = now - this.cfg.alertDays * DAY;
     report.alertsDeleted = this.db.prepare("DELETE FROM alerts WHERE status = 'resolved' AND resolved_at < ?").run(alertCutoff).changes;
     this.db.prepare('DELETE FROM webhook_outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?').run(alertCutoff);
+    this.db.prepare('DELETE FROM notify_outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?').run(alertCutoff);
+    this.db.prepare('DELETE FROM alert_escalation WHERE next_at IS NULL AND alert_id NOT IN (SELECT id FROM alerts)').run();
     return report;
   }
 

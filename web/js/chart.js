@@ -18,7 +18,7 @@ const STROKE = '#0b5cad';
  * points: [{ts: ISO, value: number}] oldest first; range: [fromMs, toMs] so a sparse series
  * still spans the whole period; bars for consumption (delta) buckets.
  */
-export function drawChart(target, { points, range, label, bars = false }) {
+export function drawChart(target, { points, range, label, bars = false, band }) {
   const xs = points.map((p) => Date.parse(p.ts) / 1000);
   const ys = points.map((p) => (typeof p.value === 'number' ? p.value : null));
   const opts = {
@@ -37,8 +37,33 @@ export function drawChart(target, { points, range, label, bars = false }) {
       { stroke: '#333', grid: { stroke: '#e3e6ea' }, ticks: { stroke: '#c4c9cf' }, size: 56, values: (_u, splits) => splits.map((v) => fmtNumber(v)) },
     ],
     cursor: { drag: { x: false, y: false } },
+    // the limits (e.g. pH 6.5–8.5): the allowed band shaded, its edges dashed
+    hooks: band ? { drawClear: [(u) => drawBand(u, band)] } : {},
   };
   return new uPlot(opts, [xs, ys], target);
+}
+
+function drawBand(u, band) {
+  const { ctx, bbox } = u;
+  const y = (v) => u.valToPos(v, 'y', true);
+  const top = band.max !== undefined ? Math.max(bbox.top, y(band.max)) : bbox.top;
+  const bottom = band.min !== undefined ? Math.min(bbox.top + bbox.height, y(band.min)) : bbox.top + bbox.height;
+  ctx.save();
+  ctx.fillStyle = 'rgba(46, 125, 50, 0.08)';
+  if (bottom > top) ctx.fillRect(bbox.left, top, bbox.width, bottom - top);
+  ctx.strokeStyle = '#b3261e';
+  ctx.setLineDash([6, 4]);
+  ctx.lineWidth = 1;
+  for (const v of [band.min, band.max]) {
+    if (v === undefined) continue;
+    const py = y(v);
+    if (py < bbox.top || py > bbox.top + bbox.height) continue;
+    ctx.beginPath();
+    ctx.moveTo(bbox.left, py);
+    ctx.lineTo(bbox.left + bbox.width, py);
+    ctx.stroke();
+  }
+  ctx.restore();
 }
 
 /** Keeps every chart in a container as wide as its box. */

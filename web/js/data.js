@@ -5,6 +5,15 @@ import { api, cached } from './api.js';
 export const SITE_LEVELS = ['community', 'compound', 'building', 'unit'];
 export const DEVICE_KINDS = ['water_quality', 'bin_fill', 'door_access', 'parking', 'water_meter', 'electricity_meter'];
 /** Cumulative counters: their history is drawn as consumption per bucket (agg=delta). */
+/** the rules' default limits drawn on charts: GB 5749-2022 for drinking water, the full bin */
+export const THRESHOLD_BANDS = {
+  ph: { min: 6.5, max: 8.5 },
+  turbidity_ntu: { max: 1 },
+  free_chlorine_mg_l: { min: 0.05, max: 2 },
+  tds_mg_l: { max: 1000 },
+  fill_pct: { max: 80 },
+};
+
 export const isCumulative = (metric) => /^(energy_(import|export)(_t\d)?_kwh|water_volume_m3|pulse_count|door_open_count)$/.test(metric);
 
 export async function loadDevices() {

@@ -14,8 +14,10 @@ import * as device from './views/device.js';
 import * as summary from './views/summary.js';
 import * as provision from './views/provision.js';
 import * as models from './views/models.js';
+import * as silences from './views/silences.js';
+import * as reports from './views/reports.js';
 
-const VIEWS = { alerts: board, sites, device, summary, provision, models, model: models };
+const VIEWS = { alerts: board, sites, device, summary, provision, models, model: models, silences, reports };
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 let current = null; // what the mounted view returned

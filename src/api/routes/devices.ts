@@ -11,6 +11,7 @@ import type { ApiContext } from '../context.js';
 import { ADMIN, READERS, actor, badRequest, iso, notFound } from '../common.js';
 import type { LatestValue } from '../../storage/telemetry-store.js';
 import { WiredAttributeSchemas } from '../../../devices/lib/wired.js';
+import { siteWithin } from '../../core/sites.js';
 
 const positive = z.number().positive();
 /** Attributes are free-form JSON; the ones the gateway itself reads are checked. */
@@ -52,8 +53,7 @@ const devicePatchSchema = (catalogue: ModelCatalogue) => z.strictObject({
 const IdParams = z.object({ id: z.string().max(200) });
 
 export function sitePrefixMatches(site: string, prefix: string): boolean {
-  const p = prefix.replace(/\/+$/, '');
-  return p === '' || site === p || site.startsWith(`${p}/`);
+  return siteWithin(site, prefix);
 }
 
 function batteryOf(latest: Map<string, LatestValue> | undefined) {

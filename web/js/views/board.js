@@ -9,6 +9,7 @@ import { latestReadings, forgetReadings } from '../latest.js';
 import { fmtDuration, fmtTime, fmtValue, fmtAgo } from '../format.js';
 import { href, replaceQuery } from '../router.js';
 import { DEVICE_KINDS, loadDevices, siteOptions } from '../data.js';
+import { DURATIONS, durationOptions } from './silences.js';
 
 const SEVERITIES = ['critical', 'major', 'minor', 'warning'];
 const READINGS_SHOWN = 6;
@@ -17,6 +18,7 @@ const ACTIONS = {
   resolve: { path: 'resolve', event: 'alert.resolved', label: 'alert.resolve' },
   assign: { path: 'assign', event: 'alert.assigned', label: 'alert.assignSubmit' },
   note: { path: 'notes', event: 'alert.updated', label: 'alert.noteSubmit' },
+  silence: { label: 'alert.silenceSubmit' },
 };
 
 export function mount(container, route) {
@@ -42,7 +44,10 @@ export function mount(container, route) {
   const resolvedList = h('ol', { class: 'alert-list resolved-list' });
   const resolvedEmpty = h('p', { class: 'empty' }, t('board.resolvedEmpty'));
 
-  fill(container,
+  const crewNames = h('datalist', { id: 'crew-names' });
+  if (session.canAct) api('/crews').then((r) => fill(crewNames, r.items.map((c) => h('option', { value: c.name })))).catch(() => {});
+
+  fill(container, crewNames,
     h('div', { class: 'view-head' }, h('h1', {}, t('board.title')), liveStatus),
     filterForm, count, loadError, listHeading, list, empty,
     h('section', { class: 'resolved', 'aria-labelledby': 'resolved-heading' },
@@ -132,7 +137,10 @@ export function mount(container, route) {
       card.buttons.assign = h('button', { type: 'button', 'aria-expanded': 'false', onclick: () => toggleForm(card, 'assign') }, t('alert.assign'));
       card.buttons.note = h('button', { type: 'button', 'aria-expanded': 'false', onclick: () => toggleForm(card, 'note') }, t('alert.note'));
       card.buttons.resolve = h('button', { type: 'button', onclick: () => act(card, 'resolve', {}) }, t('alert.resolve'));
-      actions.append(card.buttons.ack, card.buttons.assign, card.buttons.note, card.buttons.resolve);
+      card.buttons.silence = h('button', { type: 'button', 'aria-expanded': 'false', onclick: () => toggleForm(card, 'silence') }, t('alert.silence'));
+      card.silencedNote = h('p', { class: 'muted silenced-note', role: 'status' });
+      actions.append(card.buttons.ack, card.buttons.assign, card.buttons.note, card.buttons.resolve, card.buttons.silence);
+      article.append(card.silencedNote);
       article.append(actions, formHost, error);
     }
     card.li = h('li', {}, article);
@@ -156,6 +164,7 @@ export function mount(container, route) {
       [t('alert.lastSeen'), h('span', { dataset: { ago: a.lastSeenAt }, title: fmtTime(a.lastSeenAt) }, fmtAgo(a.lastSeenAt))],
       a.assignee ? [t('alert.assignee'), a.assignee] : null,
       a.acknowledgedAt ? [t('alert.acknowledged'), t('alert.byAt', { by: a.acknowledgedBy ?? t('app.none'), at: fmtTime(a.acknowledgedAt) })] : null,
+      a.escalation ? [t('alert.escalation'), t('alert.escalationInfo', { policy: a.escalation.policy, step: a.escalation.step ?? '–', next: a.escalation.nextAt ? fmtTime(a.escalation.nextAt) : t('app.none') })] : null,
     ].filter(Boolean);
     const readings = h('ul', { class: 'readings', 'aria-busy': 'true' }, h('li', { class: 'muted' }, t('alert.readingsLoading')));
     fill(card.body,
@@ -227,18 +236,20 @@ export function mount(container, route) {
     const button = card.buttons[kind];
     button.setAttribute('aria-expanded', 'true');
     const input = kind === 'assign'
-      ? h('input', { type: 'text', name: 'assignee', maxlength: '100', required: true, autocomplete: 'off', value: card.alert.assignee ?? '' })
-      : h('textarea', { name: 'text', maxlength: '2000', required: true, rows: '3' });
+      ? h('input', { type: 'text', name: 'assignee', maxlength: '100', required: true, autocomplete: 'off', value: card.alert.assignee ?? '', list: 'crew-names' })
+      : h(kind === 'silence' ? 'input' : 'textarea', { name: kind === 'silence' ? 'reason' : 'text', maxlength: '2000', required: true, rows: kind === 'silence' ? null : '3', type: kind === 'silence' ? 'text' : null });
+    const duration = kind === 'silence' ? select({ name: 'duration' }, durationOptions(), '4h') : null;
     const submit = h('button', { type: 'submit', class: 'primary' }, t(ACTIONS[kind].label));
     const cancel = h('button', { type: 'button', class: 'secondary', onclick: () => closeForm(card, true) }, t('app.cancel'));
-    const form = h('form', { class: 'inline-form', id: uid('form') }, field(t(kind === 'assign' ? 'alert.assignTo' : 'alert.noteText'), input), h('div', { class: 'form-buttons' }, submit, cancel));
+    const label = { assign: 'alert.assignTo', note: 'alert.noteText', silence: 'alert.silenceReason' }[kind];
+    const form = h('form', { class: 'inline-form', id: uid('form') }, duration ? field(t('alert.silenceFor'), duration) : null, field(t(label), input), h('div', { class: 'form-buttons' }, submit, cancel));
     button.setAttribute('aria-controls', form.id);
     form.addEventListener('keydown', (e) => { if (e.key === 'Escape') { e.preventDefault(); closeForm(card, true); } });
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       const value = input.value.trim();
       if (!value) { input.focus(); return; }
-      const ok = await act(card, kind, kind === 'assign' ? { assignee: value } : { text: value });
+      const ok = kind === 'silence' ? await silence(card, DURATIONS[duration.value], value) : await act(card, kind, kind === 'assign' ? { assignee: value } : { text: value });
       if (ok) closeForm(card, true);
     });
     fill(card.formHost, form);
@@ -253,6 +264,20 @@ export function mount(container, route) {
     card.buttons[kind].setAttribute('aria-expanded', 'false');
     card.buttons[kind].removeAttribute('aria-controls');
     if (refocus && card.buttons[kind].isConnected) card.buttons[kind].focus();
+  }
+
+  /** a silence for this rule on this device: later changes of the alert are not notified */
+  async function silence(card, ms, reason) {
+    card.error.textContent = '';
+    try {
+      const s = await api('/silences', { method: 'POST', json: { match: { rule: card.alert.rule, device: card.alert.deviceId }, until: new Date(Date.now() + ms).toISOString(), reason } });
+      card.silencedNote.textContent = t('alert.silencedUntil', { until: fmtTime(s.until) });
+      announce(card.silencedNote.textContent);
+      return true;
+    } catch (err) {
+      card.error.textContent = t('alert.failed', { action: t('alert.silenceSubmit').toLocaleLowerCase(), message: err instanceof ApiError && err.status === 403 ? t('app.forbidden') : err.message });
+      return false;
+    }
   }
 
   async function act(card, kind, body) {

@@ -7,7 +7,7 @@ import { api, ApiError } from '../api.js';
 import { alertsStore } from '../alerts-store.js';
 import { fmtAgo, fmtBucket, fmtDuration, fmtFullTime, fmtTime, fmtValue, displayUnit } from '../format.js';
 import { href, replaceQuery } from '../router.js';
-import { isCumulative } from '../data.js';
+import { isCumulative, THRESHOLD_BANDS } from '../data.js';
 import { drawChart, autoResize } from '../chart.js';
 
 const RANGES = {
@@ -29,6 +29,7 @@ export function mount(container, route) {
   const details = h('dl', { class: 'facts details' });
   const alertsList = h('ul', { class: 'device-alerts' });
   const latestHost = h('div', { class: 'table-host' });
+  const historyHost = h('div', { class: 'table-host', id: 'alert-history' });
   const rangeButtons = Object.keys(RANGES).map((key) => h('button', { type: 'button', class: 'segment', 'aria-pressed': String(key === range), dataset: { range: key } }, t(`device.range.${key}`)));
   const charts = h('div', { class: 'charts' });
   const back = h('a', { href: href('sites') }, `← ${t('device.back')}`);
@@ -40,6 +41,7 @@ export function mount(container, route) {
       h('section', { class: 'card', 'aria-labelledby': 'details-heading' }, h('h2', { id: 'details-heading' }, t('device.details')), details),
       h('section', { class: 'card', 'aria-labelledby': 'dev-alerts-heading' }, h('h2', { id: 'dev-alerts-heading' }, t('device.openAlerts')), alertsList)),
     h('section', { class: 'card', 'aria-labelledby': 'latest-heading' }, h('h2', { id: 'latest-heading' }, t('device.latest')), latestHost),
+    h('section', { class: 'card', 'aria-labelledby': 'alert-history-heading' }, h('h2', { id: 'alert-history-heading' }, t('device.history')), historyHost),
     h('section', { class: 'history', 'aria-labelledby': 'history-heading' },
       h('div', { class: 'history-head' },
         h('h2', { id: 'history-heading' }, t('device.charts')),
@@ -153,7 +155,7 @@ export function mount(container, route) {
           const points = res.points.filter((p) => typeof p.value === 'number');
           if (!points.length) { f.note.textContent = t('device.chartNoData'); continue; }
           f.note.remove();
-          plots.push({ plot: drawChart(f.plotEl, { points, range: [from, to], label: metricLabel(f.metric), bars: f.delta }), el: f.plotEl });
+          plots.push({ plot: drawChart(f.plotEl, { points, range: [from, to], label: metricLabel(f.metric), bars: f.delta, band: THRESHOLD_BANDS[f.metric] }), el: f.plotEl });
           const values = points.map((p) => p.value);
           f.plotEl.setAttribute('aria-description', `${Math.min(...values)} – ${Math.max(...values)}`);
           fill(f.tableHost, dataTable(f, points));
@@ -174,14 +176,37 @@ export function mount(container, route) {
         h('tbody', {}, points.map((p) => h('tr', {}, h('td', {}, fmtBucket(p.ts)), h('td', {}, fmtValue(p.value, readings[f.metric]?.unit)))))));
   }
 
+  /** resolved alerts too: who acknowledged and resolved, how long after it opened */
+  async function renderHistory() {
+    try {
+      const body = await api('/alerts', { query: { device: id, status: 'open,acknowledged,resolved', limit: 50 } });
+      const alerts = (body.items ?? body.alerts).sort((a, b) => b.openedAt.localeCompare(a.openedAt));
+      if (!alerts.length) return fill(historyHost, h('p', { class: 'empty' }, t('device.historyEmpty')));
+      const after = (a, at, by, auto) => (at ? t(auto ? 'history.auto' : 'history.after', { by: by ?? t('app.none'), d: fmtDuration(Date.parse(at) - Date.parse(a.openedAt)) }) : t('app.none'));
+      fill(historyHost, h('table', { class: 'data' },
+        h('thead', {}, h('tr', {}, [t('history.rule'), t('history.opened'), t('history.ack'), t('history.resolved')].map((x) => h('th', { scope: 'col' }, x)))),
+        h('tbody', {}, alerts.map((a) => {
+          return h('tr', { dataset: { alertId: a.id, status: a.status } },
+            h('th', { scope: 'row' }, h('span', { class: `badge sev-${a.severity}` }, severityLabel(a.severity)), ' ', ruleLabel(a.rule)),
+            h('td', {}, fmtTime(a.openedAt)),
+            h('td', {}, after(a, a.acknowledgedAt, a.acknowledgedBy, false)),
+            h('td', {}, after(a, a.resolvedAt, a.resolvedBy, a.resolution === 'auto')));
+        }))));
+    } catch (err) {
+      fill(historyHost, h('p', { class: 'form-error' }, t('app.error', { message: err.message })));
+    }
+  }
+
   const stopResize = autoResize(charts, () => plots);
   const off = alertsStore.subscribe((change) => {
     if (change.type === 'event' && change.alert.deviceId === id) {
       renderAlerts();
+      renderHistory();
       refreshLatest();
     } else if (change.type === 'reset') renderAlerts();
   });
   load();
+  renderHistory();
 
   return {
     unmount() {

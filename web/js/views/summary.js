@@ -1,9 +1,9 @@
 // Site summary: parking occupancy, bins needing emptying, today's water and electricity
 // consumption and offline devices of a subtree, from GET /api/v1/sites/{path}/summary.
-import { t } from '../i18n.js';
+import { t, ruleLabel } from '../i18n.js';
 import { h, fill, field, select } from '../dom.js';
 import { api } from '../api.js';
-import { fmtAgo, fmtNumber, fmtTime } from '../format.js';
+import { fmtAgo, fmtDuration, fmtNumber, fmtTime } from '../format.js';
 import { href, replaceQuery } from '../router.js';
 import { loadDevices, siteOptions } from '../data.js';
 
@@ -16,11 +16,12 @@ export function mount(container, route) {
   const status = h('p', { class: 'muted', role: 'status' });
   const tiles = h('div', { class: 'tiles' });
   const lists = h('div', { class: 'summary-lists' });
+  const response = h('section', { class: 'card', 'aria-labelledby': 'response-heading', id: 'site-response' });
 
   fill(container,
     h('div', { class: 'view-head' }, h('h1', {}, t('summary.title')), status),
     h('form', { class: 'filters' }, field(t('summary.site'), siteSelect), h('div', { class: 'field field-button' }, refresh)),
-    tiles, lists);
+    tiles, lists, response);
 
   siteSelect.closest('form').addEventListener('submit', (e) => e.preventDefault());
   siteSelect.addEventListener('change', () => { site = siteSelect.value; replaceQuery({ site }); load(); });
@@ -36,9 +37,13 @@ export function mount(container, route) {
     status.textContent = t('app.loading');
     try {
       const path = site ? `${site.split('/').map(encodeURIComponent).join('/')}/summary` : 'summary';
-      const s = await api(`/sites/${path}`);
+      const [s, stats] = await Promise.all([
+        api(`/sites/${path}`),
+        api('/alerts/stats', { query: { site, groupBy: 'rule', over: '900,3600', from: new Date(Date.now() - 30 * 86400e3).toISOString() } }),
+      ]);
       if (mine !== run) return;
       render(s);
+      renderResponse(stats.groups);
       status.textContent = t('summary.day', { from: fmtTime(s.day.from, s.tz), tz: s.tz });
     } catch (err) {
       if (mine === run) status.textContent = t('app.error', { message: err.message });
@@ -69,6 +74,16 @@ export function mount(container, route) {
       s.offline.length ? h('section', { class: 'card', 'aria-labelledby': 'offline-heading' }, h('h2', { id: 'offline-heading' }, t('summary.offlineList')),
         table([t('device.col.device'), t('device.col.site'), t('device.col.lastSeen')],
           s.offline.map((o) => [h('a', { href: href('device', o.deviceId) }, o.deviceId), o.site || t('app.none'), h('span', { title: fmtTime(o.lastSeen) }, fmtAgo(o.lastSeen))]))) : null);
+  }
+
+  /** how fast crews answer here: the last 30 days of alerts, per rule */
+  function renderResponse(groups) {
+    const secs = (v) => (v === null ? t('app.none') : fmtDuration(v * 1000));
+    fill(response, h('h2', { id: 'response-heading' }, t('summary.response')),
+      groups.length
+        ? table([t('history.rule'), t('reports.opened'), t('reports.mtta'), t('reports.p90'), t('reports.mttr'), t('reports.over', { d: fmtDuration(900e3) })],
+          groups.map((g) => [ruleLabel(g.key), String(g.opened), secs(g.mttaS), secs(g.p90AckS), secs(g.mttrS), String(g.unacknowledgedOverS['900'] ?? 0)]))
+        : h('p', { class: 'empty' }, t('reports.responseEmpty')));
   }
 
   function table(cols, rows) {

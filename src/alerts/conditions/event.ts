@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { keep, set, type BaseState, type ConditionType } from './types.js';
+
+const schema = z.strictObject({ type: z.literal('event'), event: z.string().min(1) });
+export type EventCondition = z.infer<typeof schema>;
+
+export const event: ConditionType<EventCondition, BaseState> = {
+  schema,
+  initial: () => ({ active: false }),
+  concerns: (c, input) => input.type === 'event' && input.event.type === c.event,
+  step(c, input, s) {
+    if (input.type === 'event' && input.event.type === c.event) return set(s, true, { metric: null, value: c.event, threshold: null });
+    return keep(s);
+  },
+};

@@ -1,0 +1,45 @@
+/**
+ * Where alerts, rule states and silences are kept: small typed interfaces, so the service
+ * holds no SQL and a cluster can keep them elsewhere (PostgreSQL). The SQLite implementations
+ * are in sqlite-repositories.ts.
+ */
+import type { Alert, AlertStatus } from './lifecycle.js';
+import type { StatsAlert } from './stats.js';
+
+export interface Silence { id: string; match: { rule?: string; device?: string; site?: string }; until: number; reason: string; createdBy: string; createdAt: number }
+
+export interface AlertQuery { status: AlertStatus[]; severity?: string[]; rule?: string[]; device?: string; site?: string; kind?: string[]; from?: number; to?: number; limit: number }
+
+export interface AlertRepository {
+  /** insert or update (by id) */
+  save(a: Alert): void;
+  get(id: string): Alert | undefined;
+  unresolved(): Alert[];
+  /** the newest alert of this rule and device resolved at or after `since` */
+  recentlyResolved(rule: string, deviceId: string, since: number): Alert | undefined;
+  /** newest first by openedAt */
+  list(q: AlertQuery): Alert[];
+  /** opened in [from, to) under a site prefix */
+  forStats(q: { site?: string; rule?: string[]; from?: number; to?: number }): StatsAlert[];
+}
+
+export interface RuleStateRepository {
+  all(): Array<{ rule: string; deviceId: string; json: string }>;
+  /** in one transaction: json undefined deletes */
+  write(changes: Array<{ rule: string; deviceId: string; json: string | undefined }>): void;
+}
+
+export interface SilenceRepository {
+  all(): Silence[];
+  insert(s: Silence): void;
+  /** false when there was none */
+  delete(id: string): boolean;
+}
+
+export interface AlertRepositories {
+  alerts: AlertRepository;
+  states: RuleStateRepository;
+  silences: SilenceRepository;
+  /** runs fn atomically (alerts and whatever else the caller writes alongside them) */
+  transaction(fn: () => void): void;
+}

@@ -1,0 +1,98 @@
+/** The alert repositories on the embedded SQLite database (tables of migration alerts-001). */
+import type { Db } from '../storage/database.js';
+import type { ReadingValue } from '../core/model.js';
+import type { Severity } from './rules.js';
+import type { Alert, AlertStatus } from './lifecycle.js';
+import type { AlertQuery, AlertRepositories, Silence } from './repositories.js';
+
+interface Row {
+  id: string; rule: string; device_id: string; status: AlertStatus; severity: Severity; kind: string | null; site: string;
+  metric: string | null; value: string | null; threshold: number | null; message: string; opened_at: number; last_seen_at: number;
+  occurrences: number; acknowledged_at: number | null; acknowledged_by: string | null; assignee: string | null;
+  resolved_at: number | null; resolved_by: string | null; resolution: 'auto' | 'manual' | null; notes: string; silenced: number;
+}
+
+const fromRow = (r: Row): Alert => ({
+  id: r.id, rule: r.rule, severity: r.severity, status: r.status, deviceId: r.device_id, kind: r.kind, site: r.site,
+  metric: r.metric, value: r.value === null ? null : (JSON.parse(r.value) as ReadingValue), threshold: r.threshold, message: r.message,
+  openedAt: r.opened_at, lastSeenAt: r.last_seen_at, occurrences: r.occurrences,
+  acknowledgedAt: r.acknowledged_at, acknowledgedBy: r.acknowledged_by, assignee: r.assignee,
+  resolvedAt: r.resolved_at, resolvedBy: r.resolved_by, resolution: r.resolution, notes: JSON.parse(r.notes), silenced: r.silenced === 1,
+});
+
+/** `site = p OR site LIKE 'p/%'`, with LIKE's wildcards in p escaped */
+function siteClause(site: string | undefined, where: string[], args: Array<string | number>): void {
+  if (site === undefined || site.replace(/\/+$/, '') === '') return;
+  const p = site.replace(/\/+$/, '');
+  where.push("(site = ? OR site LIKE ? ESCAPE '\\')");
+  args.push(p, `${p.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`);
+}
+
+export function sqliteAlertRepositories(db: Db): AlertRepositories {
+  const stmt = {
+    upsert: db.prepare(`INSERT INTO alerts (id, rule, device_id, status, severity, kind, site, metric, value, threshold, message, opened_at, last_seen_at, occurrences,
+      acknowledged_at, acknowledged_by, assignee, resolved_at, resolved_by, resolution, notes, silenced)
+      VALUES (@id, @rule, @deviceId, @status, @severity, @kind, @site, @metric, @value, @threshold, @message, @openedAt, @lastSeenAt, @occurrences,
+      @acknowledgedAt, @acknowledgedBy, @assignee, @resolvedAt, @resolvedBy, @resolution, @notes, @silenced)
+      ON CONFLICT(id) DO UPDATE SET status = excluded.status, metric = excluded.metric, value = excluded.value, threshold = excluded.threshold,
+      message = excluded.message, last_seen_at = excluded.last_seen_at, occurrences = excluded.occurrences, acknowledged_at = excluded.acknowledged_at,
+      acknowledged_by = excluded.acknowledged_by, assignee = excluded.assignee, resolved_at = excluded.resolved_at, resolved_by = excluded.resolved_by,
+      resolution = excluded.resolution, notes = excluded.notes, silenced = excluded.silenced, site = excluded.site`),
+    get: db.prepare('SELECT * FROM alerts WHERE id = ?'),
+    unresolved: db.prepare("SELECT * FROM alerts WHERE status != 'resolved'"),
+    recent: db.prepare("SELECT * FROM alerts WHERE rule = ? AND device_id = ? AND status = 'resolved' AND resolved_at >= ? ORDER BY resolved_at DESC LIMIT 1"),
+    states: db.prepare('SELECT rule, device_id, state FROM alert_state'),
+    saveState: db.prepare('INSERT INTO alert_state (rule, device_id, state) VALUES (?, ?, ?) ON CONFLICT(rule, device_id) DO UPDATE SET state = excluded.state'),
+    deleteState: db.prepare('DELETE FROM alert_state WHERE rule = ? AND device_id = ?'),
+    silences: db.prepare('SELECT * FROM silences'),
+    insertSilence: db.prepare('INSERT INTO silences (id, match, until, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    deleteSilence: db.prepare('DELETE FROM silences WHERE id = ?'),
+  };
+  return {
+    transaction: (fn) => db.transaction(fn)(),
+    alerts: {
+      save: (a) => { stmt.upsert.run({ ...a, value: a.value === null ? null : JSON.stringify(a.value), notes: JSON.stringify(a.notes), silenced: a.silenced ? 1 : 0, escalation: undefined, notifications: undefined }); },
+      get: (id) => { const r = stmt.get.get(id) as Row | undefined; return r ? fromRow(r) : undefined; },
+      unresolved: () => (stmt.unresolved.all() as Row[]).map(fromRow),
+      recentlyResolved: (rule, deviceId, since) => { const r = stmt.recent.get(rule, deviceId, since) as Row | undefined; return r ? fromRow(r) : undefined; },
+      list(q: AlertQuery) {
+        const where = [`status IN (${q.status.map(() => '?').join(', ')})`];
+        const args: Array<string | number> = [...q.status];
+        const inList = (col: string, values?: string[]) => { if (values?.length) { where.push(`${col} IN (${values.map(() => '?').join(', ')})`); args.push(...values); } };
+        inList('severity', q.severity);
+        inList('rule', q.rule);
+        inList('kind', q.kind);
+        if (q.device !== undefined) { where.push('device_id = ?'); args.push(q.device); }
+        siteClause(q.site, where, args);
+        if (q.from !== undefined) { where.push('opened_at >= ?'); args.push(q.from); }
+        if (q.to !== undefined) { where.push('opened_at < ?'); args.push(q.to); }
+        return (db.prepare(`SELECT * FROM alerts WHERE ${where.join(' AND ')} ORDER BY opened_at DESC LIMIT ?`).all(...args, q.limit) as Row[]).map(fromRow);
+      },
+      forStats(q) {
+        const where = ['1 = 1'];
+        const args: Array<string | number> = [];
+        if (q.rule?.length) { where.push(`rule IN (${q.rule.map(() => '?').join(', ')})`); args.push(...q.rule); }
+        siteClause(q.site, where, args);
+        if (q.from !== undefined) { where.push('opened_at >= ?'); args.push(q.from); }
+        if (q.to !== undefined) { where.push('opened_at < ?'); args.push(q.to); }
+        return (db.prepare(`SELECT rule, site, kind, opened_at, acknowledged_at, resolved_at FROM alerts WHERE ${where.join(' AND ')}`).all(...args) as Array<{ rule: string; site: string; kind: string | null; opened_at: number; acknowledged_at: number | null; resolved_at: number | null }>)
+          .map((r) => ({ rule: r.rule, site: r.site, kind: r.kind, openedAt: r.opened_at, acknowledgedAt: r.acknowledged_at, resolvedAt: r.resolved_at }));
+      },
+    },
+    states: {
+      all: () => (stmt.states.all() as Array<{ rule: string; device_id: string; state: string }>).map((r) => ({ rule: r.rule, deviceId: r.device_id, json: r.state })),
+      write: (changes) => db.transaction(() => {
+        for (const c of changes) {
+          if (c.json !== undefined) stmt.saveState.run(c.rule, c.deviceId, c.json);
+          else stmt.deleteState.run(c.rule, c.deviceId);
+        }
+      })(),
+    },
+    silences: {
+      all: () => (stmt.silences.all() as Array<{ id: string; match: string; until: number; reason: string; created_by: string; created_at: number }>)
+        .map((s): Silence => ({ id: s.id, match: JSON.parse(s.match), until: s.until, reason: s.reason, createdBy: s.created_by, createdAt: s.created_at })),
+      insert: (s) => { stmt.insertSilence.run(s.id, JSON.stringify(s.match), s.until, s.reason, s.createdBy, s.createdAt); },
+      delete: (id) => stmt.deleteSilence.run(id).changes > 0,
+    },
+  };
+}
