@@ -20,7 +20,7 @@ import { IngestPipeline } from './ingest/pipeline.js';
 import { createPseudonymiser, loadSiteSecret } from './ingest/privacy.js';
 import { EmbeddedBroker } from './broker/broker.js';
 import { buildApp } from './api/app.js';
-import { getModel } from '../devices/index.js';
+import { MODELS, getModel } from '../devices/index.js';
 import { VOCABULARY, metricDef } from './core/vocabulary.js';
 import { InfluxTelemetryStore } from './storage/influx/store.js';
 import { InfluxV1Backend } from './storage/influx/v1.js';
@@ -133,7 +133,7 @@ export class Gateway {
     const bundled = resolve(import.meta.dirname, '../config/rules.yaml');
     const rulesPath = resolve(config.rulesFile);
     const explicit = config.rulesFile !== 'config/rules.yaml';
-    const rules = loadRules(!explicit && !existsSync(rulesPath) ? bundled : rulesPath, explicit);
+    const rules = loadRules(!explicit && !existsSync(rulesPath) ? bundled : rulesPath, explicit, { models: MODELS });
     this.alerts = new AlertService({
       db: this.db, registry: this.registry, rules, getModel, webhooks: config.notify.webhooks, retry: config.notify.retry,
       publish: (topic, payload, retain) => this.broker.publish(topic, payload, retain), metrics: this.metrics, log: log.child({ component: 'alerts' }), clock: this.clock,

@@ -7,7 +7,12 @@ import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
-import { DEVICE_KINDS } from '../core/vocabulary.js';
+import { DEVICE_KINDS, EVENT_TYPES, metricDef } from '../core/vocabulary.js';
+
+/** what the loader checks rules against: the model catalogue (which kinds emit which metrics) */
+export interface RuleCatalogue {
+  models: ReadonlyArray<{ id: string; kind: string; metrics: readonly string[] }>;
+}
 
 export const SEVERITIES = ['critical', 'major', 'minor', 'warning'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -20,8 +25,9 @@ const Above = z.strictObject({ type: z.literal('above'), metric, threshold: z.nu
 const Below = z.strictObject({ type: z.literal('below'), metric, threshold: z.number(), inclusive: z.boolean().default(false), clear: z.number() })
   .refine((c) => c.clear >= c.threshold, 'clear must not be below threshold');
 const Flag = z.strictObject({ type: z.literal('flag'), metrics: z.array(metric).min(1), forS: z.number().min(0).default(0) });
-const Event = z.strictObject({ type: z.literal('event'), event: z.string().min(1) });
-const Rate = z.strictObject({ type: z.literal('rate'), event: z.string().min(1), count: z.number().int().min(1), windowS: z.number().positive(), by: z.enum(['credential', 'device']).default('credential') });
+const eventType = z.enum(EVENT_TYPES, { error: (i) => `unknown event type ${JSON.stringify(i.input)} (one of ${EVENT_TYPES.join(', ')})` });
+const Event = z.strictObject({ type: z.literal('event'), event: eventType });
+const Rate = z.strictObject({ type: z.literal('rate'), event: eventType, count: z.number().int().min(1), windowS: z.number().positive(), by: z.enum(['credential', 'device']).default('credential') });
 const OutOfRange = z.strictObject({ type: z.literal('out_of_range'), limits: z.record(z.string(), z.tuple([z.number(), z.number()])).default({}) });
 const Stuck = z.strictObject({ type: z.literal('stuck'), metrics: z.array(metric).min(1), count: z.number().int().min(2), minSpanS: z.number().min(0) });
 const NoData = z.strictObject({ type: z.literal('no_data'), intervals: z.number().positive().default(3) });
@@ -29,7 +35,8 @@ const Battery = z.strictObject({ type: z.literal('battery'), belowPct: z.number(
 const Regressed = z.strictObject({ type: z.literal('counter_regressed'), metrics: z.array(metric).min(1), allowance: z.number().min(0).default(0) });
 const Leak = z.strictObject({ type: z.literal('water_leak'), nightStart: z.number().int().min(0).max(23).default(2), nightEnd: z.number().int().min(1).max(24).default(4), nightFlowM3h: z.number().positive().default(0.05), hoursWithoutZero: z.number().int().min(1).max(168).default(24), tz: z.string().default('Asia/Shanghai') });
 
-export const ConditionSchema = z.union([Range, Above, Below, Flag, Event, Rate, OutOfRange, Stuck, NoData, Battery, Regressed, Leak]);
+// discriminated by type: a misspelled key is named ("unrecognized key thresold") instead of "Invalid input" of a union
+export const ConditionSchema = z.discriminatedUnion('type', [Range, Above, Below, Flag, Event, Rate, OutOfRange, Stuck, NoData, Battery, Regressed, Leak]);
 export type Condition = z.infer<typeof ConditionSchema>;
 
 export const RuleSchema = z.strictObject({
@@ -54,7 +61,7 @@ export const RulesFileSchema = z.strictObject({
 });
 export type RulesFile = z.infer<typeof RulesFileSchema>;
 
-export function loadRules(file: string, explicit: boolean): RulesFile {
+export function loadRules(file: string, explicit: boolean, catalogue?: RuleCatalogue): RulesFile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -73,15 +80,48 @@ export function loadRules(file: string, explicit: boolean): RulesFile {
     const issue = res.error.issues[0]!;
     const idx = issue.path[0] === 'rules' && typeof issue.path[1] === 'number' ? issue.path[1] : undefined;
     const id = idx !== undefined ? ((raw as { rules?: Array<{ id?: unknown }> }).rules?.[idx]?.id ?? `#${idx + 1}`) : undefined;
-    const where = id !== undefined ? `rule ${String(id)}: ${issue.path.slice(2).join('.') || '(rule)'}` : issue.path.join('.') || '(root)';
-    throw new ConfigError(`rules ${file}: ${where}: ${issue.message}`);
+    const at = issue.path.slice(2).join('.');
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : undefined;
+    const where = id !== undefined ? `rule ${String(id)}: ${keys ? [at, ...keys].filter(Boolean).join('.') : at || '(rule)'}` : issue.path.join('.') || '(root)';
+    const message = keys ? `unknown key${keys.length > 1 ? 's' : ''} ${keys.join(', ')}` : issue.message;
+    throw new ConfigError(`rules ${file}: ${where}: ${message}`);
   }
   const seen = new Set<string>();
   for (const r of res.data.rules) {
     if (seen.has(r.id)) throw new ConfigError(`rules ${file}: rule ${r.id}: duplicate id`);
     seen.add(r.id);
+    const problem = checkMetrics(r, catalogue);
+    if (problem) throw new ConfigError(`rules ${file}: rule ${r.id}: ${problem}`);
+  }
+  for (const [site, t] of Object.entries(res.data.sites)) {
+    for (const m of Object.keys(t)) if (!metricDef(m)) throw new ConfigError(`rules ${file}: sites.${site}.${m}: unknown metric ${m} (not in the vocabulary)`);
   }
   return res.data;
+}
+
+/** the metrics a condition names, with the key that names them */
+function namedMetrics(c: Condition, i: number): Array<[key: string, metric: string]> {
+  const at = `conditions.${i}`;
+  if ('metric' in c) return [[`${at}.metric`, c.metric]];
+  if ('metrics' in c) return c.metrics.map((m, k) => [`${at}.metrics.${k}`, m] as [string, string]);
+  if (c.type === 'out_of_range') return Object.keys(c.limits).map((m) => [`${at}.limits.${m}`, m] as [string, string]);
+  return [];
+}
+
+/** A rule that names a metric nothing can emit can never fire: a typo (ph_value for ph), refused at start-up. */
+function checkMetrics(rule: Rule, catalogue: RuleCatalogue | undefined): string | undefined {
+  for (const [i, c] of rule.conditions.entries()) {
+    for (const [key, m] of namedMetrics(c, i)) {
+      const def = metricDef(m);
+      if (!def) return `${key}: unknown metric ${m} (not in the vocabulary, docs/vocabulary.md)`;
+      if ((c.type === 'range' || c.type === 'above' || c.type === 'below') && def.type !== 'number') return `${key}: ${m} is not numeric`;
+      if ((c.type === 'flag') && def.type !== 'boolean') return `${key}: ${m} is not a flag (boolean)`;
+      if (!catalogue) continue;
+      const models = catalogue.models.filter((x) => !rule.kinds || rule.kinds.includes(x.kind as never));
+      if (!models.some((x) => x.metrics.includes(m))) return `${key}: no model${rule.kinds ? ` of kind ${rule.kinds.join(', ')}` : ''} emits ${m}`;
+    }
+  }
+  return undefined;
 }
 
 /** Threshold of `metric` for a device: its attributes.thresholds, then the longest matching site prefix, then the rule's. */

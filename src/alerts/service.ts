@@ -34,7 +34,6 @@ export interface Alert {
 export interface Silence { id: string; match: { rule?: string; device?: string; site?: string }; until: number; reason: string; createdBy: string; createdAt: number }
 
 const REOPEN_WITHIN_MS = 60_000;
-const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, major: 1, minor: 2, warning: 3 };
 
 export function alertJson(a: Alert) {
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -369,7 +368,13 @@ export class AlertService {
     return row ? fromRow(row) : undefined;
   }
 
-  list(q: { status: AlertStatus[]; severity?: string[]; rule?: string[]; device?: string; site?: string; kind?: string[]; from?: number; to?: number; limit: number }): Alert[] {
+  /** every rule of the rules file, enabled or not (silences may name a disabled one) */
+  knowsRule(id: string): boolean {
+    return this.deps.rules.rules.some((r) => r.id === id);
+  }
+
+  /** newest first (openedAt, then id) unless order asc; `after` continues a listing (keyset) */
+  list(q: { status: AlertStatus[]; severity?: string[]; rule?: string[]; device?: string; site?: string; kind?: string[]; from?: number; to?: number; limit: number; order?: 'asc' | 'desc'; after?: { openedAt: number; id: string } }): Alert[] {
     const where = [`status IN (${q.status.map(() => '?').join(', ')})`];
     const args: Array<string | number> = [...q.status];
     const inList = (col: string, values?: string[]) => { if (values?.length) { where.push(`${col} IN (${values.map(() => '?').join(', ')})`); args.push(...values); } };
@@ -380,8 +385,12 @@ export class AlertService {
     if (q.site !== undefined && q.site.replace(/\/+$/, '') !== '') { const p = q.site.replace(/\/+$/, ''); where.push("(site = ? OR site LIKE ? ESCAPE '\\')"); args.push(p, `${p.replace(/[\\%_]/g, (c) => `\\${c}`)}/%`); }
     if (q.from !== undefined) { where.push('opened_at >= ?'); args.push(q.from); }
     if (q.to !== undefined) { where.push('opened_at < ?'); args.push(q.to); }
-    const rows = this.deps.db.prepare(`SELECT * FROM alerts WHERE ${where.join(' AND ')} ORDER BY opened_at DESC LIMIT ?`).all(...args, q.limit) as Row[];
-    return rows.map(fromRow).map((a) => this.get(a.id) ?? a).sort((x, y) => SEVERITY_ORDER[x.severity] - SEVERITY_ORDER[y.severity] || y.openedAt - x.openedAt);
+    const desc = q.order !== 'asc';
+    if (q.after) { where.push(`(opened_at, id) ${desc ? '<' : '>'} (?, ?)`); args.push(q.after.openedAt, q.after.id); }
+    const dir = desc ? 'DESC' : 'ASC';
+    const rows = this.deps.db.prepare(`SELECT * FROM alerts WHERE ${where.join(' AND ')} ORDER BY opened_at ${dir}, id ${dir} LIMIT ?`).all(...args, q.limit) as Row[];
+    // the in-memory copy of an unresolved alert may be ahead of its row within a batch
+    return rows.map(fromRow).map((a) => (a.status === 'resolved' ? a : this.get(a.id) ?? a));
   }
 
   private mustGet(id: string): Alert {

@@ -72,9 +72,12 @@ export class WebhookOutbox {
   }
 
   /** Delivery state for operators: pending and recent rows per webhook. */
-  deliveries(q: { status?: 'pending' | 'delivered'; limit: number }) {
-    const where = q.status === 'pending' ? 'WHERE delivered_at IS NULL' : q.status === 'delivered' ? 'WHERE delivered_at IS NOT NULL' : '';
-    return (this.db.prepare(`SELECT * FROM webhook_outbox ${where} ORDER BY id DESC LIMIT ?`).all(q.limit) as OutboxRow[]).map((r) => ({
+  deliveries(q: { status?: 'pending' | 'delivered'; limit: number; order?: 'asc' | 'desc'; afterId?: number }) {
+    const where = [q.status === 'pending' ? 'delivered_at IS NULL' : q.status === 'delivered' ? 'delivered_at IS NOT NULL' : '1'];
+    const desc = q.order !== 'asc';
+    const args: number[] = [];
+    if (q.afterId !== undefined) { where.push(`id ${desc ? '<' : '>'} ?`); args.push(q.afterId); }
+    return (this.db.prepare(`SELECT * FROM webhook_outbox WHERE ${where.join(' AND ')} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ?`).all(...args, q.limit) as OutboxRow[]).map((r) => ({
       id: String(r.id), webhook: r.webhook, event: r.event, alertId: r.alert_id, createdAt: new Date(r.created_at).toISOString(),
       status: r.delivered_at !== null ? 'delivered' : 'pending', attempts: r.attempts, nextAttemptAt: r.delivered_at === null ? new Date(r.next_attempt_at).toISOString() : null,
       deliveredAt: r.delivered_at === null ? null : new Date(r.delivered_at).toISOString(), lastStatus: r.last_status, lastError: r.last_error,

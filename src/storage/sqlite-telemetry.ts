@@ -197,7 +197,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (q.deviceId !== undefined) { where.push('device_id = ?'); args.push(q.deviceId); }
     if (q.deviceIds !== undefined) { where.push('device_id IN (SELECT value FROM json_each(?))'); args.push(JSON.stringify(q.deviceIds)); }
     if (q.type !== undefined) { where.push('type = ?'); args.push(q.type); }
-    const rows = this.db.prepare(`SELECT id, device_id, type, ts, data FROM events WHERE ${where.join(' AND ')} ORDER BY ts, id LIMIT ?`)
+    const desc = q.order !== 'asc';
+    if (q.after) { where.push(`(ts, id) ${desc ? '<' : '>'} (?, ?)`); args.push(q.after.ts, Number(q.after.id)); }
+    const dir = desc ? 'DESC' : 'ASC';
+    const rows = this.db.prepare(`SELECT id, device_id, type, ts, data FROM events WHERE ${where.join(' AND ')} ORDER BY ts ${dir}, id ${dir} LIMIT ?`)
       .all(...args, q.limit) as Array<{ id: number; device_id: string; type: string; ts: number; data: string }>;
     return rows.map((r) => ({ id: String(r.id), deviceId: r.device_id, type: r.type, ts: r.ts, data: JSON.parse(r.data) as Record<string, unknown> }));
   }

@@ -36,6 +36,10 @@ export interface EventQuery {
   from: number;
   to: number;
   limit: number;
+  /** desc (default): newest first */
+  order?: 'asc' | 'desc';
+  /** keyset continuation: the events after this one in `order` */
+  after?: { ts: number; id: string };
 }
 
 export interface StoredEvent extends DeviceEventRecord {
