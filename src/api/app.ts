@@ -7,7 +7,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { hasZodFastifySchemaValidationErrors, isResponseSerializationError, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError, jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { HttpError, sendError, fromRegistryError, ERROR_CODES, type ErrorDetail } from './common.js';
 import { RegistryError } from '../registry/devices.js';
@@ -41,6 +41,13 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
     bodyLimit: opts.bodyLimit,
     ...(opts.tls ? { https: { cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) } } : {}),
     ajv: { customOptions: { coerceTypes: false } },
+    // device ids are up to 128 characters, site paths 300 (find-my-way's default is 100)
+    maxParamLength: 320,
+    // errors the router raises before a route runs: the same shape and codes as every other
+    frameworkErrors: (err, _req, reply) => {
+      const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is longer than 320 characters' : 'the URL is not valid (bad percent-encoding?)';
+      return sendError(reply, new HttpError(400, `url: ${message}`, [{ field: 'url', message }], 'VALIDATION_FAILED'));
+    },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -63,7 +70,8 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
       return out;
     },
     transformObject: (doc) => {
-      const spec = (doc as { openapiObject: Record<string, unknown> }).openapiObject as { paths?: Record<string, Record<string, { responses?: Record<string, { content?: unknown }> }>> };
+      // components.schemas: the shared Error schema referenced by every 4xx
+      const spec = jsonSchemaTransformObject(doc) as { paths?: Record<string, Record<string, { responses?: Record<string, { content?: unknown }> }>> };
       // 204 has no body: @fastify/swagger would describe the null schema as JSON content
       for (const ops of Object.values(spec.paths ?? {})) for (const op of Object.values(ops)) if (op.responses?.['204']) delete op.responses['204'].content;
       return spec as never;
@@ -71,7 +79,12 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
   });
   // security headers on every response; the OpenAPI UI sets its own CSP for its assets
   await app.register(helmet, { global: true, hsts: opts.tls ? undefined : false });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  // Swagger UI sets inline styles (element style attributes) as it renders: its own CSP,
+  // with style-src allowing them, or Chromium logs a refusal for each (scripts stay 'self' only)
+  await app.register(swaggerUi, {
+    routePrefix: '/docs', staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/style-src [^;]*/, "style-src 'self' 'unsafe-inline'"),
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   app.decorateRequest('apiKey', null);

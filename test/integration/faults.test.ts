@@ -64,7 +64,7 @@ describe('a webhook endpoint that hangs', () => {
     await publish(c, 'devices/bin-h/up', '{"fill_pct": 2}');
     expect(Date.now() - t0).toBeLessThan(1000); // PUBACKs do not wait for webhooks
     await eventually(async () => {
-      const rows = (await gw.api('/api/v1/webhooks/deliveries')).body.deliveries as any[];
+      const rows = (await gw.api('/api/v1/webhooks/deliveries')).body.items as any[];
       return rows.some((r) => r.attempts >= 2 && /timeout/.test(r.lastError ?? ''));
     }, 5000);
     hang = false;
