@@ -43,7 +43,7 @@ async function device(id: string, model: string, site: string): Promise<void> {
 }
 const send = (id: string, body: unknown) => publish(clients[id]!, `devices/${id}/up`, JSON.stringify(body));
 const alertOf = async (rule: string, dev: string) =>
-  (await gw.api(`/api/v1/alerts?rule=${rule}&device=${dev}&status=open,acknowledged,resolved`)).body.alerts[0];
+  (await gw.api(`/api/v1/alerts?rule=${rule}&device=${dev}&status=open,acknowledged,resolved`)).body.items[0];
 
 interface Session { page: Page; context: BrowserContext; problems: string[] }
 
@@ -144,7 +144,7 @@ describe('serving', () => {
 
     const unknown = await gw.api('/api/v1/no-such-thing');
     expect(unknown.status).toBe(404);
-    expect(unknown.body).toEqual({ error: 'no route GET /api/v1/no-such-thing' });
+    expect(unknown.body).toMatchObject({ error: 'no route GET /api/v1/no-such-thing', code: 'NOT_FOUND' });
     expect((await gw.api('/no-such-page', { token: null })).body.error).toBe('no route GET /no-such-page');
     expect((await gw.api('/api/v1/devices', { token: null })).status).toBe(401);
     for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs/']) expect((await get(path)).status, path).toBe(200);

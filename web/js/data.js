@@ -1,21 +1,15 @@
 // Device list and the site tree built from it: the API has devices with a site path of up
 // to four levels (community/compound/building/unit), the tree is their prefixes.
-import { api, cached } from './api.js';
+import { cached, listAll } from './api.js';
 
 export const SITE_LEVELS = ['community', 'compound', 'building', 'unit'];
 export const DEVICE_KINDS = ['water_quality', 'bin_fill', 'door_access', 'parking', 'water_meter', 'electricity_meter'];
 /** Cumulative counters: their history is drawn as consumption per bucket (agg=delta). */
 export const isCumulative = (metric) => /^(energy_(import|export)(_t\d)?_kwh|water_volume_m3|pulse_count|door_open_count)$/.test(metric);
 
-export async function loadDevices() {
-  const first = await api('/devices', { query: { limit: 10000 } });
-  const devices = [...first.devices];
-  while (devices.length < first.total) {
-    const next = await api('/devices', { query: { limit: 10000, offset: devices.length } });
-    if (!next.devices.length) break;
-    devices.push(...next.devices);
-  }
-  return devices;
+/** Every device (the site tree needs them all), 1000 per request. */
+export function loadDevices(query) {
+  return listAll('/devices', query);
 }
 
 /** Every prefix of the given site paths, sorted so that a parent comes right before its children. */
@@ -39,7 +33,7 @@ export function siteOptions(paths) {
  * belowPct, or battery_v below the model's lowBatteryV.
  */
 export async function lowBatteryTest() {
-  const [{ models }, { rules }] = await Promise.all([cached('/models'), cached('/rules')]);
+  const [models, rules] = await Promise.all([cached('/models'), cached('/rules')]);
   let belowPct = 20;
   for (const r of rules) for (const c of r.conditions ?? []) if (c.type === 'battery' && typeof c.belowPct === 'number') belowPct = c.belowPct;
   const lowV = new Map(models.map((m) => [m.id, m.lowBatteryV]));
