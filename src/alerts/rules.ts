@@ -77,7 +77,8 @@ export function loadRules(file: string, explicit: boolean, catalogue?: RuleCatal
   }
   const res = RulesFileSchema.safeParse(raw);
   if (!res.success) {
-    const issue = res.error.issues[0]!;
+    // a misspelled key explains the "missing" one it was meant to be: name it first
+    const issue = res.error.issues.find((i) => i.code === 'unrecognized_keys') ?? res.error.issues[0]!;
     const idx = issue.path[0] === 'rules' && typeof issue.path[1] === 'number' ? issue.path[1] : undefined;
     const id = idx !== undefined ? ((raw as { rules?: Array<{ id?: unknown }> }).rules?.[idx]?.id ?? `#${idx + 1}`) : undefined;
     const at = issue.path.slice(2).join('.');
