@@ -97,7 +97,6 @@ export class Gateway {
     this.integrations = new Integrations(this.db, this.clock);
     this.integrations.load();
     this.audit = new AuditLog(this.db, this.clock);
-    this.bootstrapAdmin();
 
     this.store = this.createStore();
     await this.store.start();
@@ -156,6 +155,8 @@ export class Gateway {
     await this.app.listen({ host: config.http.host, port: config.http.port });
     const addr = this.app.server.address();
     this.ports.http = typeof addr === 'object' && addr ? addr.port : config.http.port;
+    // only once every port is ours: a start that fails (a busy port) prints no token it then abandons
+    this.bootstrapAdmin();
     log.info({ http: this.ports.http, mqtt: this.ports.mqtt, dataDir: config.dataDir, store: this.store.name, devices: this.registry.size }, 'gateway started');
     return this.ports;
   }

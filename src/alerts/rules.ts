@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../config.js';
+import { ConfigError, yamlErrorText } from '../config.js';
 import { DEVICE_KINDS, EVENT_TYPES, metricDef } from '../core/vocabulary.js';
 
 /** what the loader checks rules against: the model catalogue (which kinds emit which metrics) */
@@ -71,9 +71,9 @@ export function loadRules(file: string, explicit: boolean, catalogue?: RuleCatal
   }
   let raw: unknown;
   try {
-    raw = YAML.parse(text);
+    raw = YAML.parse(text, { prettyErrors: true });
   } catch (err) {
-    throw new ConfigError(`rules ${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    throw new ConfigError(`rules ${file}: ${yamlErrorText(err)}`);
   }
   const res = RulesFileSchema.safeParse(raw);
   if (!res.success) {

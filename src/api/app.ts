@@ -42,7 +42,7 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
     ...(opts.tls ? { https: { cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) } } : {}),
     ajv: { customOptions: { coerceTypes: false } },
     // device ids are up to 128 characters, site paths 300 (find-my-way's default is 100)
-    maxParamLength: 320,
+    routerOptions: { maxParamLength: 320 },
     // errors the router raises before a route runs: the same shape and codes as every other
     frameworkErrors: (err, _req, reply) => {
       const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is longer than 320 characters' : 'the URL is not valid (bad percent-encoding?)';
