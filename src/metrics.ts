@@ -3,7 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'gateway_process_' });
+  // prom-client's default names already start with process_ / nodejs_: gateway_process_cpu_user_seconds_total
+  collectDefaultMetrics({ register: registry, prefix: 'gateway_' });
   const m = {
     registry,
     messagesReceived: new Counter({ name: 'gateway_messages_received_total', help: 'MQTT messages received for ingest, by model', labelNames: ['model'], registers: [registry] }),
@@ -22,6 +23,14 @@ export function createMetrics() {
     connectedClients: new Gauge({ name: 'gateway_connected_clients', help: 'MQTT clients connected to the embedded broker', registers: [registry] }),
     authRefusals: new Counter({ name: 'gateway_auth_refusals_total', help: 'refused MQTT connects, publishes and subscribes, by action and reason', labelNames: ['action', 'reason'], registers: [registry] }),
     httpRefusals: new Counter({ name: 'gateway_http_refusals_total', help: 'refused REST requests, by reason (unauthorized, forbidden, body_too_large, rate_limited)', labelNames: ['reason'], registers: [registry] }),
+    httpRequests: new Counter({ name: 'gateway_http_requests_total', help: 'REST and console requests answered, by route pattern (never the raw URL), method and status', labelNames: ['route', 'method', 'status'], registers: [registry] }),
+    httpDuration: new Histogram({
+      name: 'gateway_http_request_duration_seconds', help: 'time from request to response, by route pattern, method and status', labelNames: ['route', 'method', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry],
+    }),
+    notifications: new Counter({ name: 'gateway_notifications_total', help: 'notification delivery attempts, by channel type and result (delivered, failed: retried later)', labelNames: ['channel', 'result'], registers: [registry] }),
+    notificationDuration: new Histogram({ name: 'gateway_notification_delivery_seconds', help: 'time of one delivery attempt, by channel type', labelNames: ['channel'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] }),
+    notificationsPending: new Gauge({ name: 'gateway_notifications_pending', help: 'notifications waiting in the outbox (not delivered yet), by channel type', labelNames: ['channel'], registers: [registry] }),
     alertsOpen: new Gauge({ name: 'gateway_alerts_open', help: 'alerts not resolved, by rule', labelNames: ['rule'], registers: [registry] }),
   };
   return m;

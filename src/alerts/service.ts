@@ -102,7 +102,7 @@ export class AlertService {
 
   constructor(private readonly deps: AlertServiceDeps) {
     this.rules = deps.rules.rules.filter((r) => r.enabled);
-    this.outbox = new WebhookOutbox(deps.db, deps.webhooks, deps.retry, deps.log.child({ component: 'webhooks' }), deps.clock);
+    this.outbox = new WebhookOutbox(deps.db, deps.webhooks, deps.retry, deps.log.child({ component: 'webhooks' }), deps.clock, deps.metrics);
     const db = deps.db;
     this.stmt = {
       insert: db.prepare(`INSERT INTO alerts (id, rule, device_id, status, severity, kind, site, metric, value, threshold, message, opened_at, last_seen_at, occurrences,

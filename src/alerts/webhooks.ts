@@ -8,6 +8,7 @@ import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db } from '../storage/database.js';
 import type { Alert } from './service.js';
+import type { Metrics } from '../metrics.js';
 
 export interface WebhookConfig {
   url: string;
@@ -45,7 +46,7 @@ export class WebhookOutbox {
   private readonly inflight = new Set<Promise<void>>();
 
   constructor(private readonly db: Db, private readonly hooks: WebhookConfig[], private readonly retry: { initialMs: number; maxMs: number; timeoutMs: number },
-    private readonly log: Logger, private readonly clock: () => number) {}
+    private readonly log: Logger, private readonly clock: () => number, private readonly metrics?: Pick<Metrics, 'notifications' | 'notificationDuration' | 'notificationsPending'>) {}
 
   enqueue(event: string, alert: Alert, body: string): void {
     const now = this.clock();
@@ -90,6 +91,8 @@ export class WebhookOutbox {
 
   private pump(): void {
     if (this.stopped) return;
+    // the outbox is the truth of what is pending, across restarts too (partial index: cheap)
+    if (this.hooks.length > 0) this.metrics?.notificationsPending.set({ channel: 'webhook' }, this.pending());
     for (const w of this.hooks) {
       if (this.busy.has(w.url)) continue;
       const head = this.db.prepare('SELECT * FROM webhook_outbox WHERE webhook = ? AND delivered_at IS NULL ORDER BY id LIMIT 1').get(w.url) as OutboxRow | undefined;
@@ -108,6 +111,7 @@ export class WebhookOutbox {
   private async deliver(w: WebhookConfig, row: OutboxRow): Promise<void> {
     let status: number | null = null;
     let error: string | null = null;
+    const stopTimer = this.metrics?.notificationDuration.startTimer({ channel: 'webhook' });
     try {
       const res = await fetch(w.url, {
         method: 'POST',
@@ -119,12 +123,16 @@ export class WebhookOutbox {
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) {
         this.db.prepare('UPDATE webhook_outbox SET delivered_at = ?, attempts = attempts + 1, last_status = ?, last_error = NULL WHERE id = ?').run(this.clock(), status, row.id);
+        stopTimer?.();
+        this.metrics?.notifications.inc({ channel: 'webhook', result: 'delivered' });
         return;
       }
       error = `HTTP ${status}`;
     } catch (err) {
       error = (err as Error).name === 'TimeoutError' ? `timeout after ${this.retry.timeoutMs} ms` : ((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message);
     }
+    stopTimer?.();
+    this.metrics?.notifications.inc({ channel: 'webhook', result: 'failed' });
     const attempts = row.attempts + 1;
     const delay = Math.min(this.retry.maxMs, this.retry.initialMs * 2 ** (attempts - 1));
     this.db.prepare('UPDATE webhook_outbox SET attempts = ?, next_attempt_at = ?, last_status = ?, last_error = ? WHERE id = ?').run(attempts, this.clock() + delay, status, error, row.id);

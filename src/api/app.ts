@@ -113,6 +113,15 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
     req.apiKey = { name: key.name, role: key.role };
   });
 
+  // request count and latency by route pattern: never the raw URL (ids would make a series each)
+  app.addHook('onResponse', async (req, reply) => {
+    const url = req.routeOptions.url;
+    const route = url === undefined ? 'unmatched' : url === '/api/v1/sites/*' ? '/api/v1/sites/{path}/summary' : url.replace(/:([A-Za-z]+)/g, '{$1}');
+    const labels = { route, method: req.method, status: String(reply.statusCode) };
+    ctx.metrics.httpRequests.inc(labels);
+    ctx.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+
   app.setErrorHandler((err, req, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
       const where = (err as { validationContext?: string }).validationContext ?? 'request';

@@ -206,6 +206,10 @@ describe('lifecycle actions and roles', () => {
     expect(hook.received.every((h) => h.verified)).toBe(true);
     const deliveries = await gw.api('/api/v1/webhooks/deliveries');
     expect(deliveries.body.items[0]).toMatchObject({ webhook: hook.url, status: 'delivered' });
+    const m = (await gw.api('/metrics', { token: null })).text;
+    expect(Number(/gateway_notifications_total\{channel="webhook",result="delivered"\} (\d+)/.exec(m)?.[1])).toBe(hook.received.length);
+    expect(m).toMatch(/gateway_notification_delivery_seconds_count\{channel="webhook"\} [1-9]/);
+    expect(m).toMatch(/gateway_notifications_pending\{channel="webhook"\} 0/);
     expect((await gw.api('/api/v1/webhooks/deliveries?status=pending')).body).toEqual({ items: [], next: null });
   });
 });

@@ -70,6 +70,9 @@ describe('a webhook endpoint that hangs', () => {
     hang = false;
     await eventually(() => got.length === 2, 5000);
     expect(got).toEqual(['alert.opened', 'alert.resolved']);
+    const m = (await gw.api('/metrics', { token: null })).text;
+    expect(Number(/gateway_notifications_total\{channel="webhook",result="failed"\} (\d+)/.exec(m)?.[1])).toBeGreaterThanOrEqual(2);
+    expect(Number(/gateway_notifications_total\{channel="webhook",result="delivered"\} (\d+)/.exec(m)?.[1])).toBe(2);
     await c.endAsync();
   });
 });

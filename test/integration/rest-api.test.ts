@@ -361,6 +361,15 @@ describe('models, API keys, integrations, operations', () => {
       expect(metrics.text, name).toContain(name);
     }
     expect(metrics.text).toMatch(/gateway_messages_dead_lettered_total\{model="generic.bin-fill"\} [1-9]/);
+    // process metrics once prefixed, HTTP requests by route pattern and status
+    expect(metrics.text).toContain('gateway_process_cpu_user_seconds_total');
+    expect(metrics.text).not.toContain('gateway_process_process_');
+    expect(metrics.text).toMatch(/gateway_http_requests_total\{route="\/api\/v1\/devices\/\{id\}",method="GET",status="404"\} [1-9]/);
+    expect(metrics.text).toMatch(/gateway_http_request_duration_seconds_count\{route="\/api\/v1\/devices",method="POST",status="201"\} [1-9]/);
+    expect(metrics.text).toMatch(/gateway_http_requests_total\{route="\/api\/v1\/sites\/\{path\}\/summary",method="GET",status="404"\} [1-9]/);
+    expect(metrics.text).toMatch(/gateway_http_requests_total\{route="unmatched",method="GET",status="404"\} [1-9]/);
+    // never a raw URL: ids and paths are not label values
+    expect(metrics.text).not.toMatch(/route="[^"]*(nope|bin-001|nowhere)/);
     const spec = await gw.api('/openapi.json', { token: null });
     expect(spec.body.openapi).toMatch(/^3\./);
     expect(Object.keys(spec.body.paths)).toEqual(expect.arrayContaining(['/api/v1/devices', '/api/v1/telemetry', '/api/v1/devices/{id}/latest']));
