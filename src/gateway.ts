@@ -165,7 +165,8 @@ export class Gateway {
     const { config } = this;
     if (config.store.type === 'sqlite') {
       return new SqliteTelemetryStore(this.db, config.store.sqlite.writerThread
-        ? { file: join(config.dataDir, 'gateway.db'), synchronous: config.store.sqlite.synchronous } : undefined);
+        ? { file: join(config.dataDir, 'gateway.db'), synchronous: config.store.sqlite.synchronous } : undefined,
+      { rawDays: config.retention.rawDays, timezone: config.retention.timezone, clock: this.clock });
     }
     const i = config.store.influx;
     const v1 = config.store.type === 'influx-v1';

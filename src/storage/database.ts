@@ -153,6 +153,11 @@ const MIGRATIONS: Array<[name: string, sql: string]> = [
     PRIMARY KEY (period, device_id, metric, bucket)
   ) WITHOUT ROWID, STRICT;
   `],
+  // times of a bucket's first and last reading: history older than the raw retention is merged into buckets (storage/backfill.ts)
+  ['005-rollup-first-last-ts', `
+  ALTER TABLE rollups ADD COLUMN first_ts INTEGER;
+  ALTER TABLE rollups ADD COLUMN last_ts INTEGER;
+  `],
 ];
 
 export interface OpenOptions {

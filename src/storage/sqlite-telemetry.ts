@@ -9,6 +9,7 @@ import type { Db } from './database.js';
 import type { ReadingValue } from '../core/model.js';
 import type { Reading } from '../core/types.js';
 import { metricDef } from '../core/vocabulary.js';
+import { accumulate, merge, splitHistory, type HistorySettings } from './backfill.js';
 import type { EventQuery, LatestValue, Readiness, RollupPoint, RollupQuery, SeriesQuery, StoredEvent, StoredPoint, TelemetryStore, WriteBatch } from './telemetry-store.js';
 
 type SqlValue = number | string | null;
@@ -42,7 +43,22 @@ export class SqliteTelemetryStore implements TelemetryStore {
    * `writerFile`: when given, commits run in a worker thread on its own connection to this
    * file, so the event loop is not blocked for the duration of a transaction and its fsync.
    */
-  constructor(private readonly db: Db, private readonly writer?: { file: string; synchronous: 'full' | 'normal' }) {
+  private readonly mergeHistory;
+
+  /** `history`: readings older than the raw retention are merged into the rollups, not kept raw (storage/backfill.ts) */
+  constructor(private readonly db: Db, private readonly writer?: { file: string; synchronous: 'full' | 'normal' }, private readonly history?: HistorySettings) {
+    const existing = db.prepare('SELECT count, sum, min, max, first, last, first_ts, last_ts FROM rollups WHERE period = ? AND device_id = ? AND metric = ? AND bucket = ?');
+    const put = db.prepare(`INSERT INTO rollups (period, device_id, metric, bucket, count, sum, min, max, first, last, first_ts, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (period, device_id, metric, bucket) DO UPDATE SET count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max,
+      first = excluded.first, last = excluded.last, first_ts = excluded.first_ts, last_ts = excluded.last_ts`);
+    this.mergeHistory = db.transaction((readings: Reading[], timezone: string) => {
+      for (const a of accumulate(readings, timezone)) {
+        const row = existing.get(a.period, a.deviceId, a.metric, a.bucket) as { count: number; sum: number; min: number; max: number; first: number; last: number; first_ts: number | null; last_ts: number | null } | undefined;
+        const out = row ? { ...row, firstTs: row.first_ts, lastTs: row.last_ts } : { ...a };
+        if (row) merge(out, a);
+        put.run(a.period, a.deviceId, a.metric, a.bucket, out.count, out.sum, out.min, out.max, out.first, out.last, out.firstTs, out.lastTs);
+      }
+    });
     this.stmt = {
       reading: db.prepare('INSERT OR IGNORE INTO readings (device_id, metric, ts, value, received_at, quality) VALUES (?, ?, ?, ?, ?, ?)'),
       latest: db.prepare(`INSERT INTO latest (device_id, metric, ts, value, quality) VALUES (?, ?, ?, ?, ?)
@@ -119,6 +135,13 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   async commit(batch: WriteBatch): Promise<void> {
+    if (this.history) {
+      const { recent, history } = splitHistory(batch.readings, this.history);
+      if (history.length > 0) {
+        this.mergeHistory(history, this.history.timezone);
+        batch = { ...batch, readings: recent };
+      }
+    }
     if (this.worker) return this.commitInWorker(this.worker, batch);
     try {
       this.writeTx(batch);

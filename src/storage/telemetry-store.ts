@@ -58,6 +58,9 @@ export interface RollupPoint {
   mean: number;
   first: number;
   last: number;
+  /** times of the first and last reading, where the store keeps them (merging history) */
+  firstTs?: number;
+  lastTs?: number;
 }
 
 export interface RollupQuery extends SeriesQuery {

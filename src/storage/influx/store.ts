@@ -18,7 +18,9 @@ import { Spool, type SpoolChunk } from '../spool.js';
 import type { EventQuery, LatestValue, Readiness, RollupPoint, RollupQuery, SeriesQuery, StoredEvent, StoredPoint, TelemetryStore, WriteBatch } from '../telemetry-store.js';
 import type { Metrics } from '../../metrics.js';
 import type { DeadLetter } from '../../core/types.js';
-import { readingLines, type SeriesTags } from './line-protocol.js';
+import { escapeMeasurement, readingLines, tagSet, type SeriesTags } from './line-protocol.js';
+import { accumulate, merge, splitHistory, type RollupAcc } from '../backfill.js';
+import type { Reading } from '../../core/types.js';
 import { RejectedWrite, type InfluxBackend, type RetentionSettings } from './backend.js';
 
 export interface InfluxStoreOptions {
@@ -85,7 +87,11 @@ export class InfluxTelemetryStore implements TelemetryStore {
   }
 
   async commit(batch: WriteBatch): Promise<void> {
-    const lines = readingLines(batch.readings, this.opts.tagsOf);
+    const { recent, history } = splitHistory(batch.readings, { rawDays: this.opts.retention.rawDays, timezone: this.opts.retention.timezone, clock: this.clock });
+    // beyond the raw retention policy InfluxDB would drop them: merged into the rollups instead.
+    // Not spooled: a failure fails the commit (no PUBACK), and the device sends them again.
+    if (history.length > 0) await this.writeHistory(history);
+    const lines = readingLines(recent, this.opts.tagsOf);
     let toSpool = false;
     const deadLetters = batch.deadLetters.slice();
     if (lines.length > 0) {
@@ -120,6 +126,34 @@ export class InfluxTelemetryStore implements TelemetryStore {
       this.updateGauges();
       this.kickDrain();
     }
+  }
+
+  /** merges the history's buckets into the stored rollup points (read, merge, write back) */
+  private async writeHistory(history: Reading[]): Promise<void> {
+    const groups = new Map<string, RollupAcc[]>();
+    for (const a of accumulate(history, this.opts.retention.timezone)) {
+      const key = `${a.period}\u0000${a.deviceId}\u0000${a.metric}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = []));
+      g.push(a);
+    }
+    const lines: Record<'1h' | '1d', string[]> = { '1h': [], '1d': [] };
+    for (const accs of groups.values()) {
+      const { period, deviceId, metric } = accs[0]!;
+      const buckets = accs.map((a) => a.bucket);
+      const stored = await this.backend.rollups({ deviceId, metric, period, from: Math.min(...buckets), to: Math.max(...buckets) + 1, limit: buckets.length + 10_000 });
+      const byTs = new Map(stored.map((p) => [p.ts, p]));
+      const tags = tagSet(this.opts.tagsOf(deviceId));
+      for (const a of accs) {
+        const old = byTs.get(a.bucket);
+        const out = old ? { ...old, firstTs: old.firstTs ?? null, lastTs: old.lastTs ?? null } : { ...a };
+        if (old) merge(out, a);
+        const f = (v: number) => (Number.isInteger(v) ? `${v}` : String(v));
+        lines[period].push(`${escapeMeasurement(metric)}${tags} count=${out.count}i,sum=${f(out.sum)},min=${f(out.min)},max=${f(out.max)},mean=${f(out.sum / out.count)},first=${f(out.first)},last=${f(out.last)}`
+          + `${out.firstTs !== null ? `,first_ts=${out.firstTs}i` : ''}${out.lastTs !== null ? `,last_ts=${out.lastTs}i` : ''} ${a.bucket}`);
+      }
+    }
+    for (const period of ['1h', '1d'] as const) if (lines[period].length) await this.backend.writeRollups(period, lines[period].join('\n'));
   }
 
   private noteFailure(err: Error): void {
