@@ -321,6 +321,12 @@ describe('sites, devices and summary (manager)', () => {
     await page.getByRole('heading', { level: 2, name: 'Devices in jiangnan/yuhua-garden/b5 (4)' }).waitFor();
     const parkRow = page.locator('table.devices tbody tr', { hasText: 'park-e2e' });
     expect(await parkRow.innerText()).toMatch(/generic\.parking[\s\S]*Online[\s\S]*15 %[\s\S]*low/);
+    // the gateway searches (GET /devices?q=): one row for a device id, the heading says what was searched
+    await page.getByRole('searchbox', { name: 'Search devices' }).fill('park-e2');
+    await page.getByRole('heading', { level: 2, name: 'Devices in jiangnan/yuhua-garden/b5 matching “park-e2”' }).waitFor();
+    await expect.poll(() => page.locator('table.devices tbody tr').count(), { timeout: 10_000 }).toBe(1);
+    await page.getByRole('searchbox', { name: 'Search devices' }).fill('');
+    await page.getByRole('heading', { level: 2, name: 'Devices in jiangnan/yuhua-garden/b5 (4)' }).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'sites-desktop.png'), fullPage: true });
     // keyboard: collapse and expand a tree node
     const toggle = page.getByRole('button', { name: 'Collapse yuhua-garden' });

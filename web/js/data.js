@@ -32,6 +32,12 @@ export function siteOptions(paths) {
  * Low battery as the gateway's own battery rule sees it: battery_pct below the rule's
  * belowPct, or battery_v below the model's lowBatteryV.
  */
+/** model id -> its low-battery voltage (models that report battery_v) */
+export async function lowVoltages() {
+  const models = await cached('/models');
+  return new Map(models.map((m) => [m.id, m.lowBatteryV]));
+}
+
 export async function lowBatteryTest() {
   const [models, rules] = await Promise.all([cached('/models'), cached('/rules')]);
   let belowPct = 20;

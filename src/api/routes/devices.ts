@@ -177,7 +177,7 @@ export const deviceRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
     config: { roles: READERS },
     schema: {
       tags: ['devices'],
-      summary: 'Devices by id; filters: model, kind, site (path prefix), online, q (substring of id, name or site, any case)',
+      summary: 'Devices by id; filters: model, kind, site (path prefix), online, q (substring of id, name, model or site, any case)',
       querystring: z.strictObject({
         model: z.string().max(100).optional(), kind: z.enum(DEVICE_KINDS).optional(), site: z.string().max(300).optional(),
         online: z.enum(['true', 'false']).optional(), q: z.string().min(1).max(200).optional(),
@@ -195,7 +195,7 @@ export const deviceRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
       (after === undefined || d.id > String(after))
       && (q.model === undefined || d.model === q.model) && (q.kind === undefined || d.kind === q.kind)
       && (q.site === undefined || sitePrefixMatches(d.site, q.site))
-      && (needle === undefined || d.id.toLowerCase().includes(needle) || (d.name ?? '').toLowerCase().includes(needle) || d.site.toLowerCase().includes(needle))
+      && (needle === undefined || d.id.toLowerCase().includes(needle) || (d.name ?? '').toLowerCase().includes(needle) || d.site.toLowerCase().includes(needle) || d.model.toLowerCase().includes(needle))
       && (q.online === undefined || ctx.isOnline(d) === (q.online === 'true'))).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, q.limit + 1);
     const latest = await ctx.store.latestMany(rows.slice(0, q.limit).map((d) => d.id), ['battery_pct', 'battery_v']);
     return page(rows, q.limit, (d) => [d.id], scope, (d) => deviceJson(ctx, d, latest.get(d.id)));
