@@ -51,7 +51,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
     const put = db.prepare(`INSERT INTO rollups (period, device_id, metric, bucket, count, sum, min, max, first, last, first_ts, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (period, device_id, metric, bucket) DO UPDATE SET count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max,
       first = excluded.first, last = excluded.last, first_ts = excluded.first_ts, last_ts = excluded.last_ts`);
+    const latestOld = db.prepare(`INSERT INTO latest (device_id, metric, ts, value, quality) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (device_id, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value, quality = excluded.quality WHERE excluded.ts >= latest.ts`);
     this.mergeHistory = db.transaction((readings: Reading[], timezone: string) => {
+      // /latest still shows a metric whose only values are old (a device's first upload is its history)
+      for (const r of readings) latestOld.run(r.deviceId, r.metric, r.ts, toSql(r.value), r.quality === 'out_of_range' ? 1 : 0);
       for (const a of accumulate(readings, timezone)) {
         const row = existing.get(a.period, a.deviceId, a.metric, a.bucket) as { count: number; sum: number; min: number; max: number; first: number; last: number; first_ts: number | null; last_ts: number | null } | undefined;
         const out = row ? { ...row, firstTs: row.first_ts, lastTs: row.last_ts } : { ...a };
@@ -138,7 +142,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (this.history) {
       const { recent, history } = splitHistory(batch.readings, this.history);
       if (history.length > 0) {
-        this.mergeHistory(history, this.history.timezone);
+        try {
+          this.mergeHistory(history, this.history.timezone);
+        } catch (err) {
+          this.lastError = (err as Error).message;
+          throw err;
+        }
         batch = { ...batch, readings: recent };
       }
     }

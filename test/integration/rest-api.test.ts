@@ -154,6 +154,8 @@ describe('devices', () => {
     const toaster = await gw.api('/api/v1/devices?kind=toaster');
     expect(toaster.status).toBe(400);
     expect(toaster.body).toMatchObject({ code: 'UNKNOWN_VALUE', details: [{ field: 'querystring.kind' }] });
+    expect((await gw.api('/api/v1/devices?model=acme.nothing')).body).toMatchObject({ code: 'UNKNOWN_VALUE', details: [{ field: 'querystring.model' }] });
+    expect((await gw.api('/api/v1/devices?model=generic.parking')).body.items.map((d: { id: string }) => d.id)).toEqual(['p-01', 'p-02']);
     const patched = await gw.api('/api/v1/devices/p-02', { method: 'PATCH', json: { name: 'Bay 2', attributes: { reportIntervalS: 60 } } });
     expect(patched.status).toBe(200);
     expect(patched.body).toMatchObject({ name: 'Bay 2', attributes: { reportIntervalS: 60 } });

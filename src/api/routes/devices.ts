@@ -179,7 +179,8 @@ export const deviceRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
       tags: ['devices'],
       summary: 'Devices by id; filters: model, kind, site (path prefix), online, q (substring of id, name, model or site, any case)',
       querystring: z.strictObject({
-        model: z.string().max(100).optional(), kind: z.enum(DEVICE_KINDS).optional(), site: z.string().max(300).optional(),
+        model: z.string().max(100).refine((m) => getModel(m) !== undefined, 'unknown model (see GET /api/v1/models)').optional(),
+        kind: z.enum(DEVICE_KINDS).optional(), site: z.string().max(300).optional(),
         online: z.enum(['true', 'false']).optional(), q: z.string().min(1).max(200).optional(),
         ...listQuery,
       }),

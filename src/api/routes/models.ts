@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MODELS, getModel } from '../../../devices/index.js';
 import type { DeviceModel } from '../../core/model.js';
-import { metricDef } from '../../core/vocabulary.js';
+import { DEVICE_KINDS, metricDef } from '../../core/vocabulary.js';
 import type { ApiContext } from '../context.js';
 import { AUTH_ERRORS, READERS, cursorScope, decodeCursor, errorResponses, listQuery, listResponse, notFound, page } from '../common.js';
 
@@ -36,7 +36,7 @@ export const modelRoutes = (_ctx: ApiContext): FastifyPluginAsync => async (app)
     config: { roles: READERS },
     schema: {
       tags: ['models'], summary: 'Supported device models with metrics, units and examples, by id; kind filters',
-      querystring: z.strictObject({ kind: z.string().max(64).optional(), ...listQuery }),
+      querystring: z.strictObject({ kind: z.enum(DEVICE_KINDS).optional(), ...listQuery }),
       response: { 200: listResponse(ModelSchema), ...errorResponses(400, ...AUTH_ERRORS) },
     },
   }, async (req) => {
