@@ -166,7 +166,7 @@ export class Gateway {
     if (config.store.type === 'sqlite') {
       return new SqliteTelemetryStore(this.db, config.store.sqlite.writerThread
         ? { file: join(config.dataDir, 'gateway.db'), synchronous: config.store.sqlite.synchronous } : undefined,
-      { rawDays: config.retention.rawDays, timezone: config.retention.timezone, clock: this.clock });
+      { rawDays: config.retention.rawDays, hourlyDays: config.retention.hourlyDays, dailyDays: config.retention.dailyDays, timezone: config.retention.timezone, clock: this.clock });
     }
     const i = config.store.influx;
     const v1 = config.store.type === 'influx-v1';

@@ -19,6 +19,9 @@ const DAY = 86_400_000;
 
 export interface HistorySettings {
   rawDays: number;
+  /** rollups older than these are pruned (InfluxDB: refused by the retention policy): such buckets are not written */
+  hourlyDays?: number;
+  dailyDays?: number;
   /** IANA zone of the daily buckets (retention.timezone) */
   timezone: string;
   clock: () => number;
@@ -50,8 +53,11 @@ export function splitHistory(readings: Reading[], s: HistorySettings): { recent:
   return { recent, history };
 }
 
-/** the good numeric readings of `history` as hourly and daily buckets (a redelivered duplicate once) */
-export function accumulate(history: Reading[], timezone: string): RollupAcc[] {
+/** the good numeric readings of `history` as hourly and daily buckets (a redelivered duplicate once), within the rollups' own retention */
+export function accumulate(history: Reading[], timezone: string, s?: Pick<HistorySettings, 'hourlyDays' | 'dailyDays' | 'clock'>): RollupAcc[] {
+  const now = s?.clock() ?? Date.now();
+  // an hour's margin, as for the raw cut-off: a bucket at the edge would be dropped on arrival
+  const oldest = { '1h': s?.hourlyDays ? now - s.hourlyDays * DAY + HOUR : -Infinity, '1d': s?.dailyDays ? now - s.dailyDays * DAY + DAY : -Infinity };
   const seen = new Set<string>();
   const accs = new Map<string, RollupAcc>();
   const sorted = history.filter((r) => r.quality === 'ok' && typeof r.value === 'number' && metricDef(r.metric)?.type === 'number').sort((a, b) => a.ts - b.ts);
@@ -62,6 +68,7 @@ export function accumulate(history: Reading[], timezone: string): RollupAcc[] {
     const v = r.value as number;
     for (const period of ['1h', '1d'] as const) {
       const bucket = bucketOf(period, r.ts, timezone);
+      if (bucket < oldest[period]) continue;
       const key = `${period}\u0000${r.deviceId}\u0000${r.metric}\u0000${bucket}`;
       const a = accs.get(key);
       if (!a) accs.set(key, { deviceId: r.deviceId, metric: r.metric, period, bucket, count: 1, sum: v, min: v, max: v, first: v, last: v, firstTs: r.ts, lastTs: r.ts });

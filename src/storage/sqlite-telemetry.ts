@@ -53,10 +53,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
       first = excluded.first, last = excluded.last, first_ts = excluded.first_ts, last_ts = excluded.last_ts`);
     const latestOld = db.prepare(`INSERT INTO latest (device_id, metric, ts, value, quality) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (device_id, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value, quality = excluded.quality WHERE excluded.ts >= latest.ts`);
-    this.mergeHistory = db.transaction((readings: Reading[], timezone: string) => {
+    this.mergeHistory = db.transaction((readings: Reading[], settings: HistorySettings) => {
       // /latest still shows a metric whose only values are old (a device's first upload is its history)
       for (const r of readings) latestOld.run(r.deviceId, r.metric, r.ts, toSql(r.value), r.quality === 'out_of_range' ? 1 : 0);
-      for (const a of accumulate(readings, timezone)) {
+      for (const a of accumulate(readings, settings.timezone, settings)) {
         const row = existing.get(a.period, a.deviceId, a.metric, a.bucket) as { count: number; sum: number; min: number; max: number; first: number; last: number; first_ts: number | null; last_ts: number | null } | undefined;
         const out = row ? { ...row, firstTs: row.first_ts, lastTs: row.last_ts } : { ...a };
         if (row) merge(out, a);
@@ -143,7 +143,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       const { recent, history } = splitHistory(batch.readings, this.history);
       if (history.length > 0) {
         try {
-          this.mergeHistory(history, this.history.timezone);
+          this.mergeHistory(history, this.history);
         } catch (err) {
           this.lastError = (err as Error).message;
           throw err;

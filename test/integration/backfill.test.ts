@@ -70,4 +70,20 @@ describe('readings older than the raw retention', () => {
     expect(norm(influx!.hourly)).toEqual(norm(sqlite!.hourly));
     expect(norm(influx!.daily)).toEqual(norm(sqlite!.daily));
   }, 60_000);
+
+  it('beyond the hourly rollups\' retention (730 days) only the daily bucket is kept, in both stores', async () => {
+    const old = day0 - 400 * 86_400_000 + 9 * HOUR; // 800 days back, 09:00 local
+    for (const gw of [sqliteGw, influxGw]) {
+      const r = await gw.api('/api/v1/devices', { method: 'POST', json: { id: 'wq-old', model: 'generic.water-quality', site: 'jiangnan/history' } });
+      const c = await connect(gw.mqttPort, { username: 'wq-old', password: r.body.credentials.password, clientId: 'wq-old' });
+      await publish(c, 'devices/wq-old/up', JSON.stringify({ ts: new Date(old).toISOString(), ph: 7.7 }));
+      await c.endAsync();
+      const q = `device=wq-old&metric=ph&from=${old - 86_400_000}&to=${old + 86_400_000}`;
+      expect((await gw.api(`/api/v1/telemetry/rollups?${q}&period=1h`)).body.points, gw.gateway.store.name).toEqual([]);
+      expect((await gw.api(`/api/v1/telemetry/rollups?${q}&period=1d`)).body.points, gw.gateway.store.name).toEqual([
+        { ts: new Date(old - 9 * HOUR).toISOString(), count: 1, sum: 7.7, min: 7.7, max: 7.7, mean: 7.7, first: 7.7, last: 7.7 },
+      ]);
+      expect((await gw.api('/api/v1/dead-letters')).body.items, gw.gateway.store.name).toEqual([]);
+    }
+  }, 60_000);
 });

@@ -90,10 +90,11 @@ export class InfluxTelemetryStore implements TelemetryStore {
     const { recent, history } = splitHistory(batch.readings, { rawDays: this.opts.retention.rawDays, timezone: this.opts.retention.timezone, clock: this.clock });
     // beyond the raw retention policy InfluxDB would drop them: merged into the rollups instead.
     // Not spooled: a failure fails the commit (no PUBACK), and the device sends them again.
-    if (history.length > 0) await this.writeHistory(history);
+    const extra = history.length > 0 ? await this.writeHistory(history) : undefined;
     const lines = readingLines(recent, this.opts.tagsOf);
     let toSpool = false;
     const deadLetters = batch.deadLetters.slice();
+    if (extra) deadLetters.push(extra);
     if (lines.length > 0) {
       if (this.spool.batches > 0 || !this.setupDone) {
         toSpool = true;
@@ -129,9 +130,10 @@ export class InfluxTelemetryStore implements TelemetryStore {
   }
 
   /** merges the history's buckets into the stored rollup points (read, merge, write back) */
-  private async writeHistory(history: Reading[]): Promise<void> {
+  private async writeHistory(history: Reading[]): Promise<DeadLetter | undefined> {
+    const r = this.opts.retention;
     const groups = new Map<string, RollupAcc[]>();
-    for (const a of accumulate(history, this.opts.retention.timezone)) {
+    for (const a of accumulate(history, r.timezone, { hourlyDays: r.hourlyDays, dailyDays: r.dailyDays, clock: this.clock })) {
       const key = `${a.period}\u0000${a.deviceId}\u0000${a.metric}`;
       let g = groups.get(key);
       if (!g) groups.set(key, (g = []));
@@ -153,7 +155,18 @@ export class InfluxTelemetryStore implements TelemetryStore {
           + `${out.firstTs !== null ? `,first_ts=${out.firstTs}i` : ''}${out.lastTs !== null ? `,last_ts=${out.lastTs}i` : ''} ${a.bucket}`);
       }
     }
-    for (const period of ['1h', '1d'] as const) if (lines[period].length) await this.backend.writeRollups(period, lines[period].join('\n'));
+    for (const period of ['1h', '1d'] as const) {
+      if (!lines[period].length) continue;
+      const body = lines[period].join('\n');
+      try {
+        await this.backend.writeRollups(period, body);
+      } catch (err) {
+        // refused as data (retention changed under us, a field type conflict): kept, visible, acknowledged
+        if (err instanceof RejectedWrite) return this.rejected(err, lines[period].length, body);
+        throw err;
+      }
+    }
+    return undefined;
   }
 
   private noteFailure(err: Error): void {
