@@ -182,12 +182,6 @@ export function page<T, U = T>(rows: T[], limit: number, key: (row: T) => Readon
   };
 }
 
-/** Keyset continuation in memory (sorted registries): the rows after the cursor's key. */
-export function after<T>(rows: T[], position: ReadonlyArray<string | number> | undefined, compare: (row: T, position: ReadonlyArray<string | number>) => number): T[] {
-  if (!position) return rows;
-  return rows.filter((r) => compare(r, position) > 0);
-}
-
 declare module 'fastify' {
   interface FastifyRequest {
     apiKey: { name: string; role: Role } | null;
