@@ -23,7 +23,7 @@ describe('the store locked by another process', () => {
     const lock = new Database(join(gw.dataDir, 'gateway.db'));
     lock.exec('BEGIN EXCLUSIVE');
     const acked: number[] = [];
-    const base = Date.parse('2026-02-01T00:00:00Z');
+    const base = Date.now() - 3_600_000; // within the raw retention (older readings go to the rollups)
     for (let i = 0; i < 5; i++) c.publish('devices/wq-lock/up', JSON.stringify({ ts: base + i, ph: 7 }), { qos: 1 }, (err) => { if (!err) acked.push(i); });
     await new Promise((r) => setTimeout(r, 6500)); // beyond busy_timeout (5 s): the commit fails
     expect(acked).toEqual([]);
