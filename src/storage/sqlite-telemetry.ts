@@ -44,6 +44,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
    * file, so the event loop is not blocked for the duration of a transaction and its fsync.
    */
   private readonly mergeHistory;
+  private readonly latestOld;
 
   /** `history`: readings older than the raw retention are merged into the rollups, not kept raw (storage/backfill.ts) */
   constructor(private readonly db: Db, private readonly writer?: { file: string; synchronous: 'full' | 'normal' }, private readonly history?: HistorySettings) {
@@ -51,7 +52,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     const put = db.prepare(`INSERT INTO rollups (period, device_id, metric, bucket, count, sum, min, max, first, last, first_ts, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (period, device_id, metric, bucket) DO UPDATE SET count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max,
       first = excluded.first, last = excluded.last, first_ts = excluded.first_ts, last_ts = excluded.last_ts`);
-    const latestOld = db.prepare(`INSERT INTO latest (device_id, metric, ts, value, quality) VALUES (?, ?, ?, ?, ?)
+    const latestOld = this.latestOld = db.prepare(`INSERT INTO latest (device_id, metric, ts, value, quality) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (device_id, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value, quality = excluded.quality WHERE excluded.ts >= latest.ts`);
     this.mergeHistory = db.transaction((readings: Reading[], settings: HistorySettings) => {
       // /latest still shows a metric whose only values are old (a device's first upload is its history)
@@ -131,6 +132,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
       this.waiting.clear();
     });
     this.worker = worker;
+  }
+
+  /** /latest for readings kept only in rollups (history): older values never replace newer ones */
+  rememberLatest(readings: Reading[]): void {
+    for (const r of readings) this.latestOld.run(r.deviceId, r.metric, r.ts, toSql(r.value), r.quality === 'out_of_range' ? 1 : 0);
   }
 
   /** the batch in one transaction on this connection (nested in the caller's transaction, if any) */

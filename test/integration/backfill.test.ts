@@ -84,6 +84,8 @@ describe('readings older than the raw retention', () => {
         { ts: new Date(old - 9 * HOUR).toISOString(), count: 1, sum: 7.7, min: 7.7, max: 7.7, mean: 7.7, first: 7.7, last: 7.7 },
       ]);
       expect((await gw.api('/api/v1/dead-letters')).body.items, gw.gateway.store.name).toEqual([]);
+      // a device whose only upload is history still shows its last value
+      expect((await gw.api('/api/v1/devices/wq-old/latest')).body.readings.ph, gw.gateway.store.name).toMatchObject({ value: 7.7, ts: new Date(old).toISOString() });
     }
   }, 60_000);
 });

@@ -115,6 +115,8 @@ export class InfluxTelemetryStore implements TelemetryStore {
     try {
       this.db.transaction(() => {
         if (toSpool) this.spool.append(lines);
+        // history is in the rollups only: /latest of a device whose only upload is its history comes from here
+        if (history.length > 0) this.embedded.rememberLatest(history);
         this.embedded.commitSync({ readings: [], events: batch.events, deadLetters, seen: batch.seen });
       })();
       this.embeddedError = undefined;
@@ -253,12 +255,21 @@ export class InfluxTelemetryStore implements TelemetryStore {
     return this.backend.previous({ deviceId, metric, before });
   }
 
-  latest(deviceId: string): Promise<Map<string, LatestValue>> {
-    return this.backend.latest(deviceId);
+  /** InfluxDB's raw series, and for metrics it has none of, history's latest kept beside the registry (raw is always newer) */
+  async latest(deviceId: string): Promise<Map<string, LatestValue>> {
+    const [remote, local] = await Promise.all([this.backend.latest(deviceId), this.embedded.latest(deviceId)]);
+    for (const [metric, v] of local) if (!remote.has(metric)) remote.set(metric, v);
+    return remote;
   }
 
-  latestMany(deviceIds: string[], metrics: string[]): Promise<Map<string, Map<string, LatestValue>>> {
-    return this.backend.latestMany(deviceIds, metrics);
+  async latestMany(deviceIds: string[], metrics: string[]): Promise<Map<string, Map<string, LatestValue>>> {
+    const [remote, local] = await Promise.all([this.backend.latestMany(deviceIds, metrics), this.embedded.latestMany(deviceIds, metrics)]);
+    for (const [device, m] of local) {
+      let r = remote.get(device);
+      if (!r) remote.set(device, (r = new Map()));
+      for (const [metric, v] of m) if (!r.has(metric)) r.set(metric, v);
+    }
+    return remote;
   }
 
   events(q: EventQuery): Promise<StoredEvent[]> {
