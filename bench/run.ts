@@ -83,7 +83,7 @@ function peakRssMb(pid: number): number {
 
 async function gatewayCpuSeconds(http: string): Promise<number> {
   const text = await (await fetch(`${http}/metrics`)).text();
-  return Number(/^gateway_(?:process_)?process_cpu_seconds_total ([0-9.e+-]+)$/m.exec(text)?.[1] ?? NaN);
+  return Number(/^gateway_process_cpu_seconds_total ([0-9.e+-]+)$/m.exec(text)?.[1] ?? NaN);
 }
 
 async function api(base: string, path: string, init: RequestInit = {}): Promise<any> {

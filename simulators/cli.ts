@@ -1,9 +1,11 @@
 /**
- * npm run simulate -- --site jiangnan/sim-garden --devices 200 --rate 50 [--duration 60]
+ * npm run simulate -- --site jiangnan/sim-garden --devices 200 --rate 50 [--duration 60] [--count 5000]
  *   [--faults ph,turbidity,stuck,silent,garbage] [--lorawan 0.5] [--url http://127.0.0.1:8080]
  *   [--mqtt mqtt://127.0.0.1:1883] [--token <admin token>] [--seed 1] [--prefix sim]
  *   [--wired <port>]  also a Modbus TCP slave on <port>, DL/T 645 and CJ/T 188 DTUs on <port>+1, +2
  * The admin token defaults to GATEWAY_ADMIN_TOKEN, then ./data/admin.token.
+ * Runs until --duration seconds or --count messages (whichever first; neither: until
+ * Ctrl-C), then closes the doors it left open and prints the totals as one JSON line.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     devices: { type: 'string', default: '60' },
     rate: { type: 'string', default: '20' },
     duration: { type: 'string', default: '0' },
+    count: { type: 'string', default: '0' },
     faults: { type: 'string', default: '' },
     lorawan: { type: 'string', default: '0.5' },
     url: { type: 'string', default: `http://127.0.0.1:${process.env.GATEWAY_HTTP_PORT ?? 8080}` },
@@ -45,6 +48,18 @@ if (!token) {
   try { token = readFileSync('data/admin.token', 'utf8').trim(); } catch { fail('no admin token: pass --token, set GATEWAY_ADMIN_TOKEN, or run where data/admin.token is'); }
 }
 const duration = num('duration', values.duration!, 0, 7 * 86400);
+const count = num('count', values.count!, 0, 1e9);
+if (!Number.isInteger(count)) fail('--count must be a whole number');
+// one line rewritten in place on a terminal; a line every 10 s in a log file
+const tty = process.stderr.isTTY;
+let lastLine = 0;
+const progress = (s: { elapsedS: number; devices: number; sent: number; acked: number; failed: number; garbage: number }) => {
+  if (!tty && Date.now() - lastLine < 10_000) return;
+  lastLine = Date.now();
+  const goal = [duration > 0 ? `${Math.min(100, (100 * s.elapsedS) / duration).toFixed(0)}% of ${duration} s` : '', count > 0 ? `${s.sent}/${count} messages` : ''].filter(Boolean).join(', ');
+  const line = `simulate: ${s.elapsedS.toFixed(0)} s  devices ${s.devices}  sent ${s.sent}  acked ${s.acked}  failed ${s.failed}  garbage ${s.garbage}${goal ? `  (${goal})` : ''}`;
+  process.stderr.write(tty ? `\r${line}   ` : `${line}\n`);
+};
 const controller = new AbortController();
 process.on('SIGINT', () => controller.abort());
 process.on('SIGTERM', () => controller.abort());
@@ -60,11 +75,14 @@ const wired = wiredPort > 0
 const stats = await runFleet({
   http: values.url!, mqtt: values.mqtt!, token: token!, site: values.site!, prefix: values.prefix!,
   devices: num('devices', values.devices!, 1, 100_000), rate: num('rate', values.rate!, 0.1, 100_000),
-  durationS: duration === 0 ? Number.POSITIVE_INFINITY : duration, faults: faults as Fault[],
+  durationS: duration === 0 ? Number.POSITIVE_INFINITY : duration, count: count === 0 ? undefined : count, faults: faults as Fault[],
   lorawanShare: num('lorawan', values.lorawan!, 0, 1), seed: num('seed', values.seed!, 0, 2 ** 31), signal: controller.signal,
-  onProgress: (s) => process.stderr.write(`\rsimulate: ${s.elapsedS.toFixed(0)} s  devices ${s.devices}  sent ${s.sent}  acked ${s.acked}  failed ${s.failed}  garbage ${s.garbage}   `),
+  onProgress: progress,
 }).catch((err: Error) => fail(err.message));
-process.stderr.write('\n');
+lastLine = 0;
+progress(stats);
+if (tty) process.stderr.write('\n');
 await wired?.stop();
+process.stderr.write(`simulate: done; ${stats.doorsClosed} door(s) left open were closed\n`);
 process.stdout.write(`${JSON.stringify(wired ? { ...stats, wiredDevices: wired.devices } : stats)}\n`);
 process.exit(stats.failed > 0 ? 1 : 0);

@@ -24,6 +24,8 @@ export interface FleetOptions {
   /** messages per second, whole fleet */
   rate: number;
   durationS: number;
+  /** stop after this many messages (whichever of duration and count comes first) */
+  count?: number;
   faults: Fault[];
   /** share of devices that are LoRaWAN vendor models behind a network server (0..1) */
   lorawanShare: number;
@@ -43,6 +45,8 @@ export interface FleetStats {
   byKind: Record<string, number>;
   byTransport: { native: number; 'ttn-v3': number; 'chirpstack-v4': number };
   elapsedS: number;
+  /** doors left open when the run ended, closed by a last message each (no door_held_open alert left behind) */
+  doorsClosed: number;
 }
 
 
@@ -237,7 +241,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetStats> {
     await Promise.all(natives.slice(i, i + 25).map(async (d) => { d.client = await connectClient(opts.mqtt, d.id, d.secret!); }));
   }
 
-  const stats: FleetStats = { devices: devices.length, sent: 0, acked: 0, failed: 0, garbage: 0, byKind: {}, byTransport: { native: 0, 'ttn-v3': 0, 'chirpstack-v4': 0 }, elapsedS: 0 };
+  const stats: FleetStats = { devices: devices.length, sent: 0, acked: 0, failed: 0, garbage: 0, byKind: {}, byTransport: { native: 0, 'ttn-v3': 0, 'chirpstack-v4': 0 }, elapsedS: 0, doorsClosed: 0 };
   const started = Date.now();
   const active = devices.filter((d) => !d.silent);
   const intervalMs = 1000 / opts.rate;
@@ -256,11 +260,8 @@ export async function runFleet(opts: FleetOptions): Promise<FleetStats> {
     });
   };
 
-  while (Date.now() - started < opts.durationS * 1000 && !opts.signal?.aborted) {
-    const d = active[n++ % active.length]!;
-    const now = Date.now();
-    const values = step(d, rnd, now, faults);
-    const garbage = faults.has('garbage') && rnd() < 0.02;
+  /** one uplink of `d` with `values`, native JSON or a vendor frame in its network server's envelope */
+  const emit = (d: SimDevice, values: SimValues, now: number, garbage: boolean) => {
     stats.byKind[d.kind] = (stats.byKind[d.kind] ?? 0) + 1;
     stats.byTransport[d.transport]++;
     if (garbage) stats.garbage++;
@@ -293,10 +294,25 @@ export async function runFleet(opts: FleetOptions): Promise<FleetStats> {
       if (garbage) envelope = envelope.slice(0, Math.max(1, Math.floor(envelope.length * rnd() * 0.9)));
       send(integrations[d.transport]!, topic, Buffer.from(envelope));
     }
+  };
+
+  const count = opts.count ?? Number.POSITIVE_INFINITY;
+  while (Date.now() - started < opts.durationS * 1000 && stats.sent < count && !opts.signal?.aborted) {
+    const d = active[n++ % active.length]!;
+    const now = Date.now();
+    emit(d, step(d, rnd, now, faults), now, faults.has('garbage') && rnd() < 0.02);
     next += intervalMs;
     const wait = next - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     else if (n % 100 === 0) await new Promise((r) => setImmediate(r));
+  }
+  // a clean ending: every door the run left open is closed, so its door_held_open alert clears
+  // instead of staying open on the board after the simulator has gone
+  for (const d of active) {
+    if (d.kind !== 'door_access' || d.state.door_open !== true) continue;
+    d.state.door_open = false;
+    emit(d, { ...d.state, battery_v: 3.3, battery_pct: 80, temperature_c: 20 }, Date.now(), false);
+    stats.doorsClosed++;
   }
   const deadline = Date.now() + 30_000;
   while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

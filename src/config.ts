@@ -223,6 +223,14 @@ export class ConfigError extends Error {
   readonly code = 'GW_CONFIG';
 }
 
+/** "not valid YAML/JSON at line 3, column 7: <reason>": where an editor can jump to */
+export function yamlErrorText(err: unknown): string {
+  const e = err as Error & { linePos?: Array<{ line: number; col: number }> };
+  const at = e.linePos?.[0];
+  const reason = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  return `not valid YAML/JSON${at ? ` at line ${at.line}, column ${at.col}` : ''}: ${reason}`;
+}
+
 function formatIssue(issue: z.core.$ZodIssue, prefix = ''): string {
   const key = issue.path.map(String).join('.');
   return `${prefix}${key || '(root)'}: ${issue.message}`;
@@ -260,9 +268,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   try {
     const text = readFileSync(file, 'utf8');
     try {
-      raw = YAML.parse(text, { prettyErrors: false }) ?? {};
+      raw = YAML.parse(text, { prettyErrors: true }) ?? {};
     } catch (err) {
-      throw new ConfigError(`config ${file}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`);
+      throw new ConfigError(`config ${file}: ${yamlErrorText(err)}`);
     }
   } catch (err) {
     if (err instanceof ConfigError) throw err;

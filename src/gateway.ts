@@ -135,7 +135,6 @@ export class Gateway {
     this.integrations = new Integrations(this.db, this.clock, this.revocations);
     this.integrations.load();
     this.audit = new AuditLog(this.db, this.clock);
-    this.bootstrapAdmin();
 
     this.nodeId = config.cluster.nodeId ?? defaultNodeId(config.mqtt.port);
     if (config.cluster.postgres.url) {
@@ -191,7 +190,7 @@ export class Gateway {
     const bundled = resolve(import.meta.dirname, '../config/rules.yaml');
     const rulesPath = resolve(config.rulesFile);
     const explicit = config.rulesFile !== 'config/rules.yaml';
-    const rules = loadRules(!explicit && !existsSync(rulesPath) ? bundled : rulesPath, explicit);
+    const rules = loadRules(!explicit && !existsSync(rulesPath) ? bundled : rulesPath, explicit, { models: this.catalogue.all() });
     const n = config.notify;
     const notifier = new Notifier({
       db: this.db, channels: n.channels.map((c) => createChannel(c, { smtp: n.smtp, clock: this.clock })), policies: policiesOf(n.policies), retry: n.retry,
@@ -234,6 +233,8 @@ export class Gateway {
     await this.app.listen({ host: config.http.host, port: config.http.port });
     const addr = this.app.server.address();
     this.ports.http = typeof addr === 'object' && addr ? addr.port : config.http.port;
+    // only once every port is ours: a start that fails (a busy port) prints no token it then abandons
+    this.bootstrapAdmin();
     log.info({ http: this.ports.http, mqtt: this.ports.mqtt, dataDir: config.dataDir, store: this.store.name, devices: this.registry.size }, 'gateway started');
     return this.ports;
   }
@@ -243,7 +244,10 @@ export class Gateway {
     if (config.store.type === 'sqlite') {
       return new SqliteTelemetryStore(this.db, config.store.sqlite.writerThread
         ? { file: join(config.dataDir, 'gateway.db'), synchronous: config.store.sqlite.synchronous } : undefined,
-      { deadLetters: config.ingest.deadLetters, onEvicted: (n) => this.metrics.deadLettersEvicted.inc(n) });
+      {
+        deadLetters: config.ingest.deadLetters, onEvicted: (n) => this.metrics.deadLettersEvicted.inc(n),
+        history: { rawDays: config.retention.rawDays, hourlyDays: config.retention.hourlyDays, dailyDays: config.retention.dailyDays, timezone: config.retention.timezone, clock: this.clock },
+      });
     }
     if (config.store.type === 'postgres') {
       const url = config.store.postgres.url ?? config.cluster.postgres.url;

@@ -3,7 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'gateway_process_' });
+  // prom-client's default names already start with process_ / nodejs_: gateway_process_cpu_user_seconds_total
+  collectDefaultMetrics({ register: registry, prefix: 'gateway_' });
   const m = {
     registry,
     messagesReceived: new Counter({ name: 'gateway_messages_received_total', help: 'MQTT messages received for ingest, by model', labelNames: ['model'], registers: [registry] }),
@@ -24,6 +25,14 @@ export function createMetrics() {
     httpRefusals: new Counter({ name: 'gateway_http_refusals_total', help: 'refused REST requests, by reason (unauthorized, forbidden, body_too_large, rate_limited)', labelNames: ['reason'], registers: [registry] }),
     deadLettersEvicted: new Counter({ name: 'gateway_dead_letters_evicted_total', help: 'dead letters deleted, oldest first, to keep all of them within ingest.deadLetters.maxTotalBytes', registers: [registry] }),
     deviceDeadLetters: new Counter({ name: 'gateway_device_dead_letters_total', help: 'dead letters by device (the first ingest.deadLetters.metricDevices devices; the rest as "other", unknown senders as "unknown")', labelNames: ['device'], registers: [registry] }),
+    httpRequests: new Counter({ name: 'gateway_http_requests_total', help: 'REST and console requests answered, by route pattern (never the raw URL), method and status', labelNames: ['route', 'method', 'status'], registers: [registry] }),
+    httpDuration: new Histogram({
+      name: 'gateway_http_request_duration_seconds', help: 'time from request to response, by route pattern, method and status', labelNames: ['route', 'method', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry],
+    }),
+    notifications: new Counter({ name: 'gateway_notifications_total', help: 'notification delivery attempts, by channel type and result (delivered, failed: retried later)', labelNames: ['channel', 'result'], registers: [registry] }),
+    notificationDuration: new Histogram({ name: 'gateway_notification_delivery_seconds', help: 'time of one delivery attempt, by channel type', labelNames: ['channel'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] }),
+    notificationsPending: new Gauge({ name: 'gateway_notifications_pending', help: 'notifications waiting in the outbox (not delivered yet), by channel type', labelNames: ['channel'], registers: [registry] }),
     alertsOpen: new Gauge({ name: 'gateway_alerts_open', help: 'alerts not resolved, by rule', labelNames: ['rule'], registers: [registry] }),
     connectorPolls: new Counter({ name: 'gateway_connector_polls_total', help: 'device polls started by field connectors, by connector', labelNames: ['connector'], registers: [registry] }),
     connectorPollFailures: new Counter({ name: 'gateway_connector_poll_failures_total', help: 'failed device polls, by connector and reason (disconnected, timeout, exception, protocol, dead_letter, config, store)', labelNames: ['connector', 'reason'], registers: [registry] }),

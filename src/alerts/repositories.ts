@@ -8,7 +8,13 @@ import type { StatsAlert } from './stats.js';
 
 export interface Silence { id: string; match: { rule?: string; device?: string; site?: string }; until: number; reason: string; createdBy: string; createdAt: number }
 
-export interface AlertQuery { status: AlertStatus[]; severity?: string[]; rule?: string[]; device?: string; site?: string; kind?: string[]; from?: number; to?: number; limit: number }
+export interface AlertQuery {
+  status: AlertStatus[]; severity?: string[]; rule?: string[]; device?: string; site?: string; kind?: string[]; from?: number; to?: number; limit: number;
+  /** newest first unless asc */
+  order?: 'asc' | 'desc';
+  /** keyset position: continue after this alert (REST cursors) */
+  after?: { openedAt: number; id: string };
+}
 
 export interface AlertRepository {
   /** insert or update (by id) */
@@ -17,7 +23,7 @@ export interface AlertRepository {
   unresolved(): Alert[];
   /** the newest alert of this rule and device resolved at or after `since` */
   recentlyResolved(rule: string, deviceId: string, since: number): Alert | undefined;
-  /** newest first by openedAt */
+  /** by (openedAt, id), newest first unless q.order is asc */
   list(q: AlertQuery): Alert[];
   /** opened in [from, to) under a site prefix */
   forStats(q: { site?: string; rule?: string[]; from?: number; to?: number }): StatsAlert[];

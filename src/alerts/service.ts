@@ -93,7 +93,7 @@ export class AlertService {
 
   constructor(private readonly deps: AlertServiceDeps) {
     this.rules = deps.rules.rules.filter((r) => r.enabled);
-    this.outbox = new WebhookOutbox(deps.db, deps.webhooks, deps.retry, deps.log.child({ component: 'webhooks' }), deps.clock, deps.isLeader);
+    this.outbox = new WebhookOutbox(deps.db, deps.webhooks, deps.retry, deps.log.child({ component: 'webhooks' }), deps.clock, deps.isLeader, deps.metrics);
     this.repos = deps.repositories ?? sqliteAlertRepositories(deps.db);
   }
 
@@ -364,8 +364,15 @@ export class AlertService {
   /** the escalation policies in force (notify.policies) */
   get policies() { return this.deps.notifier?.policyList ?? []; }
 
+  /** every rule of the rules file, enabled or not (silences may name a disabled one) */
+  knowsRule(id: string): boolean {
+    return this.deps.rules.rules.some((r) => r.id === id);
+  }
+
+  /** newest first (openedAt, then id) unless order asc; `after` continues a listing (keyset) */
   list(q: AlertQuery): Alert[] {
-    return this.repos.alerts.list(q).map((a) => this.get(a.id) ?? a).sort((x, y) => SEVERITY_ORDER[x.severity] - SEVERITY_ORDER[y.severity] || y.openedAt - x.openedAt);
+    // the in-memory copy of an unresolved alert may be ahead of its row within a batch
+    return this.repos.alerts.list(q).map((a) => (a.status === 'resolved' ? this.decorate(a) : this.get(a.id) ?? a));
   }
 
   /** the alerts opened in [from, to) under a site prefix, for response-time statistics */

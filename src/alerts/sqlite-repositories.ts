@@ -66,7 +66,10 @@ export function sqliteAlertRepositories(db: Db): AlertRepositories {
         siteClause(q.site, where, args);
         if (q.from !== undefined) { where.push('opened_at >= ?'); args.push(q.from); }
         if (q.to !== undefined) { where.push('opened_at < ?'); args.push(q.to); }
-        return (db.prepare(`SELECT * FROM alerts WHERE ${where.join(' AND ')} ORDER BY opened_at DESC LIMIT ?`).all(...args, q.limit) as Row[]).map(fromRow);
+        const desc = q.order !== 'asc';
+        if (q.after) { where.push(`(opened_at, id) ${desc ? '<' : '>'} (?, ?)`); args.push(q.after.openedAt, q.after.id); }
+        const dir = desc ? 'DESC' : 'ASC';
+        return (db.prepare(`SELECT * FROM alerts WHERE ${where.join(' AND ')} ORDER BY opened_at ${dir}, id ${dir} LIMIT ?`).all(...args, q.limit) as Row[]).map(fromRow);
       },
       forStats(q) {
         const where = ['1 = 1'];

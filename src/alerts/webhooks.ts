@@ -10,6 +10,7 @@ import type { Db } from '../storage/database.js';
 import type { Alert } from './service.js';
 import { siteWithin } from '../core/sites.js';
 import { OutboxPump, backoffMs } from '../notify/pump.js';
+import type { Metrics } from '../metrics.js';
 
 export interface WebhookConfig {
   url: string;
@@ -41,7 +42,8 @@ export class WebhookOutbox {
   private readonly pump: OutboxPump<OutboxRow>;
 
   constructor(private readonly db: Db, private readonly hooks: WebhookConfig[], private readonly retry: { initialMs: number; maxMs: number; timeoutMs: number },
-    private readonly log: Logger, private readonly clock: () => number, isLeader?: () => boolean) {
+    private readonly log: Logger, private readonly clock: () => number, isLeader?: () => boolean,
+    private readonly metrics?: Pick<Metrics, 'notifications' | 'notificationDuration' | 'notificationsPending'>) {
     // rows are keyed by URL: a URL configured twice is one destination, delivered as its first entry
     const byUrl = new Map<string, WebhookConfig>();
     for (const w of hooks) if (!byUrl.has(w.url)) byUrl.set(w.url, w);
@@ -65,10 +67,19 @@ export class WebhookOutbox {
       insert.run(w.url, event, alert.id, body, now, now);
       any = true;
     }
-    if (any) this.pump.kick();
+    if (any) {
+      this.updatePending();
+      this.pump.kick();
+    }
+  }
+
+  /** the outbox is the truth of what is pending, across restarts too (partial index: cheap) */
+  private updatePending(): void {
+    if (this.hooks.length > 0) this.metrics?.notificationsPending.set({ channel: 'webhook' }, this.pending());
   }
 
   start(): void {
+    this.updatePending();
     this.pump.start();
   }
 
@@ -77,9 +88,12 @@ export class WebhookOutbox {
   }
 
   /** Delivery state for operators: pending and recent rows per webhook. */
-  deliveries(q: { status?: 'pending' | 'delivered'; limit: number }) {
-    const where = q.status === 'pending' ? 'WHERE delivered_at IS NULL' : q.status === 'delivered' ? 'WHERE delivered_at IS NOT NULL' : '';
-    return (this.db.prepare(`SELECT * FROM webhook_outbox ${where} ORDER BY id DESC LIMIT ?`).all(q.limit) as OutboxRow[]).map((r) => ({
+  deliveries(q: { status?: 'pending' | 'delivered'; limit: number; order?: 'asc' | 'desc'; afterId?: number }) {
+    const where = [q.status === 'pending' ? 'delivered_at IS NULL' : q.status === 'delivered' ? 'delivered_at IS NOT NULL' : '1'];
+    const desc = q.order !== 'asc';
+    const args: number[] = [];
+    if (q.afterId !== undefined) { where.push(`id ${desc ? '<' : '>'} ?`); args.push(q.afterId); }
+    return (this.db.prepare(`SELECT * FROM webhook_outbox WHERE ${where.join(' AND ')} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ?`).all(...args, q.limit) as OutboxRow[]).map((r) => ({
       id: String(r.id), webhook: r.webhook, event: r.event, alertId: r.alert_id, createdAt: new Date(r.created_at).toISOString(),
       status: r.delivered_at !== null ? 'delivered' : 'pending', attempts: r.attempts, nextAttemptAt: r.delivered_at === null ? new Date(r.next_attempt_at).toISOString() : null,
       deliveredAt: r.delivered_at === null ? null : new Date(r.delivered_at).toISOString(), lastStatus: r.last_status, lastError: r.last_error,
@@ -93,6 +107,7 @@ export class WebhookOutbox {
   private async deliver(w: WebhookConfig, row: OutboxRow): Promise<void> {
     let status: number | null = null;
     let error: string | null = null;
+    const stopTimer = this.metrics?.notificationDuration.startTimer({ channel: 'webhook' });
     try {
       const res = await fetch(w.url, {
         method: 'POST',
@@ -104,12 +119,17 @@ export class WebhookOutbox {
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) {
         this.db.prepare('UPDATE webhook_outbox SET delivered_at = ?, attempts = attempts + 1, last_status = ?, last_error = NULL WHERE id = ?').run(this.clock(), status, row.id);
+        stopTimer?.();
+        this.metrics?.notifications.inc({ channel: 'webhook', result: 'delivered' });
+        this.updatePending();
         return;
       }
       error = `HTTP ${status}`;
     } catch (err) {
       error = (err as Error).name === 'TimeoutError' ? `timeout after ${this.retry.timeoutMs} ms` : ((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message);
     }
+    stopTimer?.();
+    this.metrics?.notifications.inc({ channel: 'webhook', result: 'failed' });
     const attempts = row.attempts + 1;
     const delay = backoffMs(this.retry, attempts);
     this.db.prepare('UPDATE webhook_outbox SET attempts = ?, next_attempt_at = ?, last_status = ?, last_error = ? WHERE id = ?').run(attempts, this.clock() + delay, status, error, row.id);

@@ -1,14 +1,15 @@
 /**
  * The REST API as a fastify plugin-style factory: schemas are zod (validation, types and
  * the OpenAPI document from one source), authentication is a bearer API key checked once
- * per request, and every error has the CONTRACT's shape {"error", "details"?}.
+ * per request, and every error has the CONTRACT's shape {"error", "code", "details"?}
+ * (src/api/common.ts: ErrorCode, errorResponses, the list envelope and its cursors).
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError, jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import { HttpError, sendError, fromRegistryError } from './common.js';
+import { HttpError, sendError, fromRegistryError, ERROR_CODES, type ErrorDetail } from './common.js';
 import { RegistryError } from '../registry/devices.js';
 import type { ApiContext } from './context.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -52,25 +53,58 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
     bodyLimit: opts.bodyLimit,
     ...(opts.tls ? { https: { cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) } } : {}),
     ajv: { customOptions: { coerceTypes: false } },
+    // device ids are up to 128 characters, site paths 300 (find-my-way's default is 100)
+    routerOptions: { maxParamLength: 320 },
+    // errors the router raises before a route runs: the same shape and codes as every other
+    frameworkErrors: (err, _req, reply) => {
+      const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is longer than 320 characters' : 'the URL is not valid (bad percent-encoding?)';
+      return sendError(reply, new HttpError(400, `url: ${message}`, [{ field: 'url', message }], 'VALIDATION_FAILED'));
+    },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Estate telemetry gateway', version: '1', description: 'Devices, telemetry, events, alerts of a residential smart community.' },
+      info: {
+        title: 'Estate telemetry gateway', version: '2',
+        description: 'Devices, telemetry, events, alerts of a residential smart community. Every list answers {"items": [...], "next": cursor | null} '
+          + '(?limit= 1-1000, default 100; ?cursor= the previous page\'s next); records are newest first unless ?order=asc. '
+          + `Every error is {"error", "code", "details"?}; codes: ${ERROR_CODES.join(', ')}.`,
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: (doc) => {
+      const out = jsonSchemaTransform(doc);
+      // the summary is a wildcard route (a site path has slashes); document it as what it is
+      if (out.url === '/api/v1/sites/*') return { ...out, url: '/api/v1/sites/{path}/summary', schema: { ...out.schema, params: SITE_PATH_PARAM } };
+      return out;
+    },
+    transformObject: (doc) => {
+      // components.schemas: the shared Error schema referenced by every 4xx
+      const spec = jsonSchemaTransformObject(doc) as { paths?: Record<string, Record<string, { responses?: Record<string, { content?: unknown }> }>> };
+      // 204 has no body: @fastify/swagger would describe the null schema as JSON content
+      for (const ops of Object.values(spec.paths ?? {})) for (const op of Object.values(ops)) if (op.responses?.['204']) delete op.responses['204'].content;
+      return spec as never;
+    },
   });
   // security headers on every response; the OpenAPI UI sets its own CSP for its assets
   await app.register(helmet, { global: true, hsts: opts.tls ? undefined : false });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  // Swagger UI sets inline styles (element style attributes) as it renders: its own CSP,
+  // with style-src allowing them, or Chromium logs a refusal for each (scripts stay 'self' only)
+  await app.register(swaggerUi, {
+    routePrefix: '/docs', staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/style-src [^;]*/, "style-src 'self' 'unsafe-inline'"),
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   app.decorateRequest('apiKey', null);
   app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  // an empty JSON body is no body (POST /alerts/{id}/ack with its optional note left out), not a parse error
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => (body === '' ? done(null, undefined) : json(req, body as string, done)));
 
   const authFailures = new AuthFailureLimiter(opts.authFailuresPerMinute ?? 30, ctx.clock);
   app.addHook('onRequest', async (req, reply) => {
@@ -99,26 +133,47 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
     req.apiKey = { name: key.name, role: key.role };
   });
 
+  // request count and latency by route pattern: never the raw URL (ids would make a series each)
+  app.addHook('onResponse', async (req, reply) => {
+    const url = req.routeOptions.url;
+    const route = url === undefined ? 'unmatched' : url === '/api/v1/sites/*' ? '/api/v1/sites/{path}/summary' : url.replace(/:([A-Za-z]+)/g, '{$1}');
+    const labels = { route, method: req.method, status: String(reply.statusCode) };
+    ctx.metrics.httpRequests.inc(labels);
+    ctx.metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+
   app.setErrorHandler((err, req, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
       const where = (err as { validationContext?: string }).validationContext ?? 'request';
-      const details = err.validation.map((v) => ({
-        field: `${where}${v.instancePath.replace(/\//g, '.')}`.replace(/\.$/, ''),
-        message: v.message ?? 'invalid',
-      }));
-      return sendError(reply, new HttpError(400, `${details[0]!.field}: ${details[0]!.message}`, details));
+      const details = err.validation.flatMap((v) => validationDetails(where, v));
+      // a value outside a known set (an enum: event type, kind, severity, status) is UNKNOWN_VALUE
+      const unknown = err.validation.every((v) => v.keyword === 'invalid_value' || (v.keyword === 'custom' && /^unknown /.test(v.message ?? '')));
+      return sendError(reply, new HttpError(400, `${details[0]!.field}: ${details[0]!.message}`, details, unknown ? 'UNKNOWN_VALUE' : 'VALIDATION_FAILED'));
     }
     if (err instanceof HttpError) return sendError(reply, err);
     if (err instanceof RegistryError) return sendError(reply, fromRegistryError(err));
-    const e = err as { statusCode?: number; message: string; code?: string };
-    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') ctx.metrics.httpRefusals.inc({ reason: 'body_too_large' });
-    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-      return sendError(reply, new HttpError(e.statusCode, e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `request body larger than ${opts.bodyLimit} bytes` : e.message));
+    if (isResponseSerializationError(err as never)) {
+      req.log.error({ err, cause: (err as { cause?: unknown }).cause }, 'response does not match its schema');
+      return sendError(reply, new HttpError(500, 'internal error'));
     }
+    const e = err as { statusCode?: number; message: string; code?: string };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      ctx.metrics.httpRefusals.inc({ reason: 'body_too_large' });
+      return sendError(reply, new HttpError(413, `request body larger than ${opts.bodyLimit} bytes`, [{ field: 'body', message: `larger than ${opts.bodyLimit} bytes` }]));
+    }
+    if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
+      return sendError(reply, new HttpError(400, `body: ${e.message}`, [{ field: 'body', message: e.message }], 'INVALID_BODY'));
+    }
+    if (e.statusCode === 415) return sendError(reply, new HttpError(415, e.message, [{ field: 'headers.content-type', message: e.message }]));
+    if (e.statusCode === 429) return sendError(reply, new HttpError(429, e.message));
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return sendError(reply, new HttpError(e.statusCode, e.message));
     req.log.error({ err }, 'request failed');
     return sendError(reply, new HttpError(500, 'internal error'));
   });
-  app.setNotFoundHandler((req, reply) => sendError(reply, new HttpError(404, `no route ${req.method} ${req.url.split('?')[0]}`)));
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0]!;
+    return sendError(reply, new HttpError(404, `no route ${req.method} ${path}`, [{ field: 'url', message: `no route ${req.method} ${path} (see /openapi.json)` }], 'NOT_FOUND'));
+  });
 
   await app.register(operationsRoutes(ctx));
   await app.register((await import('./console.js')).consoleRoutes()); // web console at /, uPlot at /vendor/uplot/ (docs/console.md)
@@ -133,7 +188,7 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
           return h?.startsWith('Bearer ') ? `key:${sha256(h.slice(7).trim())}` : `ip:${req.ip}`;
         },
         onExceeded: () => ctx.metrics.httpRefusals.inc({ reason: 'rate_limited' }),
-        errorResponseBuilder: (_req, c) => ({ statusCode: 429, error: `rate limit: at most ${c.max} requests per minute per API key; retry in ${Math.ceil(c.ttl / 1000)} s` }),
+        errorResponseBuilder: (_req, c) => Object.assign(new Error(`rate limit: at most ${c.max} requests per minute per API key; retry in ${Math.ceil(c.ttl / 1000)} s`), { statusCode: 429 }),
       });
     }
     await api.register(deviceRoutes(ctx));
@@ -149,4 +204,18 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
     for (const extra of ctx.extraRoutes ?? []) await api.register(extra(ctx));
   }, { prefix: '/api/v1' });
   return app as unknown as FastifyInstance;
+}
+
+const SITE_PATH_PARAM = {
+  type: 'object', required: ['path'],
+  properties: { path: { type: 'string', description: 'site path, 1-4 levels community/compound/building/unit; slashes as they are (jiangnan/yuhua-garden) or %2F-encoded' } },
+};
+
+/** zod issues as {field, message}: the field is where it is (body.id, querystring.limit); an unknown key is named itself. */
+function validationDetails(where: string, v: { instancePath: string; message?: string; keyword?: string; params?: Record<string, unknown> }): ErrorDetail[] {
+  const at = `${where}${v.instancePath.replace(/\//g, '.')}`.replace(/\.$/, '');
+  if (v.keyword === 'unrecognized_keys' && Array.isArray(v.params?.keys)) {
+    return (v.params.keys as string[]).map((k) => ({ field: `${at}.${k}`, message: 'unknown key' }));
+  }
+  return [{ field: at, message: v.message ?? 'invalid' }];
 }

@@ -318,6 +318,11 @@ export const MIGRATIONS: Array<[name: string, sql: string]> = [
   ) STRICT;
   CREATE INDEX alert_escalation_due ON alert_escalation(next_at) WHERE next_at IS NOT NULL;
   `],
+  // times of a bucket's first and last reading: history older than the raw retention is merged into buckets (storage/backfill.ts)
+  ['006-rollup-first-last-ts', `
+  ALTER TABLE rollups ADD COLUMN first_ts INTEGER;
+  ALTER TABLE rollups ADD COLUMN last_ts INTEGER;
+  `],
 ];
 
 export interface OpenOptions {

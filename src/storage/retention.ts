@@ -47,7 +47,7 @@ const DAY = 86_400_000;
 const LOOKBACK_MS = 2 * DAY;
 
 
-interface Acc { count: number; sum: number; min: number; max: number; first: number; last: number }
+interface Acc { count: number; sum: number; min: number; max: number; first: number; last: number; firstTs: number; lastTs: number }
 
 export class Retention {
   private task: ScheduledTask | undefined;
@@ -142,8 +142,9 @@ export class Retention {
     const start = done === undefined ? -8.64e15 : this.bucketOf(period, done - LOOKBACK_MS);
     if (start >= end) return 0;
     const scan = this.db.prepare('SELECT ts, value FROM readings WHERE device_id = ? AND metric = ? AND ts >= ? AND ts < ? AND quality = 0 ORDER BY ts');
-    const upsert = this.db.prepare(`INSERT INTO rollups (period, device_id, metric, bucket, count, sum, min, max, first, last) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (period, device_id, metric, bucket) DO UPDATE SET count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max, first = excluded.first, last = excluded.last`);
+    const upsert = this.db.prepare(`INSERT INTO rollups (period, device_id, metric, bucket, count, sum, min, max, first, last, first_ts, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (period, device_id, metric, bucket) DO UPDATE SET count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max, first = excluded.first, last = excluded.last,
+      first_ts = excluded.first_ts, last_ts = excluded.last_ts`);
     let buckets = 0;
     for (const s of series) {
       const accs = new Map<number, Acc>();
@@ -151,16 +152,16 @@ export class Retention {
         if (typeof r.value !== 'number') continue;
         const b = this.bucketOf(period, r.ts);
         const a = accs.get(b);
-        if (!a) accs.set(b, { count: 1, sum: r.value, min: r.value, max: r.value, first: r.value, last: r.value });
+        if (!a) accs.set(b, { count: 1, sum: r.value, min: r.value, max: r.value, first: r.value, last: r.value, firstTs: r.ts, lastTs: r.ts });
         else {
-          a.count++; a.sum += r.value; a.last = r.value;
+          a.count++; a.sum += r.value; a.last = r.value; a.lastTs = r.ts;
           if (r.value < a.min) a.min = r.value;
           if (r.value > a.max) a.max = r.value;
         }
       }
       if (accs.size === 0) continue;
       this.db.transaction(() => {
-        for (const [b, a] of accs) upsert.run(period, s.device_id, s.metric, b, a.count, a.sum, a.min, a.max, a.first, a.last);
+        for (const [b, a] of accs) upsert.run(period, s.device_id, s.metric, b, a.count, a.sum, a.min, a.max, a.first, a.last, a.firstTs, a.lastTs);
       })();
       buckets += accs.size;
     }

@@ -11,6 +11,7 @@ import type { ReadingValue } from '../core/model.js';
 import type { Reading } from '../core/types.js';
 import { metricDef } from '../core/vocabulary.js';
 import type { DeadLetter } from '../core/types.js';
+import { accumulate, merge, splitHistory, type HistorySettings } from './backfill.js';
 import { StoreDataError, isSqliteDataError, type EventQuery, type LatestValue, type Readiness, type RollupPoint, type RollupQuery, type SeriesQuery, type StoredEvent, type StoredPoint, type TelemetryStore, type WriteBatch } from './telemetry-store.js';
 
 type SqlValue = number | string | null;
@@ -104,12 +105,35 @@ export class SqliteTelemetryStore implements TelemetryStore {
    * `writerFile`: when given, commits run in a worker thread on its own connection to this
    * file, so the event loop is not blocked for the duration of a transaction and its fsync.
    */
+  private readonly mergeHistory;
+  private readonly latestOld;
+
+  /** readings older than the raw retention are merged into the rollups, not kept raw (storage/backfill.ts) */
+  private readonly history?: HistorySettings;
+
   constructor(
     private readonly db: Db,
     private readonly writer?: { file: string; synchronous: 'full' | 'normal' },
-    private readonly opts: { deadLetters?: DeadLetterLimits; onEvicted?: (n: number) => void } = {},
+    private readonly opts: { deadLetters?: DeadLetterLimits; onEvicted?: (n: number) => void; history?: HistorySettings } = {},
   ) {
     this.limits = opts.deadLetters ?? DEFAULT_DEAD_LETTER_LIMITS;
+    this.history = opts.history;
+    const existing = db.prepare('SELECT count, sum, min, max, first, last, first_ts, last_ts FROM rollups WHERE period = ? AND device_id = ? AND metric = ? AND bucket = ?');
+    const put = db.prepare(`INSERT INTO rollups (period, device_id, metric, bucket, count, sum, min, max, first, last, first_ts, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (period, device_id, metric, bucket) DO UPDATE SET count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max,
+      first = excluded.first, last = excluded.last, first_ts = excluded.first_ts, last_ts = excluded.last_ts`);
+    const latestOld = this.latestOld = db.prepare(`INSERT INTO latest (device_id, metric, ts, value, quality) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (device_id, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value, quality = excluded.quality WHERE excluded.ts >= latest.ts`);
+    this.mergeHistory = db.transaction((readings: Reading[], settings: HistorySettings) => {
+      // /latest still shows a metric whose only values are old (a device's first upload is its history)
+      for (const r of readings) latestOld.run(r.deviceId, r.metric, r.ts, toSql(r.value), r.quality === 'out_of_range' ? 1 : 0);
+      for (const a of accumulate(readings, settings.timezone, settings)) {
+        const row = existing.get(a.period, a.deviceId, a.metric, a.bucket) as { count: number; sum: number; min: number; max: number; first: number; last: number; first_ts: number | null; last_ts: number | null } | undefined;
+        const out = row ? { ...row, firstTs: row.first_ts, lastTs: row.last_ts } : { ...a };
+        if (row) merge(out, a);
+        put.run(a.period, a.deviceId, a.metric, a.bucket, out.count, out.sum, out.min, out.max, out.first, out.last, out.firstTs, out.lastTs);
+      }
+    });
     this.stmt = {
       reading: db.prepare(`INSERT INTO readings (device_id, metric, ts, value, received_at, quality) VALUES (?, ?, ?, ?, ?, ?) ${LAST_WRITE_WINS}`),
       latest: db.prepare(`INSERT INTO latest (device_id, metric, ts, value, quality) VALUES (?, ?, ?, ?, ?)
@@ -184,6 +208,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.worker = worker;
   }
 
+  /** /latest for readings kept only in rollups (history): older values never replace newer ones */
+  rememberLatest(readings: Reading[]): void {
+    for (const r of readings) this.latestOld.run(r.deviceId, r.metric, r.ts, toSql(r.value), r.quality === 'out_of_range' ? 1 : 0);
+  }
+
   /** the batch in one transaction on this connection (nested in the caller's transaction, if any) */
   commitSync(batch: WriteBatch): void {
     let evicted: number;
@@ -197,6 +226,18 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   async commit(batch: WriteBatch): Promise<void> {
+    if (this.history) {
+      const { recent, history } = splitHistory(batch.readings, this.history);
+      if (history.length > 0) {
+        try {
+          this.mergeHistory(history, this.history);
+        } catch (err) {
+          this.lastError = (err as Error).message;
+          throw err;
+        }
+        batch = { ...batch, readings: recent };
+      }
+    }
     if (this.worker) return this.commitInWorker(this.worker, batch);
     try {
       this.commitSync(batch);
@@ -293,7 +334,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (q.deviceId !== undefined) { where.push('device_id = ?'); args.push(q.deviceId); }
     if (q.deviceIds !== undefined) { where.push('device_id IN (SELECT value FROM json_each(?))'); args.push(JSON.stringify(q.deviceIds)); }
     if (q.type !== undefined) { where.push('type = ?'); args.push(q.type); }
-    const rows = this.db.prepare(`SELECT id, device_id, type, ts, data FROM events WHERE ${where.join(' AND ')} ORDER BY ts, id LIMIT ?`)
+    const desc = q.order !== 'asc';
+    if (q.after) { where.push(`(ts, id) ${desc ? '<' : '>'} (?, ?)`); args.push(q.after.ts, Number(q.after.id)); }
+    const dir = desc ? 'DESC' : 'ASC';
+    const rows = this.db.prepare(`SELECT id, device_id, type, ts, data FROM events WHERE ${where.join(' AND ')} ORDER BY ts ${dir}, id ${dir} LIMIT ?`)
       .all(...args, q.limit) as Array<{ id: number; device_id: string; type: string; ts: number; data: string }>;
     return rows.map((r) => ({ id: String(r.id), deviceId: r.device_id, type: r.type, ts: r.ts, data: JSON.parse(r.data) as Record<string, unknown> }));
   }

@@ -36,6 +36,10 @@ export interface EventQuery {
   from: number;
   to: number;
   limit: number;
+  /** desc (default): newest first */
+  order?: 'asc' | 'desc';
+  /** keyset continuation: the events after this one in `order` */
+  after?: { ts: number; id: string };
 }
 
 export interface StoredEvent extends DeviceEventRecord {
@@ -54,6 +58,9 @@ export interface RollupPoint {
   mean: number;
   first: number;
   last: number;
+  /** times of the first and last reading, where the store keeps them (merging history) */
+  firstTs?: number;
+  lastTs?: number;
 }
 
 export interface RollupQuery extends SeriesQuery {

@@ -43,7 +43,7 @@ async function device(id: string, model: string, site: string): Promise<void> {
 }
 const send = (id: string, body: unknown) => publish(clients[id]!, `devices/${id}/up`, JSON.stringify(body));
 const alertOf = async (rule: string, dev: string) =>
-  (await gw.api(`/api/v1/alerts?rule=${rule}&device=${dev}&status=open,acknowledged,resolved`)).body.alerts[0];
+  (await gw.api(`/api/v1/alerts?rule=${rule}&device=${dev}&status=open,acknowledged,resolved`)).body.items[0];
 
 interface Session { page: Page; context: BrowserContext; problems: string[] }
 
@@ -144,7 +144,7 @@ describe('serving', () => {
 
     const unknown = await gw.api('/api/v1/no-such-thing');
     expect(unknown.status).toBe(404);
-    expect(unknown.body).toEqual({ error: 'no route GET /api/v1/no-such-thing' });
+    expect(unknown.body).toMatchObject({ error: 'no route GET /api/v1/no-such-thing', code: 'NOT_FOUND' });
     expect((await gw.api('/no-such-page', { token: null })).body.error).toBe('no route GET /no-such-page');
     expect((await gw.api('/api/v1/devices', { token: null })).status).toBe(401);
     for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs/']) expect((await get(path)).status, path).toBe(200);
@@ -321,6 +321,12 @@ describe('sites, devices and summary (manager)', () => {
     await page.getByRole('heading', { level: 2, name: 'Devices in jiangnan/yuhua-garden/b5 (4)' }).waitFor();
     const parkRow = page.locator('table.devices tbody tr', { hasText: 'park-e2e' });
     expect(await parkRow.innerText()).toMatch(/generic\.parking[\s\S]*Online[\s\S]*15 %[\s\S]*low/);
+    // the gateway searches (GET /devices?q=): one row for a device id, the heading says what was searched
+    await page.getByRole('searchbox', { name: 'Search devices' }).fill('park-e2');
+    await page.getByRole('heading', { level: 2, name: 'Devices in jiangnan/yuhua-garden/b5 matching “park-e2”' }).waitFor();
+    await expect.poll(() => page.locator('table.devices tbody tr').count(), { timeout: 10_000 }).toBe(1);
+    await page.getByRole('searchbox', { name: 'Search devices' }).fill('');
+    await page.getByRole('heading', { level: 2, name: 'Devices in jiangnan/yuhua-garden/b5 (4)' }).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'sites-desktop.png'), fullPage: true });
     // keyboard: collapse and expand a tree node
     const toggle = page.getByRole('button', { name: 'Collapse yuhua-garden' });

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { ERROR_CODES } from '../../src/api/common.js';
 
 let gw: TestGateway;
 const RUNS = Number(process.env.FUZZ_REST_RUNS ?? 300);
@@ -28,7 +29,10 @@ const nasty = fc.oneof(
 async function expectSane(r: { status: number; body: any }, what: string) {
   cases++;
   expect(r.status, what).toBeLessThan(500);
-  if (r.status >= 400) expect(typeof r.body?.error, what).toBe('string');
+  if (r.status >= 400) {
+    expect(typeof r.body?.error, what).toBe('string');
+    expect(ERROR_CODES, what).toContain(r.body?.code);
+  }
 }
 
 describe('REST under hostile input', () => {

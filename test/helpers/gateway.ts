@@ -44,7 +44,11 @@ export function testConfig(dataDir: string, extra: Record<string, unknown> = {})
     http: { host: '127.0.0.1', port: 0, authFailuresPerMinute: 0 },
     mqtt: { host: '127.0.0.1', port: 0, rateLimit: { devicePerSecond: 0, integrationPerSecond: 0 } },
     rulesFile: join(ROOT, 'config/rules.yaml'),
-    ...extra,
+    // tests publish readings at fixed dates; with the default 90 raw days those dates would
+    // turn into history (rollups only, storage/backfill.ts) as the calendar moves on. Tests of
+    // the raw retention and of backfill set their own.
+    retention: { rawDays: 36_500, ...(extra.retention as object | undefined) },
+    ...Object.fromEntries(Object.entries(extra).filter(([k]) => k !== 'retention')),
   });
 }
 
@@ -127,4 +131,19 @@ export async function spawnGateway(env: Record<string, string>, opts: { waitRead
     throw new Error(`gateway did not become ready: ${err.slice(-2000)}`);
   }
   return child;
+}
+
+/** every item of a v2 list, following `next` (the lists answer at most 1000 a page) */
+export async function listAll<T = any>(api: TestGateway['api'], path: string, token?: string | null): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < 1000; page++) {
+    const sep = path.includes('?') ? '&' : '?';
+    const r = await api(`${path}${sep}limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, token === undefined ? {} : { token });
+    if (r.status !== 200) throw new Error(`${path}: HTTP ${r.status} ${r.text}`);
+    out.push(...(r.body.items as T[]));
+    cursor = r.body.next;
+    if (!cursor) return out;
+  }
+  throw new Error(`${path}: more than 1000 pages`);
 }

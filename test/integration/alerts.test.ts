@@ -20,7 +20,7 @@ async function device(id: string, model: string, attributes: Record<string, unkn
   clients[id] = await connect(gw.mqttPort, { username: id, password: r.body.credentials.password });
 }
 const send = (id: string, body: unknown) => publish(clients[id]!, `devices/${id}/up`, JSON.stringify(body));
-const openAlerts = async (q = '') => (await gw.api(`/api/v1/alerts${q}`, { token: crew })).body.alerts as any[];
+const openAlerts = async (q = '') => (await gw.api(`/api/v1/alerts${q}`, { token: crew })).body.items as any[];
 const alertOf = async (rule: string, dev: string, status = 'open,acknowledged,resolved') =>
   (await openAlerts(`?rule=${rule}&device=${dev}&status=${status}`))[0];
 
@@ -133,18 +133,46 @@ describe('lifecycle actions and roles', () => {
     const integ = (await gw.api('/api/v1/api-keys', { method: 'POST', json: { name: 'erp', role: 'integrator' } })).body.token;
     expect((await gw.api(`/api/v1/alerts/${a.id}`, { token: integ })).status).toBe(200);
     expect((await gw.api(`/api/v1/alerts/${a.id}/ack`, { method: 'POST', token: integ, json: {} })).status).toBe(403);
+    // the note is optional: no body at all is an acknowledgement too (curl -X POST without -d)
+    const bare = await fetch(`${gw.http}/api/v1/alerts/${a.id}/ack`, { method: 'POST', headers: { authorization: `Bearer ${crew}` } });
+    expect(bare.status).toBe(200);
+    const empty = await fetch(`${gw.http}/api/v1/alerts/${a.id}/ack`, { method: 'POST', headers: { authorization: `Bearer ${crew}`, 'content-type': 'application/json' } });
+    expect(empty.status).toBe(200);
+    expect(((await empty.json()) as { notes: unknown[] }).notes).toEqual([]);
     const ack = await gw.api(`/api/v1/alerts/${a.id}/ack`, { method: 'POST', token: crew, json: { note: 'on my way' } });
     expect(ack.body).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'crew-li', notes: [{ by: 'crew-li', text: 'on my way' }] });
     expect((await gw.api(`/api/v1/alerts/${a.id}/assign`, { method: 'POST', token: crew, json: { assignee: 'wang' } })).body.assignee).toBe('wang');
     expect((await gw.api(`/api/v1/alerts/${a.id}/notes`, { method: 'POST', token: crew, json: { text: 'filter replaced' } })).body.notes).toHaveLength(3);
     const res = await gw.api(`/api/v1/alerts/${a.id}/resolve`, { method: 'POST', token: crew, json: { note: 'fixed' } });
     expect(res.body).toMatchObject({ status: 'resolved', resolution: 'manual', resolvedBy: 'crew-li' });
-    expect((await gw.api(`/api/v1/alerts/${a.id}/resolve`, { method: 'POST', token: crew, json: {} })).status).toBe(409);
-    expect((await gw.api('/api/v1/alerts/nope', { token: crew })).status).toBe(404);
+    const again = await gw.api(`/api/v1/alerts/${a.id}/resolve`, { method: 'POST', token: crew, json: {} });
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('CONFLICT');
+    expect((await gw.api('/api/v1/alerts/nope', { token: crew })).body).toMatchObject({ code: 'NOT_FOUND', details: [{ field: 'params.id' }] });
     const events = sse.events.filter((e) => e.data.id === a.id).map((e) => e.event);
-    expect(events).toEqual(['alert.opened', 'alert.acknowledged', 'alert.assigned', 'alert.updated', 'alert.resolved']);
+    expect(events).toEqual(['alert.opened', 'alert.acknowledged', 'alert.acknowledged', 'alert.acknowledged', 'alert.assigned', 'alert.updated', 'alert.resolved']);
     const audit = await gw.api(`/api/v1/audit?target=${a.id}`);
-    expect(audit.body.items.map((i: any) => i.action)).toEqual(['alert.resolve', 'alert.note', 'alert.assign', 'alert.ack']);
+    expect(audit.body.items.map((i: any) => i.action)).toEqual(['alert.resolve', 'alert.note', 'alert.assign', 'alert.ack', 'alert.ack', 'alert.ack']);
+  });
+
+  it('lists alerts newest first, pages them with a cursor, and refuses unknown rules', async () => {
+    const all = (await gw.api('/api/v1/alerts?status=open,acknowledged,resolved&limit=1000', { token: crew })).body.items as any[];
+    expect(all.length).toBeGreaterThan(3);
+    const opened = all.map((x) => Date.parse(x.openedAt));
+    expect(opened).toEqual([...opened].sort((x, y) => y - x));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const r: any = await gw.api(`/api/v1/alerts?status=open,acknowledged,resolved&limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: crew });
+      seen.push(...r.body.items.map((x: any) => x.id));
+      cursor = r.body.next;
+    } while (cursor);
+    expect(seen).toEqual(all.map((x) => x.id));
+    const asc = (await gw.api('/api/v1/alerts?status=open,acknowledged,resolved&order=asc&limit=1000', { token: crew })).body.items.map((x: any) => x.id);
+    expect(asc).toEqual([...seen].reverse());
+    const typo = await gw.api('/api/v1/alerts?rule=bin_ful', { token: crew });
+    expect(typo.status).toBe(400);
+    expect(typo.body).toMatchObject({ code: 'UNKNOWN_VALUE', details: [{ field: 'querystring.rule' }] });
   });
 
   it('a silence records the alert but does not notify; rules are listed', async () => {
@@ -156,9 +184,20 @@ describe('lifecycle actions and roles', () => {
     expect(await alertOf('bin_full', 'bin-9')).toMatchObject({ status: 'open', silenced: true });
     await new Promise((r) => setTimeout(r, 500));
     expect(hook.received.slice(before).filter((h) => h.alert.deviceId === 'bin-9')).toEqual([]);
+    const listed = await gw.api('/api/v1/silences', { token: crew });
+    expect(listed.body).toMatchObject({ items: [{ id: s.body.id, match: { device: 'bin-9' }, active: true }], next: null });
     expect((await gw.api(`/api/v1/silences/${s.body.id}`, { method: 'DELETE', token: crew })).status).toBe(204);
+    // a silence that names what does not exist would silence nothing: 400 naming the key and the value
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    for (const [match, field, value] of [[{ rule: 'bin_ful' }, 'body.match.rule', 'bin_ful'], [{ device: 'bin-99' }, 'body.match.device', 'bin-99'],
+      [{ site: 'atlantis' }, 'body.match.site', 'atlantis']] as const) {
+      const r = await gw.api('/api/v1/silences', { method: 'POST', token: crew, json: { match, until, reason: 'typo' } });
+      expect(r.status, field).toBe(400);
+      expect(r.body, field).toMatchObject({ code: 'UNKNOWN_VALUE', details: [{ field, message: expect.stringContaining(value) }] });
+    }
     const rules = await gw.api('/api/v1/rules', { token: crew });
-    expect(rules.body.rules.map((r: any) => r.id)).toEqual(expect.arrayContaining(['ph_out_of_range', 'bin_full', 'device_offline', 'access_denied_burst', 'water_leak_suspected']));
+    expect(rules.body.next).toBeNull();
+    expect(rules.body.items.map((r: any) => r.id)).toEqual(expect.arrayContaining(['ph_out_of_range', 'bin_full', 'device_offline', 'access_denied_burst', 'water_leak_suspected']));
   });
 
   it('the webhook receiver got every notified event with a valid signature', async () => {
@@ -166,7 +205,11 @@ describe('lifecycle actions and roles', () => {
     expect(hook.received.length).toBeGreaterThan(5);
     expect(hook.received.every((h) => h.verified)).toBe(true);
     const deliveries = await gw.api('/api/v1/webhooks/deliveries');
-    expect(deliveries.body.pending).toBe(0);
-    expect(deliveries.body.deliveries[0]).toMatchObject({ webhook: hook.url, status: 'delivered' });
+    expect(deliveries.body.items[0]).toMatchObject({ webhook: hook.url, status: 'delivered' });
+    const m = (await gw.api('/metrics', { token: null })).text;
+    expect(Number(/gateway_notifications_total\{channel="webhook",result="delivered"\} (\d+)/.exec(m)?.[1])).toBe(hook.received.length);
+    expect(m).toMatch(/gateway_notification_delivery_seconds_count\{channel="webhook"\} [1-9]/);
+    expect(m).toMatch(/gateway_notifications_pending\{channel="webhook"\} 0/);
+    expect((await gw.api('/api/v1/webhooks/deliveries?status=pending')).body).toEqual({ items: [], next: null });
   });
 });

@@ -226,7 +226,7 @@ describe('two nodes on one PostgreSQL (telemetry store and lease), in process', 
     await publish(clients[0]!, 'devices/quiet-s/up', JSON.stringify({ occupied: false }));
     await publish(clients[1]!, 'devices/quiet-s/up', JSON.stringify({ occupied: false }));
     for (const c of clients) c.end();
-    const offline = async (gw: TestGateway) => (await crewless(gw, '?rule=device_offline&device=quiet-s&status=open')).body.alerts.length;
+    const offline = async (gw: TestGateway) => (await crewless(gw, '?rule=device_offline&device=quiet-s&status=open')).body.items.length;
     await eventually(async () => (await offline(leader)) === 1, 10_000, 100);
     await new Promise((r) => setTimeout(r, 1500)); // a further sweep period or more on the non-leader
     expect(await offline(other)).toBe(0);

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { listAll, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { connect, publish } from '../helpers/mqtt.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -48,7 +48,7 @@ describe('dead-letter flood', () => {
     process.stdout.write(`flood: ${hashes.length} messages of 250 kB acknowledged, data dir +${(grown / 1e6).toFixed(2)} MB\n`);
     expect(grown, `data dir grew by ${(grown / 1e6).toFixed(1)} MB`).toBeLessThanOrEqual(20e6);
     expect(hashes.length).toBe(455);
-    const items = (await gw.api('/api/v1/dead-letters?device=flooder&limit=10000')).body.items as Array<{ payloadBase64: string; payloadBytes: number; payloadSha256: string; truncated: boolean; reason: string }>;
+    const items = (await listAll(gw.api, '/api/v1/dead-letters?device=flooder')) as Array<{ payloadBase64: string; payloadBytes: number; payloadSha256: string; truncated: boolean; reason: string }>;
     expect(items).toHaveLength(hashes.length);
     expect(items.every((d) => d.payloadBytes === 250_000 && d.truncated && Buffer.from(d.payloadBase64, 'base64').length === 4096)).toBe(true);
     expect(new Set(items.map((d) => d.payloadSha256))).toEqual(new Set(hashes));
@@ -78,7 +78,7 @@ describe('dead-letter cap', () => {
     const total = db.prepare('SELECT bytes, rows FROM dead_letter_totals').get() as { bytes: number; rows: number };
     expect(total.bytes).toBeLessThanOrEqual(1024 * 1024);
     expect(total.rows).toBe(db.prepare('SELECT count(*) FROM dead_letters').pluck().get());
-    const items = (await gw.api('/api/v1/dead-letters?limit=10000')).body.items as Array<{ payloadBase64: string; deviceId: string }>;
+    const items = (await listAll(gw.api, '/api/v1/dead-letters')) as Array<{ payloadBase64: string; deviceId: string }>;
     const text = (await gw.api('/metrics', { token: null })).text;
     const evicted = metric(text, /gateway_dead_letters_evicted_total (\d+)/);
     expect(evicted).toBeGreaterThan(0);

@@ -35,7 +35,8 @@ describe('disk full', () => {
 
     const acked = new Set<number>();
     let seq = 0;
-    const base = Date.parse('2026-01-01T00:00:00Z');
+    // within the raw retention (older readings go to the rollups, storage/backfill.ts)
+    const base = Date.now() - 86_400_000;
     const client = mqtt.connect(`mqtt://127.0.0.1:${child.mqttPort}`, { username: 'wm-full', password: dev.body.credentials.password, reconnectPeriod: 300, clientId: 'wm-full', clean: false });
     client.on('error', () => {});
     await new Promise<void>((r) => client.once('connect', () => r()));

@@ -51,7 +51,7 @@ async function binAlert(g: TestGateway, id: string, site = 'jiangnan/yuhua-garde
   const c = await connect(g.mqttPort, { username: id, password: r.body.credentials.password });
   clients.push(c);
   await publish(c, `devices/${id}/up`, JSON.stringify({ fill_pct: 86 }));
-  return eventually(async () => (await g.api(`/api/v1/alerts?device=${id}&rule=bin_full`)).body.alerts[0], 5000);
+  return eventually(async () => (await g.api(`/api/v1/alerts?device=${id}&rule=bin_full`)).body.items[0], 5000);
 }
 
 const about = (platform: RobotRequest['platform'], deviceId: string) => robots.requests.filter((r) => r.platform === platform && JSON.stringify(r.body).includes(`(${deviceId})`));
@@ -168,7 +168,7 @@ describe('escalation', () => {
     const c = await connect(gw.mqttPort, { username: 'bin-e5', password: r.body.credentials.password });
     clients.push(c);
     await publish(c, 'devices/bin-e5/up', JSON.stringify({ tilt: true }));
-    const a = await eventually(async () => (await gw.api('/api/v1/alerts?device=bin-e5&rule=bin_tilted')).body.alerts[0], 5000);
+    const a = await eventually(async () => (await gw.api('/api/v1/alerts?device=bin-e5&rule=bin_tilted')).body.items[0], 5000);
     expect(a.severity).toBe('minor');
     expect(a.escalation).toBeNull();
     expect(a.notifications).toEqual([]);
@@ -226,7 +226,7 @@ describe('escalation across a restart of the process', () => {
       const c = await connect(child.mqttPort, { username: 'bin-p1', password: r.body.credentials.password });
       await publish(c, 'devices/bin-p1/up', JSON.stringify({ fill_pct: 86 }));
       await c.endAsync();
-      const opened = await eventually(async () => (await api('/api/v1/alerts?device=bin-p1', { token })).body.alerts[0], 5000);
+      const opened = await eventually(async () => (await api('/api/v1/alerts?device=bin-p1', { token })).body.items[0], 5000);
       const t0 = Date.parse(opened.openedAt);
       await eventually(() => about('dingtalk', 'bin-p1').some((x) => x.ok), 5000);
       child.proc.kill('SIGTERM');

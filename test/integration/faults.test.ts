@@ -23,7 +23,7 @@ describe('the store locked by another process', () => {
     const lock = new Database(join(gw.dataDir, 'gateway.db'));
     lock.exec('BEGIN EXCLUSIVE');
     const acked: number[] = [];
-    const base = Date.parse('2026-02-01T00:00:00Z');
+    const base = Date.now() - 3_600_000; // within the raw retention (older readings go to the rollups)
     for (let i = 0; i < 5; i++) c.publish('devices/wq-lock/up', JSON.stringify({ ts: base + i, ph: 7 }), { qos: 1 }, (err) => { if (!err) acked.push(i); });
     await new Promise((r) => setTimeout(r, 6500)); // beyond busy_timeout (5 s): the commit fails
     expect(acked).toEqual([]);
@@ -64,12 +64,15 @@ describe('a webhook endpoint that hangs', () => {
     await publish(c, 'devices/bin-h/up', '{"fill_pct": 2}');
     expect(Date.now() - t0).toBeLessThan(1000); // PUBACKs do not wait for webhooks
     await eventually(async () => {
-      const rows = (await gw.api('/api/v1/webhooks/deliveries')).body.deliveries as any[];
+      const rows = (await gw.api('/api/v1/webhooks/deliveries')).body.items as any[];
       return rows.some((r) => r.attempts >= 2 && /timeout/.test(r.lastError ?? ''));
     }, 5000);
     hang = false;
     await eventually(() => got.length === 2, 5000);
     expect(got).toEqual(['alert.opened', 'alert.resolved']);
+    const m = (await gw.api('/metrics', { token: null })).text;
+    expect(Number(/gateway_notifications_total\{channel="webhook",result="failed"\} (\d+)/.exec(m)?.[1])).toBeGreaterThanOrEqual(2);
+    expect(Number(/gateway_notifications_total\{channel="webhook",result="delivered"\} (\d+)/.exec(m)?.[1])).toBe(2);
     await c.endAsync();
   });
 });

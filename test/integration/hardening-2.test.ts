@@ -327,7 +327,7 @@ describe('smaller edges', () => {
     for (const id of ['apikey', 'integration:x']) {
       const r = await gw.api('/api/v1/devices', { method: 'POST', json: { id, model: 'generic.water-quality' } });
       expect(r.status, id).toBe(400);
-      expect(r.body.details[0].field).toBe('id');
+      expect(r.body.details[0].field).toBe('body.id');
     }
     const bulk = await gw.api('/api/v1/devices/bulk', { method: 'POST', json: [{ id: 'apikey', model: 'generic.water-quality' }, { id: 'fine-1', model: 'generic.water-quality' }] });
     expect(bulk.body.created).toBe(1);

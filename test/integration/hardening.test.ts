@@ -153,6 +153,7 @@ describe('REST limits and audit', () => {
     const r = await gw.api('/api/v1/devices', { method: 'POST', json: { id: 'big', model: 'generic.parking', name: 'x'.repeat(5000) } });
     expect(r.status).toBe(413);
     expect(r.body.error).toContain('4096');
+    expect(r.body.code).toBe('PAYLOAD_TOO_LARGE');
     expect(await metric(/gateway_http_refusals_total\{reason="body_too_large"\} (\d+)/)).toBe(1);
   });
 
@@ -165,9 +166,10 @@ describe('REST limits and audit', () => {
   });
 
   it('429 once a key exceeds http.rateLimitPerMinute', async () => {
-    let status = 200;
-    for (let i = 0; i < 60 && status !== 429; i++) status = (await gw.api('/api/v1/models')).status;
-    expect(status).toBe(429);
+    let last = { status: 200, body: undefined as any };
+    for (let i = 0; i < 60 && last.status !== 429; i++) last = await gw.api('/api/v1/models');
+    expect(last.status).toBe(429);
+    expect(last.body).toMatchObject({ code: 'RATE_LIMITED', error: expect.stringContaining('rate limit') });
     expect(await metric(/gateway_http_refusals_total\{reason="rate_limited"\} (\d+)/)).toBeGreaterThan(0);
   });
 });

@@ -12,6 +12,7 @@ import { startPostgres, type Postgres } from '../helpers/postgres.js';
 import type { MqttClient } from 'mqtt';
 import { PostgresTelemetryStore } from '../../src/storage/postgres/store.js';
 
+const RAW_DAYS = 365;
 let server: Postgres;
 let url: string;
 let sqliteGw: TestGateway;
@@ -27,8 +28,9 @@ async function provision(gw: TestGateway, id: string, model: string, site: strin
 beforeAll(async () => {
   server = await startPostgres();
   url = await server.createDatabase('telemetry_test');
-  sqliteGw = await startGateway();
-  pgGw = await startGateway({ config: { store: { type: 'postgres', postgres: { url } } } });
+  // readings at fixed dates stay raw for a year (older ones become history: storage/backfill.ts)
+  sqliteGw = await startGateway({ config: { retention: { rawDays: RAW_DAYS } } });
+  pgGw = await startGateway({ config: { store: { type: 'postgres', postgres: { url } }, retention: { rawDays: RAW_DAYS } } });
   sql = new pg.Client({ connectionString: url });
   await sql.connect();
 }, 60_000);
@@ -100,7 +102,7 @@ describe('PostgreSQL telemetry store', () => {
     expect(ph).toEqual([{ ts: '2026-11-22T01:00:00.000Z', value: 6.5 }, { ts: '2026-11-22T02:00:00.000Z', value: 7.1 }, { ts: '2026-11-22T02:10:00.000Z', value: 15, quality: 'out_of_range' }]);
     expect((await pgGw.api('/api/v1/devices/wq-1/latest')).body.readings.ph).toMatchObject({ value: 15, ts: '2026-11-22T02:10:00.000Z' });
     expect((await pgGw.api('/api/v1/telemetry?device=p-1&metric=occupied')).body.points.map((p: { value: unknown }) => p.value)).toEqual([false, true, false]);
-    expect((await pgGw.api('/api/v1/events?device=p-1')).body.events.map((e: { type: string }) => e.type)).toEqual(['arrival', 'departure']);
+    expect((await pgGw.api('/api/v1/events?device=p-1')).body.items.map((e: { type: string }) => e.type)).toEqual(['departure', 'arrival']); // newest first
 
     const csv = { headers: { accept: 'text/csv' } };
     const [ca, cb] = await Promise.all([sqliteGw.api(`${base}&limit=3`, csv), pgGw.api(`${base}&limit=3`, csv)]);
@@ -170,8 +172,8 @@ describe('PostgreSQL telemetry store', () => {
 
   it('retention drops whole month partitions past rawDays (after rolling them up) and deletes the rest by range', async () => {
     const store = pgGw.gateway.store as PostgresTelemetryStore;
-    // "now" 2027-03-15 with rawDays 90: the cutoff is 2026-12-15
-    const report = await store.maintain(Date.UTC(2027, 2, 15));
+    // "now" rawDays after 2026-12-15: the cutoff is 2026-12-15
+    const report = await store.maintain(Date.UTC(2026, 11, 15) + RAW_DAYS * 86_400_000);
     expect(report.partitionsDropped).toBeGreaterThanOrEqual(1);
     const left = (await sql.query("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'readings'::regclass")).rows.map((r) => r.relname);
     expect(left).not.toContain('readings_y2026m11');

@@ -19,7 +19,7 @@ async function device(id: string, model: string, site: string) {
   clients[id] = await connect(gw.mqttPort, { username: id, password: r.body.credentials.password });
 }
 const send = (id: string, body: unknown) => publish(clients[id]!, `devices/${id}/up`, JSON.stringify(body));
-const alertOf = (id: string, status = 'open,acknowledged,resolved') => eventually(async () => (await gw.api(`/api/v1/alerts?device=${id}&status=${status}`)).body.alerts[0], 5000);
+const alertOf = (id: string, status = 'open,acknowledged,resolved') => eventually(async () => (await gw.api(`/api/v1/alerts?device=${id}&status=${status}`)).body.items[0], 5000);
 
 beforeAll(async () => {
   gw = await startGateway({ clock: () => now });

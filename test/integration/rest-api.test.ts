@@ -51,7 +51,8 @@ describe('authentication and roles', () => {
     expect(crew.code).toBe(403);
     const none = await curl(['-X', 'POST', `${gw.http}/api/v1/devices`, '-H', 'content-type: application/json', '-d', body]);
     expect(none.code).toBe(401);
-    expect(JSON.parse(none.out)).toEqual({ error: 'missing bearer token' });
+    expect(JSON.parse(none.out)).toEqual({ error: 'missing bearer token', code: 'UNAUTHORIZED' });
+    expect(JSON.parse(crew.out)).toMatchObject({ code: 'FORBIDDEN' });
   });
 });
 
@@ -74,14 +75,17 @@ describe('devices', () => {
   });
 
   it('409 on a duplicate id, 400 naming the field on bad input, 404 on unknown ids', async () => {
-    expect((await gw.api('/api/v1/devices', { method: 'POST', json: { id: 'bin-001', model: 'generic.bin-fill' } })).status).toBe(409);
+    const dup = await gw.api('/api/v1/devices', { method: 'POST', json: { id: 'bin-001', model: 'generic.bin-fill' } });
+    expect(dup.status).toBe(409);
+    // the same field name as a 400 (body.id), with a code
+    expect(dup.body).toEqual({ error: 'body.id: device bin-001 already exists', code: 'CONFLICT', details: [{ field: 'body.id', message: 'device bin-001 already exists' }] });
     const cases: Array<[unknown, string]> = [
       [{ id: 'a/b', model: 'generic.bin-fill' }, 'body.id'],
       [{ id: 'ok-1', model: 'acme.unknown' }, 'body.model'],
       [{ id: 'ok-1', model: 'generic.bin-fill', site: 'a/b/c/d/e' }, 'body.site'],
       [{ id: 'ok-1', model: 'generic.bin-fill', attributes: { binDepthMm: -5 } }, 'body.attributes.binDepthMm'],
       [{ id: 'ok-1', model: 'generic.bin-fill', lorawan: { devEui: 'xyz' } }, 'body.lorawan.devEui'],
-      [{ id: 'ok-1', model: 'generic.bin-fill', colour: 'red' }, 'body'],
+      [{ id: 'ok-1', model: 'generic.bin-fill', colour: 'red' }, 'body.colour'],
       [{ model: 'generic.bin-fill' }, 'body.id'],
     ];
     for (const [json, field] of cases) {
@@ -89,13 +93,19 @@ describe('devices', () => {
       expect(r.status, JSON.stringify(json)).toBe(400);
       expect(r.body.details.map((d: { field: string }) => d.field), JSON.stringify(json)).toContain(field);
       expect(r.body.error).toContain(field);
+      expect(r.body.code).toBe(field === 'body.model' ? 'UNKNOWN_VALUE' : 'VALIDATION_FAILED');
     }
-    expect((await gw.api('/api/v1/devices/nope')).status).toBe(404);
+    const missing = await gw.api('/api/v1/devices/nope');
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ error: 'device nope not found', code: 'NOT_FOUND', details: [{ field: 'params.id', message: 'device nope not found' }] });
     expect((await gw.api('/api/v1/devices/nope/latest')).status).toBe(404);
     expect((await gw.api('/api/v1/devices/nope', { method: 'DELETE' })).status).toBe(404);
     expect((await gw.api('/api/v1/telemetry?device=nope&metric=ph')).status).toBe(404);
     const notJson = await gw.api('/api/v1/devices', { method: 'POST', body: '{"id":', headers: { 'content-type': 'application/json' } });
     expect(notJson.status).toBe(400);
+    expect(notJson.body).toMatchObject({ code: 'INVALID_BODY', details: [{ field: 'body', message: expect.stringContaining('JSON') }] });
+    const noRoute = await gw.api('/api/v1/nothing-here');
+    expect(noRoute.body).toMatchObject({ code: 'NOT_FOUND', details: [{ field: 'url' }] });
   });
 
   it('bulk JSON upsert is idempotent and returns credentials for new devices only', async () => {
@@ -134,11 +144,18 @@ describe('devices', () => {
 
   it('lists with filters (site prefix by whole levels, kind, model, online) and patches, deletes', async () => {
     const all = await gw.api('/api/v1/devices?site=jiangnan/yuhua-garden');
-    expect(all.body.devices.map((d: { id: string }) => d.id)).toEqual(['bin-001', 'bin-101', 'dl-ph-1', 'p-01', 'p-02']);
-    expect((await gw.api('/api/v1/devices?site=jiangnan/yuhua')).body.devices).toEqual([]);
-    expect((await gw.api('/api/v1/devices?kind=parking')).body.devices.map((d: { id: string }) => d.id)).toEqual(['p-01', 'p-02']);
-    expect((await gw.api('/api/v1/devices?online=true')).body.devices.map((d: { id: string }) => d.id)).toEqual(['p-01']);
-    expect((await gw.api('/api/v1/devices?kind=toaster')).status).toBe(400);
+    expect(all.body.items.map((d: { id: string }) => d.id)).toEqual(['bin-001', 'bin-101', 'dl-ph-1', 'p-01', 'p-02']);
+    expect(all.body.next).toBeNull();
+    expect((await gw.api('/api/v1/devices?site=jiangnan/yuhua')).body).toEqual({ items: [], next: null });
+    expect((await gw.api('/api/v1/devices?kind=parking')).body.items.map((d: { id: string }) => d.id)).toEqual(['p-01', 'p-02']);
+    expect((await gw.api('/api/v1/devices?online=true')).body.items.map((d: { id: string }) => d.id)).toEqual(['p-01']);
+    expect((await gw.api('/api/v1/devices?q=BIN-1')).body.items.map((d: { id: string }) => d.id)).toEqual(['bin-101']);
+    expect((await gw.api('/api/v1/devices?q=pump')).body.items.map((d: { id: string }) => d.id)).toEqual(['dl-ph-1']);
+    const toaster = await gw.api('/api/v1/devices?kind=toaster');
+    expect(toaster.status).toBe(400);
+    expect(toaster.body).toMatchObject({ code: 'UNKNOWN_VALUE', details: [{ field: 'querystring.kind' }] });
+    expect((await gw.api('/api/v1/devices?model=acme.nothing')).body).toMatchObject({ code: 'UNKNOWN_VALUE', details: [{ field: 'querystring.model' }] });
+    expect((await gw.api('/api/v1/devices?model=generic.parking')).body.items.map((d: { id: string }) => d.id)).toEqual(['p-01', 'p-02']);
     const patched = await gw.api('/api/v1/devices/p-02', { method: 'PATCH', json: { name: 'Bay 2', attributes: { reportIntervalS: 60 } } });
     expect(patched.status).toBe(200);
     expect(patched.body).toMatchObject({ name: 'Bay 2', attributes: { reportIntervalS: 60 } });
@@ -178,8 +195,25 @@ describe('telemetry, latest, events, dead letters', () => {
     expect(raw.body).toMatchObject({ deviceId: 'wm-1', metric: 'water_volume_m3', unit: 'm3' });
     expect(raw.body.points).toHaveLength(log.length);
     expect(raw.body.points[0]).toEqual({ ts: '2026-11-21T15:00:00.000Z', value: 100 });
-    const limited = await gw.api(`/api/v1/telemetry?device=wm-1&metric=water_volume_m3&from=${Date.parse('2026-11-22T00:00:00Z')}&to=2026-11-22T23:00:00Z&limit=2`);
+    expect(raw.body.next).toBeNull();
+    const window = `device=wm-1&metric=water_volume_m3&from=${Date.parse('2026-11-22T00:00:00Z')}&to=2026-11-22T23:00:00Z`;
+    const limited = await gw.api(`/api/v1/telemetry?${window}&limit=2`);
     expect(limited.body.points).toEqual([{ ts: '2026-11-22T01:00:00.000Z', value: 110 }, { ts: '2026-11-22T04:00:00.000Z', value: 0 }]);
+    // cut at limit: next continues the same series, oldest first, without gaps or repeats
+    expect(limited.body.next).toEqual(expect.any(String));
+    const rest = await gw.api(`/api/v1/telemetry?${window}&limit=2&cursor=${limited.body.next}`);
+    expect(rest.body.points).toEqual([{ ts: '2026-11-22T06:00:00.000Z', value: 4 }, { ts: '2026-11-22T15:59:00.000Z', value: 9.25 }]);
+    const last = await gw.api(`/api/v1/telemetry?${window}&limit=2&cursor=${rest.body.next}`);
+    expect(last.body).toMatchObject({ points: [{ ts: '2026-11-22T16:30:00.000Z', value: 10 }], next: null });
+    // a cursor is bound to its listing
+    const other = await gw.api(`/api/v1/telemetry?device=wm-1&metric=water_volume_m3&limit=2&cursor=${limited.body.next}`);
+    expect(other.status).toBe(400);
+    expect(other.body).toMatchObject({ code: 'INVALID_CURSOR', details: [{ field: 'querystring.cursor' }] });
+    // a metric the model never emits is 400, not an empty series
+    const ph = await gw.api('/api/v1/telemetry?device=wm-1&metric=ph');
+    expect(ph.status).toBe(400);
+    expect(ph.body).toMatchObject({ code: 'UNKNOWN_VALUE', details: [{ field: 'querystring.metric', message: expect.stringContaining('does not emit ph') }] });
+    expect((await gw.api('/api/v1/telemetry?device=wm-1&metric=ph_value')).body.code).toBe('UNKNOWN_VALUE');
 
     const hourly = await gw.api('/api/v1/telemetry?device=wm-1&metric=water_volume_m3&from=2026-11-21T17:00:00Z&to=2026-11-21T18:00:00Z&every=1h&agg=mean');
     expect(hourly.body.points).toEqual([{ ts: '2026-11-21T17:00:00.000Z', value: 104 }]);
@@ -208,10 +242,16 @@ describe('telemetry, latest, events, dead letters', () => {
     expect((await pub('door-1', '{"event": "access_granted", "credential": "card:04A1B2C3", "direction": "in"}')).code).toBe(0);
     expect((await pub('door-1', '{"event": "access_denied", "credential": "card:04A1B2C3"}')).code).toBe(0);
     const ev = await gw.api('/api/v1/events?device=door-1', { token: crewToken });
-    expect(ev.body.events.map((e: { type: string }) => e.type)).toEqual(['access_granted', 'access_denied']);
-    const cred = ev.body.events[0].data.credential;
+    // newest first
+    expect(ev.body.items.map((e: { type: string }) => e.type)).toEqual(['access_denied', 'access_granted']);
+    const cred = ev.body.items[0].data.credential;
     expect(cred).toMatch(/^h:[0-9a-f]{16}$/);
-    expect(ev.body.events[1].data.credential).toBe(cred);
+    expect(ev.body.items[1].data.credential).toBe(cred);
+    const p1 = await gw.api('/api/v1/events?device=door-1&limit=1');
+    const p2 = await gw.api(`/api/v1/events?device=door-1&limit=1&cursor=${p1.body.next}`);
+    expect([p1.body.items[0].type, p2.body.items[0].type, p2.body.next]).toEqual(['access_denied', 'access_granted', null]);
+    const asc = await gw.api('/api/v1/events?device=door-1&order=asc');
+    expect(asc.body.items.map((e: { type: string }) => e.type)).toEqual(['access_granted', 'access_denied']);
     expect(JSON.stringify(ev.body)).not.toContain('04A1B2C3');
     const stored = gw.gateway.db.prepare("SELECT count(*) AS n FROM events WHERE data LIKE '%04A1B2C3%'").get() as { n: number };
     expect(stored.n).toBe(0);
@@ -220,8 +260,11 @@ describe('telemetry, latest, events, dead letters', () => {
     expect((await pub('p-01', '{"occupied": true}')).code).toBe(0);
     expect((await pub('p-01', '{"occupied": false}')).code).toBe(0);
     const park = await gw.api('/api/v1/events?device=p-01');
-    expect(park.body.events.map((e: { type: string }) => e.type)).toEqual(['arrival', 'departure']);
-    expect((await gw.api('/api/v1/events?type=arrival&site=jiangnan')).body.events).toHaveLength(1);
+    expect(park.body.items.map((e: { type: string }) => e.type)).toEqual(['departure', 'arrival']);
+    expect((await gw.api('/api/v1/events?type=arrival&site=jiangnan')).body.items).toHaveLength(1);
+    const explode = await gw.api('/api/v1/events?type=explode');
+    expect(explode.status).toBe(400);
+    expect(explode.body).toMatchObject({ code: 'UNKNOWN_VALUE', details: [{ field: 'querystring.type' }] });
   });
 
   it('dead letters keep reason, topic, client and payload', async () => {
@@ -233,10 +276,65 @@ describe('telemetry, latest, events, dead letters', () => {
   });
 });
 
+describe('lists (CONTRACT v2): {items, next}, limit, keyset cursors', () => {
+  it('walks every page of devices, audit, models and keys without gaps or repeats', async () => {
+    const rows = Array.from({ length: 23 }, (_, i) => ({ id: `pg-${String(i).padStart(2, '0')}`, model: 'generic.parking', site: 'paging/estate' }));
+    expect((await gw.api('/api/v1/devices/bulk', { method: 'POST', json: rows })).body.created).toBe(23);
+    const walk = async (path: string, key: (x: any) => string) => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const r = await gw.api(`${path}${path.includes('?') ? '&' : '?'}limit=5${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        expect(r.status, r.text).toBe(200);
+        expect(Object.keys(r.body).sort()).toEqual(['items', 'next']);
+        expect(r.body.items.length).toBeLessThanOrEqual(5);
+        seen.push(...r.body.items.map(key));
+        cursor = r.body.next;
+        pages++;
+      } while (cursor && pages < 100);
+      return { seen, pages };
+    };
+    const devices = await walk('/api/v1/devices?site=paging', (d) => d.id);
+    expect(devices.seen).toEqual(rows.map((r) => r.id));
+    expect(devices.pages).toBe(5);
+    // a device provisioned between pages lands where its id sorts, offsets would repeat one
+    const first = await gw.api('/api/v1/devices?site=paging&limit=5');
+    await gw.api('/api/v1/devices', { method: 'POST', json: { id: 'pg-00a', model: 'generic.parking', site: 'paging/estate' } });
+    const second = await gw.api(`/api/v1/devices?site=paging&limit=5&cursor=${first.body.next}`);
+    expect(second.body.items[0].id).toBe('pg-05');
+
+    const audit = await walk('/api/v1/audit', (e) => e.id);
+    expect(new Set(audit.seen).size).toBe(audit.seen.length);
+    expect(audit.seen.map(Number)).toEqual([...audit.seen.map(Number)].sort((a, b) => b - a));
+    const models = await walk('/api/v1/models', (m) => m.id);
+    expect(models.seen).toEqual([...models.seen].sort());
+    expect(models.seen.length).toBeGreaterThan(20);
+    const keys = await walk('/api/v1/api-keys', (k) => k.name);
+    expect(keys.seen).toEqual(expect.arrayContaining(['admin', 'crew-a', 'int-a']));
+
+    const dflt = await gw.api('/api/v1/models');
+    expect(dflt.body.items.length).toBe(Math.min(100, models.seen.length));
+    for (const [q, code] of [['limit=0', 'VALIDATION_FAILED'], ['limit=1001', 'VALIDATION_FAILED'], ['cursor=garbage', 'INVALID_CURSOR'], ['offset=5', 'VALIDATION_FAILED']] as const) {
+      const r = await gw.api(`/api/v1/devices?${q}`);
+      expect(r.status, q).toBe(400);
+      expect(r.body.code, q).toBe(code);
+    }
+  });
+
+  it('a site with no devices is 404 for its summary', async () => {
+    const r = await gw.api('/api/v1/sites/nowhere/summary');
+    expect(r.status).toBe(404);
+    expect(r.body).toMatchObject({ code: 'NOT_FOUND', details: [{ field: 'params.path' }] });
+    expect((await gw.api('/api/v1/sites/paging/summary')).body.devices.total).toBe(24);
+    expect((await gw.api('/api/v1/sites/paging%2Festate/summary')).body.devices.total).toBe(24);
+  });
+});
+
 describe('models, API keys, integrations, operations', () => {
   it('lists models with metrics, units and examples', async () => {
     const r = await gw.api('/api/v1/models', { token: integratorToken });
-    const bin = r.body.models.find((m: { id: string }) => m.id === 'generic.bin-fill');
+    const bin = r.body.items.find((m: { id: string }) => m.id === 'generic.bin-fill');
     expect(bin).toMatchObject({ vendor: 'Generic', kind: 'bin_fill' });
     expect(bin.metrics).toContainEqual({ metric: 'fill_pct', unit: '%', type: 'number' });
     expect(bin.examples.length).toBeGreaterThan(0);
@@ -249,7 +347,7 @@ describe('models, API keys, integrations, operations', () => {
     expect((await gw.api('/api/v1/api-keys', { method: 'POST', json: { name: 'temp', role: 'integrator' } })).status).toBe(409);
     expect((await gw.api('/api/v1/api-keys', { method: 'POST', json: { name: 'x', role: 'root' } })).status).toBe(400);
     const list = await gw.api('/api/v1/api-keys');
-    expect(list.body.keys.map((x: { name: string }) => x.name)).toContain('temp');
+    expect(list.body.items.map((x: { name: string }) => x.name)).toContain('temp');
     expect(JSON.stringify(list.body)).not.toContain(k.body.token);
     expect((await gw.api('/api/v1/devices', { token: k.body.token })).status).toBe(200);
     expect((await gw.api('/api/v1/api-keys/temp', { method: 'DELETE' })).status).toBe(204);
@@ -265,6 +363,15 @@ describe('models, API keys, integrations, operations', () => {
       expect(metrics.text, name).toContain(name);
     }
     expect(metrics.text).toMatch(/gateway_messages_dead_lettered_total\{model="generic.bin-fill"\} [1-9]/);
+    // process metrics once prefixed, HTTP requests by route pattern and status
+    expect(metrics.text).toContain('gateway_process_cpu_user_seconds_total');
+    expect(metrics.text).not.toContain('gateway_process_process_');
+    expect(metrics.text).toMatch(/gateway_http_requests_total\{route="\/api\/v1\/devices\/\{id\}",method="GET",status="404"\} [1-9]/);
+    expect(metrics.text).toMatch(/gateway_http_request_duration_seconds_count\{route="\/api\/v1\/devices",method="POST",status="201"\} [1-9]/);
+    expect(metrics.text).toMatch(/gateway_http_requests_total\{route="\/api\/v1\/sites\/\{path\}\/summary",method="GET",status="404"\} [1-9]/);
+    expect(metrics.text).toMatch(/gateway_http_requests_total\{route="unmatched",method="GET",status="404"\} [1-9]/);
+    // never a raw URL: ids and paths are not label values
+    expect(metrics.text).not.toMatch(/route="[^"]*(nope|bin-001|nowhere)/);
     const spec = await gw.api('/openapi.json', { token: null });
     expect(spec.body.openapi).toMatch(/^3\./);
     expect(Object.keys(spec.body.paths)).toEqual(expect.arrayContaining(['/api/v1/devices', '/api/v1/telemetry', '/api/v1/devices/{id}/latest']));

@@ -1,6 +1,7 @@
 /** CONTRACT "Starting": embedded defaults, admin bootstrap, config errors (exit 2, one line), graceful SIGTERM. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { apiClient, spawnGateway, tempDir } from '../helpers/gateway.js';
 import { connect, publish } from '../helpers/mqtt.js';
@@ -42,6 +43,30 @@ describe('start-up', () => {
     expect(err).toMatch(line);
   });
 
+  it('a busy port stops start-up with exit 2 before an admin token is made', async () => {
+    const d = dir();
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      for (const env of [{ GATEWAY_HTTP_PORT: String(port) }, { GATEWAY_MQTT_PORT: String(port) }] as Array<Record<string, string>>) {
+        const g = await spawnGateway({ GATEWAY_DATA_DIR: d, ...env }, { waitReady: false });
+        expect((await g.exited).code).toBe(2);
+        expect(g.stderr().trim()).toMatch(new RegExp(`^gateway: cannot listen: .*EADDRINUSE.*${port}`));
+        expect(g.stdout()).not.toContain('Admin API token');
+        expect(existsSync(join(d, 'admin.token'))).toBe(false);
+      }
+      // and the next start, on a free port, makes the one token
+      const g = await spawnGateway({ GATEWAY_DATA_DIR: d });
+      expect(g.stdout()).toContain('Admin API token');
+      expect(existsSync(join(d, 'admin.token'))).toBe(true);
+      g.proc.kill('SIGTERM');
+      expect((await g.exited).code).toBe(0);
+    } finally {
+      busy.close();
+    }
+  }, 120_000);
+
   it('names the config-file key that fails validation', async () => {
     const d = dir();
     const cfg = join(d, 'gateway.yaml');
@@ -55,6 +80,8 @@ describe('start-up', () => {
       ['notify:\n  webhooks:\n    - url: not-a-url\n      secret: x\n', 'notify.webhooks.0.url'],
       ['unknownKey: 1\n', 'unknownKey'],
       ['store: [\n', 'not valid YAML'],
+      ['http:\n  port: 8080\n  host: [1\n', 'not valid YAML/JSON at line 4, column 1'],
+      ['http:\n\tport: 8080\n', 'at line 2, column 1'],
     ] as const) {
       writeFileSync(cfg, yaml);
       const g = await spawnGateway({ GATEWAY_DATA_DIR: d, GATEWAY_CONFIG: cfg }, { waitReady: false });
@@ -63,7 +90,7 @@ describe('start-up', () => {
       expect(err.split('\n'), err).toHaveLength(1);
       expect(err, yaml).toContain(key);
     }
-  });
+  }, 180_000);
 
   it('a bad alert rule stops start-up with one line naming the rule', async () => {
     const d = dir();

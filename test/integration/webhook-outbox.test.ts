@@ -36,7 +36,7 @@ async function scenario(restart: boolean) {
   // 8 lifecycle events: open, update, resolve, open (re-open within a minute), update, resolve…
   for (const fill of [86, 90, 5, 88, 92, 10, 85, 3]) await publish(c, 'devices/bin-w/up', JSON.stringify({ fill_pct: fill }));
   await c.endAsync();
-  const expected = (await api('/api/v1/webhooks/deliveries?limit=100', { token: TOKEN })).body.deliveries.reverse().map((d: any) => d.event);
+  const expected = (await api('/api/v1/webhooks/deliveries?limit=100', { token: TOKEN })).body.items.reverse().map((d: any) => d.event);
   expect(expected).toEqual(['alert.opened', 'alert.updated', 'alert.resolved', 'alert.opened', 'alert.updated', 'alert.resolved', 'alert.opened', 'alert.resolved']);
   if (restart) {
     child.proc.kill('SIGTERM');

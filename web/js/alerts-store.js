@@ -2,7 +2,7 @@
 // long as the console is signed in (the board filters them in the browser, so a filter
 // change needs no round trip). After every (re)connect the list is fetched again and the
 // events that arrived meanwhile are replayed on top, so nothing missed while offline stays wrong.
-import { api, alertStreamUrl } from './api.js';
+import { alertStreamUrl, listAll } from './api.js';
 
 export const SEVERITY_ORDER = { critical: 0, major: 1, minor: 2, warning: 3 };
 const EVENTS = ['alert.opened', 'alert.updated', 'alert.acknowledged', 'alert.assigned', 'alert.resolved'];
@@ -95,7 +95,7 @@ class AlertsStore {
   async #reload(generation) {
     this.#buffer = [];
     try {
-      const { alerts } = await api('/alerts', { query: { status: 'open,acknowledged', limit: 10000 } });
+      const alerts = await listAll('/alerts', { status: 'open,acknowledged' });
       if (generation !== this.#generation) return;
       this.active = new Map(alerts.map((a) => [a.id, a]));
       this.loaded = true;

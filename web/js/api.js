@@ -68,18 +68,38 @@ export async function probeRole(token) {
   return me.role;
 }
 
-/** Read-mostly reference data, fetched once per session. */
+/**
+ * One page of a list endpoint: {items, next}. `cursor` is the previous page's next
+ * (opaque: the gateway's keyset position, bound to the same filters).
+ */
+export function listPage(path, { query, cursor, limit = 100, signal } = {}) {
+  return api(path, { query: { ...query, limit, cursor }, signal });
+}
+
+/** Every item of a list endpoint, following `next` 1000 at a time. */
+export async function listAll(path, query, { max = 100_000 } = {}) {
+  const items = [];
+  let cursor;
+  do {
+    const page = await listPage(path, { query, cursor, limit: 1000 });
+    items.push(...page.items);
+    cursor = page.next;
+  } while (cursor && items.length < max);
+  return items;
+}
+
+/** Read-mostly reference data (whole lists), fetched once per session. */
 const cache = new Map();
 export function cached(path, query) {
   const key = `${path}?${new URLSearchParams(query ?? {})}`;
-  if (!cache.has(key)) cache.set(key, api(path, { query }).catch((err) => { cache.delete(key); throw err; }));
+  if (!cache.has(key)) cache.set(key, listAll(path, query).catch((err) => { cache.delete(key); throw err; }));
   return cache.get(key);
 }
 export const clearCache = () => cache.clear();
 
 /** Metric → unit from the model catalogue. */
 export async function unitsByMetric() {
-  const { models } = await cached('/models');
+  const models = await cached('/models');
   const units = {};
   for (const m of models) for (const x of m.metrics) units[x.metric] = x.unit;
   return units;

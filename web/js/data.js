@@ -1,6 +1,6 @@
 // Device list and the site tree built from it: the API has devices with a site path of up
 // to four levels (community/compound/building/unit), the tree is their prefixes.
-import { api, cached } from './api.js';
+import { cached, listAll } from './api.js';
 
 export const SITE_LEVELS = ['community', 'compound', 'building', 'unit'];
 export const DEVICE_KINDS = ['water_quality', 'bin_fill', 'door_access', 'parking', 'water_meter', 'electricity_meter'];
@@ -16,15 +16,9 @@ export const THRESHOLD_BANDS = {
 
 export const isCumulative = (metric) => /^(energy_(import|export)(_t\d)?_kwh|water_volume_m3|pulse_count|door_open_count)$/.test(metric);
 
-export async function loadDevices() {
-  const first = await api('/devices', { query: { limit: 10000 } });
-  const devices = [...first.devices];
-  while (devices.length < first.total) {
-    const next = await api('/devices', { query: { limit: 10000, offset: devices.length } });
-    if (!next.devices.length) break;
-    devices.push(...next.devices);
-  }
-  return devices;
+/** Every device (the site tree needs them all), 1000 per request. */
+export function loadDevices(query) {
+  return listAll('/devices', query);
 }
 
 /** Every prefix of the given site paths, sorted so that a parent comes right before its children. */
@@ -47,8 +41,14 @@ export function siteOptions(paths) {
  * Low battery as the gateway's own battery rule sees it: battery_pct below the rule's
  * belowPct, or battery_v below the model's lowBatteryV.
  */
+/** model id -> its low-battery voltage (models that report battery_v) */
+export async function lowVoltages() {
+  const models = await cached('/models');
+  return new Map(models.map((m) => [m.id, m.lowBatteryV]));
+}
+
 export async function lowBatteryTest() {
-  const [{ models }, { rules }] = await Promise.all([cached('/models'), cached('/rules')]);
+  const [models, rules] = await Promise.all([cached('/models'), cached('/rules')]);
   let belowPct = 20;
   for (const r of rules) for (const c of r.conditions ?? []) if (c.type === 'battery' && typeof c.belowPct === 'number') belowPct = c.belowPct;
   const lowV = new Map(models.map((m) => [m.id, m.lowBatteryV]));

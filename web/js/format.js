@@ -1,5 +1,6 @@
 // Times, durations and values in the chosen language.
 import { locale, t } from './i18n.js';
+import { h } from './dom.js';
 
 /** Today: the time only; before: date and time. `timeZone` for times that belong to a site's zone. */
 export function fmtTime(iso, timeZone) {
@@ -50,4 +51,26 @@ const UNITS = { Cel: '°C', '%EL': '%', '%RH': '%', m3: 'm³', 'm3/h': 'm³/h', 
 export function displayUnit(unit) {
   if (!unit) return '';
   return unit in UNITS ? UNITS[unit] : unit;
+}
+
+/**
+ * Battery in one unit, percent: battery_pct as reported; battery_v (devices that report only
+ * a voltage) as an estimate, marked ≈, on a straight line from the model's low-battery
+ * voltage (20 %, where the battery rule warns) to 3.6 V (100 %, a fresh lithium primary cell
+ * of the kind these sensors use). The voltage itself is in the tooltip.
+ */
+export function batteryPct(battery, lowV) {
+  if (!battery || typeof battery.value !== 'number') return null;
+  if (battery.metric === 'battery_pct') return { pct: battery.value, estimated: false };
+  const low = typeof lowV === 'number' ? lowV : 3.0;
+  const full = Math.max(3.6, low + 0.3);
+  const pct = 20 + ((battery.value - low) / (full - low)) * 80;
+  return { pct: Math.round(Math.min(100, Math.max(0, pct))), estimated: true };
+}
+
+export function fmtBattery(battery, lowV) {
+  const b = batteryPct(battery, lowV);
+  if (!b) return t('app.none');
+  const text = `${b.estimated ? '≈' : ''}${fmtNumber(b.pct, 0)} %`;
+  return b.estimated ? h('span', { title: fmtValue(battery.value, battery.unit) }, text) : text;
 }

@@ -1,7 +1,10 @@
 import { z } from 'zod';
+import { EVENT_TYPES } from '../../core/vocabulary.js';
+
+const eventType = z.enum(EVENT_TYPES, { error: (i) => `unknown event type ${JSON.stringify(i.input)} (one of ${EVENT_TYPES.join(', ')})` });
 import { keep, set, type BaseState, type ConditionType } from './types.js';
 
-const schema = z.strictObject({ type: z.literal('event'), event: z.string().min(1) });
+const schema = z.strictObject({ type: z.literal('event'), event: eventType });
 export type EventCondition = z.infer<typeof schema>;
 
 export const event: ConditionType<EventCondition, BaseState> = {

@@ -20,10 +20,14 @@ export const CONDITION_TYPES = {
   range, above, below, flag, event, rate, out_of_range: outOfRange, stuck, no_data: noData, battery, counter_regressed: counterRegressed, water_leak: waterLeak,
 } as const;
 
-export const ConditionSchema = z.union([
+const SCHEMAS = [
   range.schema, above.schema, below.schema, flag.schema, event.schema, rate.schema, outOfRange.schema, stuck.schema, noData.schema, battery.schema, counterRegressed.schema, waterLeak.schema,
-]);
-export type Condition = z.infer<typeof ConditionSchema>;
+] as const;
+export type Condition = z.infer<(typeof SCHEMAS)[number]>;
+// discriminated by type: a misspelled key is named ("unrecognized key thresold") instead of
+// "Invalid input" of a plain union. Each file's schema is typed as a ZodType (its refinements),
+// so the discriminated union is built from the same objects and typed as their union.
+export const ConditionSchema = z.discriminatedUnion('type', SCHEMAS as unknown as [z.ZodObject, z.ZodObject, ...z.ZodObject[]]) as unknown as z.ZodType<Condition>;
 
 /** the definition of a condition's type, typed for that condition */
 export function conditionType<C extends Condition>(c: C): ConditionType<C, BaseState> {

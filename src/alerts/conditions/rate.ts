@@ -1,7 +1,10 @@
 import { z } from 'zod';
+import { EVENT_TYPES } from '../../core/vocabulary.js';
+
+const eventType = z.enum(EVENT_TYPES, { error: (i) => `unknown event type ${JSON.stringify(i.input)} (one of ${EVENT_TYPES.join(', ')})` });
 import { keep, set, type BaseState, type ConditionType } from './types.js';
 
-const schema = z.strictObject({ type: z.literal('rate'), event: z.string().min(1), count: z.number().int().min(1), windowS: z.number().positive(), by: z.enum(['credential', 'device']).default('credential') });
+const schema = z.strictObject({ type: z.literal('rate'), event: eventType, count: z.number().int().min(1), windowS: z.number().positive(), by: z.enum(['credential', 'device']).default('credential') });
 export type RateCondition = z.infer<typeof schema>;
 /** event times in the window, per credential hash (or '(device)') */
 export interface RateState extends BaseState { win?: Record<string, number[]> }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiContext } from '../context.js';
-import { CREW, READERS, TimeParam, badRequest } from '../common.js';
+import { CREW, READERS, TimeParam, badRequest, AUTH_ERRORS, errorResponses } from '../common.js';
 import type { AlertService } from '../../alerts/service.js';
 import { GROUP_BY, responseStats } from '../../alerts/stats.js';
 
@@ -41,7 +41,7 @@ export const alertStatsRoutes = (ctx: ApiContext, alerts: AlertService): Fastify
         site: z.string().max(300).optional(), rule: z.string().max(500).optional(), from: TimeParam.optional(), to: TimeParam.optional(),
         groupBy: z.enum(GROUP_BY).default('site'), over: Seconds.default([900, 3600]),
       }),
-      response: { 200: z.object({ groupBy: z.enum(GROUP_BY), groups: z.array(StatsGroupSchema) }) },
+      response: { 200: z.object({ groupBy: z.enum(GROUP_BY), groups: z.array(StatsGroupSchema) }), ...errorResponses(400, ...AUTH_ERRORS) },
     },
   }, async (req) => {
     const q = req.query;
@@ -57,7 +57,7 @@ export const alertStatsRoutes = (ctx: ApiContext, alerts: AlertService): Fastify
     config: { roles: READERS },
     schema: {
       tags: ['alerts'], summary: 'The escalation policies in force (notify.policies): match, and ordered steps with after (ms), unless and channel ids',
-      response: { 200: z.object({ items: z.array(PolicySchema), next: z.null() }) },
+      response: { 200: z.object({ items: z.array(PolicySchema), next: z.null() }), ...errorResponses(400, ...AUTH_ERRORS) },
     },
   }, async () => ({ items: alerts.policies.map((p) => ({ id: p.id, match: p.match, steps: p.steps.map((s, i) => ({ step: i, afterMs: s.after, unless: s.unless ?? null, notify: s.notify })) })), next: null }));
 
@@ -65,7 +65,7 @@ export const alertStatsRoutes = (ctx: ApiContext, alerts: AlertService): Fastify
     config: { roles: CREW },
     schema: {
       tags: ['alerts'], summary: 'Who alerts can be assigned to: the names of the crew API keys (names only, never tokens)',
-      response: { 200: z.object({ items: z.array(z.object({ name: z.string() })), next: z.null() }) },
+      response: { 200: z.object({ items: z.array(z.object({ name: z.string() })), next: z.null() }), ...errorResponses(400, ...AUTH_ERRORS) },
     },
   }, async () => ({ items: ctx.apiKeys.list().filter((k) => k.role === 'crew').map((k) => ({ name: k.name })).sort((a, b) => a.name.localeCompare(b.name)), next: null }));
 };

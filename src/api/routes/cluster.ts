@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { ApiContext } from '../context.js';
-import { ADMIN, HttpError, iso } from '../common.js';
+import { ADMIN, AUTH_ERRORS, HttpError, errorResponses, iso } from '../common.js';
 import type { ClusterNodeInfo } from '../../cluster/leader.js';
 
 /** What the route needs of the cluster: the node list from PostgreSQL, or this node alone. */
@@ -9,10 +11,18 @@ export interface ClusterView {
 }
 
 /** CONTRACT v2 "Cluster": GET /api/v1/cluster (admin) */
+const ClusterSchema = z.object({
+  nodes: z.array(z.object({ id: z.string(), startedAt: z.string().nullable(), lastHeartbeatAt: z.string().nullable(), leader: z.boolean(), mqttClients: z.number().int() })),
+  leader: z.string().nullable().describe('the node that runs the singleton work (offline sweep, retention, notification delivery)'),
+});
+
 export const clusterRoutes = (_ctx: ApiContext, view: ClusterView): FastifyPluginAsync => async (app) => {
-  app.get('/cluster', {
+  app.withTypeProvider<ZodTypeProvider>().get('/cluster', {
     config: { roles: ADMIN },
-    schema: { tags: ['operations'], summary: 'The nodes of the cluster (heartbeat in the last 5 minutes), which one leads the singleton work, and each node\'s connected MQTT clients' },
+    schema: {
+      tags: ['operations'], summary: 'The nodes of the cluster (heartbeat in the last 5 minutes), which one leads the singleton work, and each node\'s connected MQTT clients',
+      response: { 200: ClusterSchema, ...errorResponses(...AUTH_ERRORS, 503) },
+    },
   }, async () => {
     let v: Awaited<ReturnType<ClusterView['nodes']>>;
     try {

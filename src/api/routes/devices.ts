@@ -8,7 +8,7 @@ import type { ModelCatalogue } from '../../core/catalogue.js';
 import type { Device, DeviceInput } from '../../registry/devices.js';
 import { RegistryError, newCredential } from '../../registry/devices.js';
 import type { ApiContext } from '../context.js';
-import { ADMIN, READERS, actor, badRequest, iso, notFound } from '../common.js';
+import { ADMIN, AUTH_ERRORS, NoContent, READERS, actor, badRequest, cursorScope, decodeCursor, errorResponses, iso, listQuery, listResponse, notFound, page } from '../common.js';
 import type { LatestValue } from '../../storage/telemetry-store.js';
 import { WiredAttributeSchemas } from '../../../devices/lib/wired.js';
 import { siteWithin } from '../../core/sites.js';
@@ -52,12 +52,27 @@ const devicePatchSchema = (catalogue: ModelCatalogue) => z.strictObject({
 
 const IdParams = z.object({ id: z.string().max(200) });
 
+const ReadingValueSchema = z.union([z.number(), z.boolean(), z.string()]);
+export const DeviceSchema = z.object({
+  id: z.string(), model: z.string(), kind: z.enum(DEVICE_KINDS), name: z.string().nullable(), site: z.string(),
+  attributes: z.record(z.string(), z.unknown()), lorawan: z.object({ devEui: z.string() }).nullable(),
+  online: z.boolean(), lastSeen: z.string().nullable(),
+  battery: z.object({ metric: z.enum(['battery_pct', 'battery_v']), value: ReadingValueSchema, unit: z.string().nullable(), ts: z.string().nullable() }).nullable()
+    .describe('the last battery reading: battery_pct (%EL) when the device reports it, else battery_v (V)'),
+  createdAt: z.string().nullable(), updatedAt: z.string().nullable(),
+});
+const CredentialsSchema = z.object({ username: z.string(), password: z.string().describe('shown only here; only its hash is stored') });
+const LatestSchema = z.object({
+  deviceId: z.string(),
+  readings: z.record(z.string(), z.object({ value: ReadingValueSchema, unit: z.string().nullable(), ts: z.string().nullable(), quality: z.literal('out_of_range').optional() })),
+});
+
 export function sitePrefixMatches(site: string, prefix: string): boolean {
   return siteWithin(site, prefix);
 }
 
 function batteryOf(latest: Map<string, LatestValue> | undefined) {
-  for (const metric of ['battery_pct', 'battery_v']) {
+  for (const metric of ['battery_pct', 'battery_v'] as const) {
     const v = latest?.get(metric);
     if (v) return { metric, value: v.value, unit: metricDef(metric)!.unit, ts: iso(v.ts) };
   }
@@ -104,7 +119,10 @@ export const deviceRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
   const DeviceCreateSchema = deviceCreateSchema(ctx.catalogue);
   const DevicePatchSchema = devicePatchSchema(ctx.catalogue);
 
-  r.post('/devices', { config: { roles: ADMIN }, schema: { tags: ['devices'], summary: 'Provision a device; its secret is returned once', body: DeviceCreateSchema } }, async (req, reply) => {
+  r.post('/devices', { config: { roles: ADMIN }, schema: {
+    tags: ['devices'], summary: 'Provision a device; its secret is returned once', body: DeviceCreateSchema,
+    response: { 201: z.object({ device: DeviceSchema, credentials: CredentialsSchema }), ...errorResponses(400, 409, 413, ...AUTH_ERRORS) },
+  } }, async (req, reply) => {
     const { device, secret } = await ctx.registry.create(req.body as DeviceInput);
     ctx.audit.record(actor(req), 'device.create', device.id, { model: device.model, site: device.site });
     return reply.code(201).send({ device: deviceJson(ctx, device), credentials: { username: device.id, password: secret } });
@@ -112,7 +130,17 @@ export const deviceRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
 
   r.post('/devices/bulk', {
     config: { roles: ADMIN },
-    schema: { tags: ['devices'], summary: 'Idempotent bulk upsert: JSON array or text/csv; credentials for newly created devices only', body: z.union([z.array(z.unknown()).max(10_000), z.string().max(10_000_000)]) },
+    schema: {
+      tags: ['devices'], summary: 'Idempotent bulk upsert: JSON array or text/csv; credentials for newly created devices only', body: z.union([z.array(z.unknown()).max(10_000), z.string().max(10_000_000)]),
+      response: {
+        200: z.object({
+          created: z.number().int(), updated: z.number().int(),
+          errors: z.array(z.object({ row: z.number().int(), id: z.string().optional(), error: z.string() })),
+          credentials: z.array(z.object({ id: z.string(), username: z.string(), password: z.string() })),
+        }),
+        ...errorResponses(400, 413, 415, ...AUTH_ERRORS),
+      },
+    },
   }, async (req) => {
     let rows: unknown[];
     if (typeof req.body === 'string') {
@@ -154,30 +182,47 @@ export const deviceRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
     config: { roles: READERS },
     schema: {
       tags: ['devices'],
+      summary: 'Devices by id; filters: model, kind, site (path prefix), online, q (substring of id, name, model or site, any case)',
       querystring: z.strictObject({
-        model: z.string().optional(), kind: z.enum(DEVICE_KINDS).optional(), site: z.string().max(300).optional(),
-        online: z.enum(['true', 'false']).optional(),
-        limit: z.coerce.number().int().min(1).max(10_000).default(1000), offset: z.coerce.number().int().min(0).default(0),
+        model: z.string().max(100).refine((m) => ctx.catalogue.get(m) !== undefined, 'unknown model (see GET /api/v1/models)').optional(),
+        kind: z.enum(DEVICE_KINDS).optional(), site: z.string().max(300).optional(),
+        online: z.enum(['true', 'false']).optional(), q: z.string().min(1).max(200).optional(),
+        ...listQuery,
       }),
+      response: { 200: listResponse(DeviceSchema), ...errorResponses(400, ...AUTH_ERRORS) },
     },
   }, async (req) => {
     const q = req.query;
-    const all = [...ctx.registry.all()].filter((d) =>
-      (q.model === undefined || d.model === q.model) && (q.kind === undefined || d.kind === q.kind)
+    const scope = cursorScope(q);
+    const after = decodeCursor(q.cursor, scope)?.[0];
+    const needle = q.q?.toLowerCase();
+    // ids compared by code unit (not localeCompare): the order a cursor continues must be total and stable
+    const rows = [...ctx.registry.all()].filter((d) =>
+      (after === undefined || d.id > String(after))
+      && (q.model === undefined || d.model === q.model) && (q.kind === undefined || d.kind === q.kind)
       && (q.site === undefined || sitePrefixMatches(d.site, q.site))
-      && (q.online === undefined || ctx.isOnline(d) === (q.online === 'true'))).sort((a, b) => a.id.localeCompare(b.id));
-    const page = all.slice(q.offset, q.offset + q.limit);
-    const latest = await ctx.store.latestMany(page.map((d) => d.id), ['battery_pct', 'battery_v']);
-    return { total: all.length, devices: page.map((d) => deviceJson(ctx, d, latest.get(d.id))) };
+      && (needle === undefined || d.id.toLowerCase().includes(needle) || (d.name ?? '').toLowerCase().includes(needle) || d.site.toLowerCase().includes(needle) || d.model.toLowerCase().includes(needle))
+      && (q.online === undefined || ctx.isOnline(d) === (q.online === 'true'))).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, q.limit + 1);
+    const latest = await ctx.store.latestMany(rows.slice(0, q.limit).map((d) => d.id), ['battery_pct', 'battery_v']);
+    return page(rows, q.limit, (d) => [d.id], scope, (d) => deviceJson(ctx, d, latest.get(d.id)));
   });
 
-  r.get('/devices/:id', { config: { roles: READERS }, schema: { tags: ['devices'], params: IdParams } }, async (req) => {
+  r.get('/devices/:id', {
+    config: { roles: READERS },
+    schema: { tags: ['devices'], summary: 'One device with online state, last seen and last battery reading', params: IdParams, response: { 200: DeviceSchema, ...errorResponses(400, 404, ...AUTH_ERRORS) } },
+  }, async (req) => {
     const d = ctx.registry.get(req.params.id);
-    if (!d) throw notFound(`device ${req.params.id}`);
+    if (!d) throw notFound(`device ${req.params.id}`, 'params.id');
     return deviceJson(ctx, d, await ctx.store.latest(d.id));
   });
 
-  r.patch('/devices/:id', { config: { roles: ADMIN }, schema: { tags: ['devices'], params: IdParams, body: DevicePatchSchema } }, async (req) => {
+  r.patch('/devices/:id', {
+    config: { roles: ADMIN },
+    schema: {
+      tags: ['devices'], summary: 'Change a device: given fields replace, attributes merge (null deletes a key)', params: IdParams, body: DevicePatchSchema,
+      response: { 200: DeviceSchema, ...errorResponses(400, 404, 409, ...AUTH_ERRORS) },
+    },
+  }, async (req) => {
     const body = req.body;
     if (body.attributes) {
       const merged = { ...(ctx.registry.get(req.params.id)?.attributes ?? {}), ...body.attributes };
@@ -190,25 +235,37 @@ export const deviceRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
     return deviceJson(ctx, d, await ctx.store.latest(d.id));
   });
 
-  r.delete('/devices/:id', { config: { roles: ADMIN }, schema: { tags: ['devices'], params: IdParams } }, async (req, reply) => {
+  r.delete('/devices/:id', {
+    config: { roles: ADMIN },
+    schema: { tags: ['devices'], summary: 'Delete a device (its history stays until retention prunes it)', params: IdParams, response: { 204: NoContent, ...errorResponses(400, 404, ...AUTH_ERRORS) } },
+  }, async (req, reply) => {
     ctx.registry.delete(req.params.id);
     ctx.audit.record(actor(req), 'device.delete', req.params.id);
-    return reply.code(204).send();
+    return reply.code(204).send(null);
   });
 
-  r.post('/devices/:id/credentials', { config: { roles: ADMIN }, schema: { tags: ['devices'], summary: 'Rotate the device secret; the old one stops working at once', params: IdParams } }, async (req) => {
+  r.post('/devices/:id/credentials', {
+    config: { roles: ADMIN },
+    schema: {
+      tags: ['devices'], summary: 'Rotate the device secret; the old one stops working at once', params: IdParams,
+      response: { 200: z.object({ credentials: CredentialsSchema }), ...errorResponses(400, 404, ...AUTH_ERRORS) },
+    },
+  }, async (req) => {
     const secret = await ctx.registry.rotate(req.params.id);
     ctx.audit.record(actor(req), 'device.rotate-credentials', req.params.id);
     return { credentials: { username: req.params.id, password: secret } };
   });
 
-  r.get('/devices/:id/latest', { config: { roles: READERS }, schema: { tags: ['telemetry'], params: IdParams } }, async (req) => {
+  r.get('/devices/:id/latest', {
+    config: { roles: READERS },
+    schema: { tags: ['telemetry'], summary: 'The last value of every metric of a device', params: IdParams, response: { 200: LatestSchema, ...errorResponses(400, 404, ...AUTH_ERRORS) } },
+  }, async (req) => {
     const d = ctx.registry.get(req.params.id);
-    if (!d) throw notFound(`device ${req.params.id}`);
+    if (!d) throw notFound(`device ${req.params.id}`, 'params.id');
     const latest = await ctx.store.latest(d.id);
-    const readings: Record<string, { value: unknown; unit: string | null; ts: string | null; quality?: string }> = {};
+    const readings: z.infer<typeof LatestSchema>['readings'] = {};
     for (const [metric, v] of [...latest.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-      readings[metric] = { value: v.value, unit: metricDef(metric)?.unit ?? null, ts: iso(v.ts), ...(v.quality !== 'ok' ? { quality: v.quality } : {}) };
+      readings[metric] = { value: v.value, unit: metricDef(metric)?.unit ?? null, ts: iso(v.ts), ...(v.quality !== 'ok' ? { quality: 'out_of_range' as const } : {}) };
     }
     return { deviceId: d.id, readings };
   });

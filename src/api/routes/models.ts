@@ -3,13 +3,16 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { DeviceModel } from '../../core/model.js';
 import type { CatalogueModel } from '../../core/catalogue.js';
-import { metricDef } from '../../core/vocabulary.js';
+import { DEVICE_KINDS, metricDef } from '../../core/vocabulary.js';
 import { RegistryError } from '../../registry/devices.js';
 import { UserModelSchema } from '../../codecs/schema.js';
 import type { UserModel } from '../../codecs/model.js';
 import { decodeForStorage, deadLetterReason } from '../../ingest/decode.js';
 import type { ApiContext } from '../context.js';
-import { ADMIN, ErrorSchema, HttpError, READERS, TimeParam, actor, badRequest, iso } from '../common.js';
+import {
+  ADMIN, AUTH_ERRORS, ERROR_CODES, HttpError, NoContent, READERS, TimeParam, actor, badRequest, cursorScope, decodeCursor, errorResponses, iso, listQuery, listResponse, page,
+  type ErrorCode,
+} from '../common.js';
 
 export function modelJson(m: DeviceModel) {
   const user = (m as CatalogueModel).source === 'user' ? (m as UserModel) : undefined;
@@ -35,14 +38,17 @@ const codecJson = (m: UserModel) => {
   return { decoder, mapping, events: events ?? [], unmapped };
 };
 
-const MetricOutSchema = z.object({ metric: z.string(), unit: z.string().nullable(), type: z.string() });
-/** the main fields; the rest (examples, deviations, vendorCodec) as GET /models shows them */
-const ModelOutSchema = z.looseObject({
-  id: z.string(), vendor: z.string(), name: z.string(), kind: z.string(), format: z.string(), ports: z.array(z.number()),
-  reportIntervalS: z.number(), metrics: z.array(MetricOutSchema), events: z.array(z.string()), source: z.enum(['builtin', 'user']),
-  codec: z.object({ decoder: z.string(), mapping: z.array(z.unknown()), events: z.array(z.unknown()), unmapped: z.string() }).optional(),
+/** Loose: the catalogue's metadata grows (codecs, deviations); the fields a client relies on are declared. */
+export const ModelSchema = z.looseObject({
+  id: z.string(), vendor: z.string(), name: z.string(), kind: z.string(), description: z.string().nullable(), format: z.string(),
+  ports: z.array(z.number()), reportIntervalS: z.number(), lowBatteryV: z.number().nullable(),
+  metrics: z.array(z.object({ metric: z.string(), unit: z.string().nullable(), type: z.enum(['number', 'boolean', 'string']) })),
+  events: z.array(z.string()),
+  examples: z.array(z.looseObject({ description: z.string().optional(), port: z.number().nullable() })),
+  source: z.enum(['builtin', 'user']).describe('built in (devices/) or a user codec (POST /api/v1/models)'),
+  codec: z.object({ decoder: z.string(), mapping: z.array(z.unknown()), events: z.array(z.unknown()), unmapped: z.string() }).optional()
+    .describe('a user codec\'s definition, shown to admins only'),
 });
-const ApiErrorSchema = ErrorSchema.extend({ code: z.string().optional() });
 const IdParams = z.object({ id: z.string().max(100) });
 const MAX_PAYLOAD = 65_536;
 
@@ -59,7 +65,9 @@ const ReadingOutSchema = z.object({
 });
 const EventOutSchema = z.object({ type: z.string(), ts: z.string(), data: z.record(z.string(), z.unknown()) });
 const DecodeResultSchema = z.object({ readings: z.array(ReadingOutSchema), events: z.array(EventOutSchema) });
-const DecodeFailedSchema = z.object({ error: z.string(), code: z.literal('DECODE_FAILED'), reason: z.string() });
+const DecodeFailedSchema = z.object({
+  error: z.string(), code: z.enum(ERROR_CODES).describe('DECODE_FAILED'), reason: z.string().describe('the dead-letter reason a device\'s message would get'),
+}).describe('DECODE_FAILED: the payload does not decode');
 
 function payloadOf(body: z.infer<typeof DecodeBodySchema>): Buffer {
   const forms = (['hex', 'base64', 'json'] as const).filter((k) => body[k] !== undefined);
@@ -86,7 +94,7 @@ function receivedAtOf(v: string | number | undefined, now: number): number {
   return parsed.data;
 }
 
-const CODES: Record<number, string> = { 400: 'INVALID_MODEL', 404: 'MODEL_NOT_FOUND', 409: 'MODEL_CONFLICT' };
+const CODES: Record<number, ErrorCode> = { 400: 'INVALID_MODEL', 404: 'MODEL_NOT_FOUND', 409: 'MODEL_CONFLICT' };
 function httpOf(err: unknown): unknown {
   if (!(err instanceof RegistryError)) return err;
   const code = err.message.includes('used by') ? 'MODEL_IN_USE' : err.message.includes('built in') ? 'MODEL_BUILTIN' : CODES[err.status];
@@ -96,9 +104,26 @@ const modelNotFound = (id: string) => new HttpError(404, `model ${id} not found`
 
 export const modelRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  r.get('/models', { config: { roles: READERS }, schema: { tags: ['models'], summary: 'Device models: built in and user codecs, with metrics, units and examples' } }, async () => ({ models: ctx.catalogue.all().map(modelJson) }));
+  r.get('/models', {
+    config: { roles: READERS },
+    schema: {
+      tags: ['models'], summary: 'Device models, built in and user codecs, with metrics, units and examples, by id; kind filters',
+      querystring: z.strictObject({ kind: z.enum(DEVICE_KINDS).optional(), ...listQuery }),
+      response: { 200: listResponse(ModelSchema), ...errorResponses(400, ...AUTH_ERRORS) },
+    },
+  }, async (req) => {
+    const q = req.query;
+    const scope = cursorScope(q);
+    const after = decodeCursor(q.cursor, scope)?.[0];
+    const rows = ctx.catalogue.all().filter((m) => (after === undefined || m.id > String(after)) && (q.kind === undefined || m.kind === q.kind))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, q.limit + 1);
+    return page(rows, q.limit, (m) => [m.id], scope, modelJson);
+  });
 
-  r.get('/models/:id', { config: { roles: READERS }, schema: { tags: ['models'], params: IdParams } }, async (req) => {
+  r.get('/models/:id', {
+    config: { roles: READERS },
+    schema: { tags: ['models'], summary: 'One device model (admins also see a user codec\'s source)', params: IdParams, response: { 200: ModelSchema, ...errorResponses(400, 404, ...AUTH_ERRORS) } },
+  }, async (req) => {
     const m = ctx.catalogue.get(req.params.id);
     if (!m) throw modelNotFound(req.params.id);
     const user = ctx.userModels.get(m.id);
@@ -113,7 +138,7 @@ export const modelRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) 
       description: 'Like The Things Stack\'s "test uplink": the ingest pipeline\'s decode and normalisation step. 422 DECODE_FAILED carries the reason a device\'s message would be dead-lettered with.',
       params: IdParams,
       body: DecodeBodySchema,
-      response: { 200: DecodeResultSchema, 400: ApiErrorSchema, 404: ApiErrorSchema, 422: DecodeFailedSchema },
+      response: { 200: DecodeResultSchema, ...errorResponses(400, 404, ...AUTH_ERRORS), 422: DecodeFailedSchema },
     },
   }, async (req, reply) => {
     const model = ctx.catalogue.get(req.params.id);
@@ -139,7 +164,7 @@ export const modelRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) 
       summary: 'Add a user codec: a TTN-style decodeUplink(input) and the mapping of its output to vocabulary metrics',
       description: 'The id must be user.<name>. The decoder runs in a QuickJS sandbox (docs/devices.md, "User codecs"). Test it with POST /models/{id}/decode before provisioning devices.',
       body: UserModelSchema,
-      response: { 201: ModelOutSchema, 400: ApiErrorSchema, 403: ApiErrorSchema, 409: ApiErrorSchema },
+      response: { 201: ModelSchema, ...errorResponses(400, 409, ...AUTH_ERRORS) },
     },
   }, async (req, reply) => {
     try {
@@ -155,7 +180,7 @@ export const modelRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) 
     config: { roles: ADMIN },
     schema: {
       tags: ['models'], summary: 'Replace a user codec (devices decode with the new one from their next message)', params: IdParams, body: UserModelSchema,
-      response: { 200: ModelOutSchema, 400: ApiErrorSchema, 404: ApiErrorSchema, 409: ApiErrorSchema },
+      response: { 200: ModelSchema, ...errorResponses(400, 404, 409, ...AUTH_ERRORS) },
     },
   }, async (req) => {
     if (req.body.id !== req.params.id) throw badRequest('body.id', `must be ${req.params.id} (the model in the path)`);
@@ -172,7 +197,7 @@ export const modelRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) 
 
   r.delete('/models/:id', {
     config: { roles: ADMIN },
-    schema: { tags: ['models'], summary: 'Delete a user codec; refused (409 MODEL_IN_USE) while devices use it', params: IdParams, response: { 204: z.null().describe('deleted'), 404: ApiErrorSchema, 409: ApiErrorSchema } },
+    schema: { tags: ['models'], summary: 'Delete a user codec; refused (409 MODEL_IN_USE) while devices use it', params: IdParams, response: { 204: NoContent, ...errorResponses(400, 404, 409, ...AUTH_ERRORS) } },
   }, async (req, reply) => {
     try {
       ctx.userModels.delete(req.params.id, ctx.registry.usingModel(req.params.id));

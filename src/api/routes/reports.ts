@@ -15,7 +15,7 @@ import type { Device } from '../../registry/devices.js';
 import { compliance, GB5749 } from '../../reports/water-quality.js';
 import { monthRange } from '../../reports/month.js';
 import type { ApiContext } from '../context.js';
-import { READERS, badRequest, wantsCsv } from '../common.js';
+import { READERS, badRequest, wantsCsv, AUTH_ERRORS, errorResponses } from '../common.js';
 import { DEFAULT_TZ } from './sites.js';
 
 const ReportQuery = z.strictObject({
@@ -85,7 +85,7 @@ export const reportRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
       tags: ['reports'],
       summary: 'Water-quality compliance for a month (local to tz) per device and metric with a GB 5749-2022 limit: samples, exceedances, share of time within the limit (time-weighted between samples), worst value. Accept: text/csv for CSV.',
       querystring: ReportQuery,
-      response: { 200: WaterQualityReport.describe('JSON; with Accept: text/csv, the same rows as CSV') },
+      response: { 200: WaterQualityReport.describe('JSON; with Accept: text/csv, the same rows as CSV'), ...errorResponses(400, ...AUTH_ERRORS) },
     },
   }, async (req, reply) => {
     const q = req.query;
@@ -124,7 +124,7 @@ export const reportRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
       tags: ['reports'],
       summary: 'Consumption in a month (local to tz) per device and per site level (each path at or below site), total and per local day; meter resets handled as in agg=delta. Accept: text/csv for CSV (one row per device or site, one column per day).',
       querystring: ReportQuery.extend({ metric: z.enum(['water_volume_m3', 'energy_import_kwh']) }),
-      response: { 200: ConsumptionReport.describe('JSON; with Accept: text/csv, one row per meter and site, one column per day') },
+      response: { 200: ConsumptionReport.describe('JSON; with Accept: text/csv, one row per meter and site, one column per day'), ...errorResponses(400, ...AUTH_ERRORS) },
     },
   }, async (req, reply) => {
     const q = req.query;

@@ -11,7 +11,7 @@ import { aggregate, isValidZone, parseEvery, type Point } from '../../core/aggre
 import { SitePathSchema } from '../../core/ids.js';
 import type { Device } from '../../registry/devices.js';
 import type { ApiContext } from '../context.js';
-import { READERS, badRequest, iso } from '../common.js';
+import { AUTH_ERRORS, HttpError, READERS, badRequest, errorResponses, iso, notFound } from '../common.js';
 import { sitePrefixMatches } from './devices.js';
 
 export const DEFAULT_BIN_FULL_PCT = 80;
@@ -34,25 +34,39 @@ async function consumption(ctx: ApiContext, devices: Device[], metric: string, f
   return Math.round(total * 1e6) / 1e6;
 }
 
+const Located = { deviceId: z.string(), site: z.string() };
+const SummarySchema = z.object({
+  site: z.string(), tz: z.string(), day: z.object({ from: z.string(), to: z.string() }),
+  devices: z.object({ total: z.number().int(), online: z.number().int(), offline: z.number().int() }),
+  parking: z.object({ bays: z.number().int(), occupied: z.number().int(), free: z.number().int() }),
+  bins: z.object({ total: z.number().int(), full: z.number().int(), items: z.array(z.object({ ...Located, fillPct: z.number(), threshold: z.number(), ts: z.string().nullable() })) }),
+  water: z.object({ meters: z.number().int(), todayM3: z.number() }),
+  electricity: z.object({ meters: z.number().int(), todayKwh: z.number() }),
+  offline: z.array(z.object({ ...Located, lastSeen: z.string().nullable() })),
+});
+
 export const siteRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get('/sites/*', {
     config: { roles: READERS },
     schema: {
       tags: ['sites'],
-      summary: 'GET /api/v1/sites/{path}/summary: parking occupancy, full bins, today\'s water and electricity consumption, devices offline, for a site subtree',
+      summary: 'Site summary: parking occupancy, full bins, today\'s water and electricity consumption, devices offline, for a site subtree (404 when no device is in it)',
       querystring: z.strictObject({ tz: z.string().max(64).default(DEFAULT_TZ) }),
+      response: { 200: SummarySchema, ...errorResponses(400, 404, ...AUTH_ERRORS) },
     },
   }, async (req) => {
     const rest = (req.params as { '*': string })['*'];
-    if (!rest.endsWith('/summary') && rest !== 'summary') throw badRequest('path', 'expected /api/v1/sites/{path}/summary');
+    if (!rest.endsWith('/summary') && rest !== 'summary') throw notFound(`no route GET /api/v1/sites/${rest}: expected /api/v1/sites/{path}/summary`, 'url');
     const path = rest.slice(0, -'summary'.length).replace(/\/$/, ''); // fastify has decoded the wildcard already
     const site = SitePathSchema.safeParse(path);
-    if (!site.success) throw badRequest('path', site.error.issues[0]!.message);
+    if (!site.success) throw badRequest('params.path', site.error.issues[0]!.message);
     const tz = req.query.tz;
     if (!isValidZone(tz)) throw badRequest('querystring.tz', 'unknown IANA time zone');
 
     const devices = [...ctx.registry.all()].filter((d) => sitePrefixMatches(d.site, path));
+    // CONTRACT v2: a site the gateway knows nothing of is 404, not a summary of zeros
+    if (devices.length === 0) throw new HttpError(404, `site ${path || '(root)'} has no devices`, [{ field: 'params.path', message: 'no device in this site' }]);
     const now = ctx.clock();
     const from = DateTime.fromMillis(now, { zone: tz }).startOf('day').toMillis();
     const of = (kind: Device['kind']) => devices.filter((d) => d.kind === kind);
@@ -70,7 +84,7 @@ export const siteRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) =
     return {
       site: path,
       tz,
-      day: { from: iso(from), to: iso(now) },
+      day: { from: iso(from)!, to: iso(now)! },
       devices: { total: devices.length, online: devices.length - offline.length, offline: offline.length },
       parking: { bays: bays.length, occupied, free: bays.length - occupied },
       bins: { total: bins.length, full: full.length, items: full },

@@ -2,7 +2,7 @@
 import type { ReadingValue } from '../../core/model.js';
 import { DateTime } from 'luxon';
 import { metricDef } from '../../core/vocabulary.js';
-import type { LatestValue, RollupPoint, RollupQuery, StoredPoint } from '../telemetry-store.js';
+import type { LatestValue, RollupPeriod, RollupPoint, RollupQuery, StoredPoint } from '../telemetry-store.js';
 
 /** A write the server refused for the data itself (HTTP 400): retrying cannot help. */
 export class RejectedWrite extends Error {}
@@ -29,6 +29,8 @@ export interface InfluxBackend {
   latest(deviceId: string): Promise<Map<string, LatestValue>>;
   latestMany(deviceIds: string[], metrics: string[]): Promise<Map<string, Map<string, LatestValue>>>;
   rollups(q: RollupQuery): Promise<RollupPoint[]>;
+  /** rollup points (line protocol, one per bucket) straight into the period's retention policy / bucket: history beyond the raw retention */
+  writeRollups(period: RollupPeriod, lines: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,7 +59,11 @@ export function point(metric: string, ts: number, value: unknown, quality: unkno
 export const ROLLUP_FIELDS = ['count', 'sum', 'min', 'max', 'mean', 'first', 'last'] as const;
 
 export function rollupPoint(ts: number, r: Record<string, unknown>): RollupPoint {
-  return { ts, count: Number(r.count), sum: Number(r.sum), min: Number(r.min), max: Number(r.max), mean: Number(r.mean), first: Number(r.first), last: Number(r.last) };
+  const p: RollupPoint = { ts, count: Number(r.count), sum: Number(r.sum), min: Number(r.min), max: Number(r.max), mean: Number(r.mean), first: Number(r.first), last: Number(r.last) };
+  // written by the gateway with merged history (storage/backfill.ts); the CQs / tasks do not write them
+  if (typeof r.first_ts === 'number') p.firstTs = r.first_ts;
+  if (typeof r.last_ts === 'number') p.lastTs = r.last_ts;
+  return p;
 }
 
 /** fetch with a deadline; a timeout is an Error like a refused connection */

@@ -37,7 +37,7 @@ export function latestManyQuery(t: Target, deviceIds: string[], metrics: string[
 
 /** stored rollups of one series */
 export function rollupsQuery(t: Target, q: { deviceId: string; metric: string; from: number; to: number; limit: number }): string {
-  return `SELECT "count", "sum", "min", "max", "mean", "first", "last" FROM ${from(t, q.metric)} WHERE "device" = ${literal(q.deviceId)} AND time >= ${Math.trunc(q.from)}ms AND time < ${Math.trunc(q.to)}ms ORDER BY time ASC LIMIT ${q.limit}`;
+  return `SELECT "count", "sum", "min", "max", "mean", "first", "last", "first_ts", "last_ts" FROM ${from(t, q.metric)} WHERE "device" = ${literal(q.deviceId)} AND time >= ${Math.trunc(q.from)}ms AND time < ${Math.trunc(q.to)}ms ORDER BY time ASC LIMIT ${q.limit}`;
 }
 
 /** the body of a rollup continuous query: count/sum/min/max/mean/first/last of good points per bucket */

@@ -18,7 +18,9 @@ import { Spool, type SpoolChunk } from '../spool.js';
 import { isStoreDataError, type EventQuery, type LatestValue, type Readiness, type RollupPoint, type RollupQuery, type SeriesQuery, type StoredEvent, type StoredPoint, type TelemetryStore, type WriteBatch } from '../telemetry-store.js';
 import type { Metrics } from '../../metrics.js';
 import type { DeadLetter } from '../../core/types.js';
-import { readingLines, type SeriesTags } from './line-protocol.js';
+import { escapeMeasurement, readingLines, tagSet, type SeriesTags } from './line-protocol.js';
+import { accumulate, merge, splitHistory, type RollupAcc } from '../backfill.js';
+import type { Reading } from '../../core/types.js';
 import { RejectedWrite, type InfluxBackend, type RetentionSettings } from './backend.js';
 
 export interface InfluxStoreOptions {
@@ -88,9 +90,14 @@ export class InfluxTelemetryStore implements TelemetryStore {
   }
 
   async commit(batch: WriteBatch): Promise<void> {
-    const lines = readingLines(batch.readings, this.opts.tagsOf);
+    const { recent, history } = splitHistory(batch.readings, { rawDays: this.opts.retention.rawDays, timezone: this.opts.retention.timezone, clock: this.clock });
+    // beyond the raw retention policy InfluxDB would drop them: merged into the rollups instead.
+    // Not spooled: a failure fails the commit (no PUBACK), and the device sends them again.
+    const extra = history.length > 0 ? await this.writeHistory(history) : undefined;
+    const lines = readingLines(recent, this.opts.tagsOf);
     let toSpool = false;
     const deadLetters = batch.deadLetters.slice();
+    if (extra) deadLetters.push(extra);
     if (lines.length > 0) {
       if (this.spool.batches > 0 || !this.setupDone) {
         toSpool = true;
@@ -111,6 +118,8 @@ export class InfluxTelemetryStore implements TelemetryStore {
     try {
       this.db.transaction(() => {
         if (toSpool) this.spool.append(lines);
+        // history is in the rollups only: /latest of a device whose only upload is its history comes from here
+        if (history.length > 0) this.embedded.rememberLatest(history);
         this.embedded.commitSync({ readings: [], events: batch.events, deadLetters, seen: batch.seen });
       })();
       this.embeddedError = undefined;
@@ -123,6 +132,46 @@ export class InfluxTelemetryStore implements TelemetryStore {
       this.updateGauges();
       this.kickDrain();
     }
+  }
+
+  /** merges the history's buckets into the stored rollup points (read, merge, write back) */
+  private async writeHistory(history: Reading[]): Promise<DeadLetter | undefined> {
+    const r = this.opts.retention;
+    const groups = new Map<string, RollupAcc[]>();
+    for (const a of accumulate(history, r.timezone, { hourlyDays: r.hourlyDays, dailyDays: r.dailyDays, clock: this.clock })) {
+      const key = `${a.period}\u0000${a.deviceId}\u0000${a.metric}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = []));
+      g.push(a);
+    }
+    const lines: Record<'1h' | '1d', string[]> = { '1h': [], '1d': [] };
+    for (const accs of groups.values()) {
+      const { period, deviceId, metric } = accs[0]!;
+      const buckets = accs.map((a) => a.bucket);
+      const stored = await this.backend.rollups({ deviceId, metric, period, from: Math.min(...buckets), to: Math.max(...buckets) + 1, limit: buckets.length + 10_000 });
+      const byTs = new Map(stored.map((p) => [p.ts, p]));
+      const tags = tagSet(this.opts.tagsOf(deviceId));
+      for (const a of accs) {
+        const old = byTs.get(a.bucket);
+        const out = old ? { ...old, firstTs: old.firstTs ?? null, lastTs: old.lastTs ?? null } : { ...a };
+        if (old) merge(out, a);
+        const f = (v: number) => (Number.isInteger(v) ? `${v}` : String(v));
+        lines[period].push(`${escapeMeasurement(metric)}${tags} count=${out.count}i,sum=${f(out.sum)},min=${f(out.min)},max=${f(out.max)},mean=${f(out.sum / out.count)},first=${f(out.first)},last=${f(out.last)}`
+          + `${out.firstTs !== null ? `,first_ts=${out.firstTs}i` : ''}${out.lastTs !== null ? `,last_ts=${out.lastTs}i` : ''} ${a.bucket}`);
+      }
+    }
+    for (const period of ['1h', '1d'] as const) {
+      if (!lines[period].length) continue;
+      const body = lines[period].join('\n');
+      try {
+        await this.backend.writeRollups(period, body);
+      } catch (err) {
+        // refused as data (retention changed under us, a field type conflict): kept, visible, acknowledged
+        if (err instanceof RejectedWrite) return this.rejected(err, lines[period].length, body);
+        throw err;
+      }
+    }
+    return undefined;
   }
 
   private noteFailure(err: Error): void {
@@ -209,12 +258,21 @@ export class InfluxTelemetryStore implements TelemetryStore {
     return this.backend.previous({ deviceId, metric, before });
   }
 
-  latest(deviceId: string): Promise<Map<string, LatestValue>> {
-    return this.backend.latest(deviceId);
+  /** InfluxDB's raw series, and for metrics it has none of, history's latest kept beside the registry (raw is always newer) */
+  async latest(deviceId: string): Promise<Map<string, LatestValue>> {
+    const [remote, local] = await Promise.all([this.backend.latest(deviceId), this.embedded.latest(deviceId)]);
+    for (const [metric, v] of local) if (!remote.has(metric)) remote.set(metric, v);
+    return remote;
   }
 
-  latestMany(deviceIds: string[], metrics: string[]): Promise<Map<string, Map<string, LatestValue>>> {
-    return this.backend.latestMany(deviceIds, metrics);
+  async latestMany(deviceIds: string[], metrics: string[]): Promise<Map<string, Map<string, LatestValue>>> {
+    const [remote, local] = await Promise.all([this.backend.latestMany(deviceIds, metrics), this.embedded.latestMany(deviceIds, metrics)]);
+    for (const [device, m] of local) {
+      let r = remote.get(device);
+      if (!r) remote.set(device, (r = new Map()));
+      for (const [metric, v] of m) if (!r.has(metric)) r.set(metric, v);
+    }
+    return remote;
   }
 
   events(q: EventQuery): Promise<StoredEvent[]> {

@@ -64,10 +64,10 @@ export class InfluxV1Backend implements InfluxBackend {
     }
   }
 
-  async write(lines: string): Promise<void> {
+  async write(lines: string, rp = RAW_RP): Promise<void> {
     const u = new URL('/write', this.opts.url);
     u.searchParams.set('db', this.opts.database);
-    u.searchParams.set('rp', RAW_RP);
+    u.searchParams.set('rp', rp);
     u.searchParams.set('precision', 'ms');
     const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
     if (this.opts.username) headers.authorization = `Basic ${Buffer.from(`${this.opts.username}:${this.opts.password}`).toString('base64')}`;
@@ -137,6 +137,10 @@ export class InfluxV1Backend implements InfluxBackend {
       for (const r of InfluxV1Backend.rows(s)) out.push(rollupPoint(r.time as number, r));
     }
     return out;
+  }
+
+  writeRollups(period: '1h' | '1d', lines: string): Promise<void> {
+    return this.write(lines, period === '1h' ? HOURLY_RP : DAILY_RP);
   }
 
   async close(): Promise<void> {}

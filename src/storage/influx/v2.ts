@@ -64,10 +64,10 @@ export class InfluxV2Backend implements InfluxBackend {
     }
   }
 
-  async write(lines: string): Promise<void> {
+  async write(lines: string, bucket = this.opts.bucket): Promise<void> {
     const u = new URL('/api/v2/write', this.opts.url);
     u.searchParams.set('org', this.opts.org);
-    u.searchParams.set('bucket', this.opts.bucket);
+    u.searchParams.set('bucket', bucket);
     u.searchParams.set('precision', 'ms');
     const res = await timedFetch(u.toString(), {
       method: 'POST',
@@ -116,6 +116,11 @@ export class InfluxV2Backend implements InfluxBackend {
 
   async rollups(q: RollupQuery): Promise<RollupPoint[]> {
     return (await this.rows(rollupsFlux(`${this.opts.bucket}_${q.period}`, q))).map((r) => rollupPoint(Date.parse(String(r._time)), r));
+  }
+
+  /** into `<bucket>_1h` / `<bucket>_1d`, where the rollup tasks write */
+  writeRollups(period: '1h' | '1d', lines: string): Promise<void> {
+    return this.write(lines, `${this.opts.bucket}_${period}`);
   }
 
   async close(): Promise<void> {}

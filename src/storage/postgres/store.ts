@@ -257,9 +257,13 @@ export class PostgresTelemetryStore implements TelemetryStore {
     if (q.deviceId !== undefined) { args.push(q.deviceId); where.push(`device_id = $${args.length}`); }
     if (q.deviceIds !== undefined) { args.push(q.deviceIds); where.push(`device_id = ANY($${args.length}::text[])`); }
     if (q.type !== undefined) { args.push(q.type); where.push(`type = $${args.length}`); }
+    // newest first unless asc, continuing after a keyset position (REST cursors), as the SQLite store
+    const desc = q.order !== 'asc';
+    if (q.after) { args.push(q.after.ts, Number(q.after.id)); where.push(`(ts, id) ${desc ? '<' : '>'} ($${args.length - 1}, $${args.length})`); }
+    const dir = desc ? 'DESC' : 'ASC';
     args.push(q.limit);
     const { rows } = await this.pool.query<{ id: number; device_id: string; type: string; ts: number; data: string }>(
-      `SELECT id, device_id, type, ts, data FROM events WHERE ${where.join(' AND ')} ORDER BY ts, id LIMIT $${args.length}`, args);
+      `SELECT id, device_id, type, ts, data FROM events WHERE ${where.join(' AND ')} ORDER BY ts ${dir}, id ${dir} LIMIT $${args.length}`, args);
     return rows.map((r) => ({ id: String(r.id), deviceId: r.device_id, type: r.type, ts: r.ts, data: JSON.parse(r.data) as Record<string, unknown> }));
   }
 

@@ -5,9 +5,9 @@ import { t, kindLabel, metricLabel, severityLabel, ruleLabel } from '../i18n.js'
 import { h, fill, uid } from '../dom.js';
 import { api, ApiError } from '../api.js';
 import { alertsStore } from '../alerts-store.js';
-import { fmtAgo, fmtBucket, fmtDuration, fmtFullTime, fmtTime, fmtValue, displayUnit } from '../format.js';
+import { fmtAgo, fmtBattery, fmtBucket, fmtDuration, fmtFullTime, fmtTime, fmtValue, displayUnit } from '../format.js';
 import { href, replaceQuery } from '../router.js';
-import { isCumulative, THRESHOLD_BANDS } from '../data.js';
+import { isCumulative, lowVoltages, THRESHOLD_BANDS } from '../data.js';
 import { drawChart, autoResize } from '../chart.js';
 
 const RANGES = {
@@ -57,10 +57,12 @@ export function mount(container, route) {
     });
   }
 
+  let lowV = new Map();
   async function load() {
     try {
-      const [d, latest] = await Promise.all([api(`/devices/${encodeURIComponent(id)}`), api(`/devices/${encodeURIComponent(id)}/latest`)]);
+      const [d, latest, volts] = await Promise.all([api(`/devices/${encodeURIComponent(id)}`), api(`/devices/${encodeURIComponent(id)}/latest`), lowVoltages()]);
       device = d;
+      lowV = volts;
       readings = latest.readings;
       status.textContent = '';
       renderDetails();
@@ -92,7 +94,7 @@ export function mount(container, route) {
       [t('device.col.site'), d.site ? h('a', { href: href('sites', undefined, { site: d.site }) }, d.site) : t('app.none')],
       [t('device.col.status'), h('span', { class: `badge ${d.online ? 'online' : 'offline'}` }, t(d.online ? 'device.online' : 'device.offline'))],
       [t('device.col.lastSeen'), h('span', { title: fmtFullTime(d.lastSeen) }, fmtAgo(d.lastSeen))],
-      [t('device.col.battery'), d.battery ? fmtValue(d.battery.value, d.battery.unit) : t('app.none')],
+      [t('device.col.battery'), d.battery ? fmtBattery(d.battery, lowV.get(d.model)) : t('app.none')],
       d.lorawan?.devEui ? ['DevEUI', d.lorawan.devEui] : null,
       attrs.length ? [t('device.attributes'), h('ul', { class: 'plain' }, attrs.map(([k, v]) => h('li', {}, h('code', {}, k), ': ', typeof v === 'string' ? v : JSON.stringify(v))))] : null,
     ].filter(Boolean);

@@ -2,7 +2,7 @@
 // the gateway's per-row errors. The passwords live only in this page's DOM until it is left.
 import { t, kindLabel } from '../i18n.js';
 import { h, fill, field, uid, announce } from '../dom.js';
-import { api, ApiError, cached } from '../api.js';
+import { api, ApiError, cached, listAll } from '../api.js';
 import { href } from '../router.js';
 
 const FIELD_OF = { 'body.id': 'id', 'body.model': 'model', 'body.name': 'name', 'body.site': 'site', 'body.lorawan.devEui': 'devEui', 'body.lorawan': 'devEui' };
@@ -44,7 +44,7 @@ export function mount(container, route) {
       h('section', { class: 'card', 'aria-labelledby': 'single-heading' }, h('h2', { id: 'single-heading' }, t('provision.single')), form, credentials),
       h('section', { class: 'card', 'aria-labelledby': 'bulk-heading' }, h('h2', { id: 'bulk-heading' }, t('provision.bulk')), bulkForm, bulkStatus, bulkResult)));
 
-  cached('/models').then(({ models }) => {
+  cached('/models').then((models) => {
     const sorted = [...models].sort((a, b) => a.kind.localeCompare(b.kind) || a.id.localeCompare(b.id));
     const groups = new Map();
     for (const m of sorted) {
@@ -53,7 +53,7 @@ export function mount(container, route) {
     }
     inputs.model.append(...groups.values());
   }).catch((err) => { formError.textContent = t('app.error', { message: err.message }); });
-  api('/devices', { query: { limit: 10000 } }).then(({ devices }) => {
+  listAll('/devices').then((devices) => {
     const sites = [...new Set(devices.map((d) => d.site).filter(Boolean))].sort();
     fill(siteList, sites.map((s) => h('option', { value: s })));
   }).catch(() => {});

@@ -1,20 +1,23 @@
 // Sites and devices: the four-level site tree with counts per subtree (online, offline,
-// low battery, open alerts) and the devices of the chosen subtree.
+// low battery, open alerts) and the devices of the chosen subtree, a page at a time from
+// GET /api/v1/devices?site=&q= (keyset cursors: the gateway searches, the page stays short).
 import { t, kindLabel } from '../i18n.js';
 import { h, fill, field, uid } from '../dom.js';
-import { session } from '../api.js';
+import { listPage, session } from '../api.js';
 import { alertsStore, sitePrefixMatches } from '../alerts-store.js';
-import { fmtAgo, fmtTime, fmtValue } from '../format.js';
+import { fmtAgo, fmtBattery, fmtTime } from '../format.js';
 import { href, replaceQuery } from '../router.js';
-import { SITE_LEVELS, loadDevices, lowBatteryTest } from '../data.js';
+import { SITE_LEVELS, loadDevices, lowBatteryTest, lowVoltages } from '../data.js';
 
-const ROW_LIMIT = 1000;
+const PAGE_SIZE = 50;
 
 export function mount(container, route) {
   let selected = route.query.get('site') ?? '';
   let search = route.query.get('q') ?? '';
   let devices = null;
   let isLow = () => false;
+  let lowV = new Map();
+  const lowVoltOf = (d) => lowV.get(d.model);
   const expanded = new Set(['']);
   let expandedDefaultsSet = false;
 
@@ -24,6 +27,13 @@ export function mount(container, route) {
   const searchInput = h('input', { type: 'search', name: 'q', value: search, autocomplete: 'off' });
   const links = h('p', { class: 'links' });
   const tableHost = h('div', { class: 'table-host' });
+  const pager = h('nav', { class: 'pager', 'aria-label': t('sites.pages') });
+  // cursors of the pages seen so far: [0] is the first page (no cursor)
+  let cursors = [undefined];
+  let pageIndex = 0;
+  let pageData = null;
+  let fetchGeneration = 0;
+  let debounce = null;
 
   fill(container,
     h('div', { class: 'view-head' }, h('h1', {}, t('sites.title')), status),
@@ -31,19 +41,43 @@ export function mount(container, route) {
       h('section', { class: 'card tree-card', 'aria-labelledby': 'tree-heading' },
         h('h2', { id: 'tree-heading' }, t('sites.tree')), legend(), treeHost),
       h('section', { class: 'devices-pane', 'aria-labelledby': listHeading.id },
-        listHeading, links, h('div', { class: 'filters' }, field(t('sites.search'), searchInput)), tableHost)));
+        listHeading, links, h('div', { class: 'filters' }, field(t('sites.search'), searchInput)), tableHost, pager)));
 
   searchInput.addEventListener('input', () => {
     search = searchInput.value;
     replaceQuery({ site: selected, q: search });
-    renderTable();
+    clearTimeout(debounce);
+    debounce = setTimeout(() => refetch(), 250);
   });
+
+  /** the first page of the current site and search */
+  function refetch() {
+    cursors = [undefined];
+    pageIndex = 0;
+    return fetchPage();
+  }
+
+  async function fetchPage() {
+    const generation = ++fetchGeneration;
+    const q = search.trim();
+    try {
+      const data = await listPage('/devices', { query: { site: selected || undefined, q: q || undefined }, cursor: cursors[pageIndex], limit: PAGE_SIZE });
+      if (generation !== fetchGeneration) return;
+      pageData = data;
+      cursors[pageIndex + 1] = data.next ?? undefined;
+      renderTable();
+    } catch (err) {
+      if (generation !== fetchGeneration) return;
+      fill(tableHost, h('p', { class: 'error' }, t('app.error', { message: err.message })));
+    }
+  }
 
   async function load() {
     try {
-      [devices, isLow] = await Promise.all([loadDevices(), lowBatteryTest()]);
+      [devices, isLow, lowV] = await Promise.all([loadDevices(), lowBatteryTest(), lowVoltages()]);
       status.textContent = '';
       render();
+      await refetch();
     } catch (err) {
       fill(status, t('app.error', { message: err.message }), ' ', h('button', { type: 'button', class: 'secondary', onclick: load }, t('app.retry')));
     }
@@ -62,7 +96,6 @@ export function mount(container, route) {
     const parts = selected.split('/');
     for (let i = 1; i < parts.length; i++) expanded.add(parts.slice(0, i).join('/'));
     renderTree();
-    renderTable();
   }
 
   function buildTree() {
@@ -137,14 +170,18 @@ export function mount(container, route) {
   }
 
   function renderTable() {
-    if (!devices) return;
-    const q = search.trim().toLowerCase();
-    const shown = devices.filter((d) => sitePrefixMatches(d.site, selected)
-      && (!q || [d.id, d.name, d.model, d.kind, d.site].some((v) => (v ?? '').toLowerCase().includes(q))));
-    listHeading.textContent = t('sites.devicesIn', { site: selected || t('sites.root'), n: shown.length });
+    if (!devices || !pageData) return;
+    const shown = pageData.items;
+    const q = search.trim();
+    // the subtree's size is known from the tree; a search counts what the pages hold
+    const inSite = devices.filter((d) => sitePrefixMatches(d.site, selected)).length;
+    listHeading.textContent = q
+      ? t('sites.devicesMatching', { site: selected || t('sites.root'), q })
+      : t('sites.devicesIn', { site: selected || t('sites.root'), n: inSite });
     fill(links,
       h('a', { href: href('summary', undefined, { site: selected }) }, t('sites.summaryLink')),
       session.isAdmin ? [' · ', h('a', { href: href('provision', undefined, { site: selected }) }, t('sites.provisionLink'))] : null);
+    renderPager();
     if (!shown.length) return fill(tableHost, h('p', { class: 'empty' }, t('sites.noDevices')));
     const alertsByDevice = new Map();
     for (const a of alertsStore.active.values()) alertsByDevice.set(a.deviceId, (alertsByDevice.get(a.deviceId) ?? 0) + 1);
@@ -153,15 +190,20 @@ export function mount(container, route) {
     fill(tableHost, h('table', { class: 'responsive devices' },
       h('caption', { class: 'visually-hidden' }, listHeading.textContent),
       h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, shown.slice(0, ROW_LIMIT).map((d) => h('tr', {},
+      h('tbody', {}, shown.map((d) => h('tr', {},
         h('th', { scope: 'row', 'data-label': cols[0] }, h('a', { href: href('device', d.id) }, d.id), d.name ? h('span', { class: 'sub' }, d.name) : null),
         cell(1, d.model, h('span', { class: 'sub' }, kindLabel(d.kind))),
         cell(2, d.site || t('app.none')),
         cell(3, h('span', { class: `badge ${d.online ? 'online' : 'offline'}` }, t(d.online ? 'device.online' : 'device.offline'))),
         cell(4, h('span', { title: fmtTime(d.lastSeen) }, fmtAgo(d.lastSeen))),
-        cell(5, d.battery ? [fmtValue(d.battery.value, d.battery.unit), isLow(d) ? h('span', { class: 'badge low' }, t('device.lowBattery')) : null] : t('app.none')),
-        cell(6, String(alertsByDevice.get(d.id) ?? 0)))))),
-    shown.length > ROW_LIMIT ? h('p', { class: 'muted' }, `${ROW_LIMIT} / ${shown.length}`) : null);
+        cell(5, d.battery ? [fmtBattery(d.battery, lowVoltOf(d)), isLow(d) ? h('span', { class: 'badge low' }, t('device.lowBattery')) : null] : t('app.none')),
+        cell(6, String(alertsByDevice.get(d.id) ?? 0)))))));
+  }
+
+  function renderPager() {
+    const prev = h('button', { type: 'button', class: 'secondary', disabled: pageIndex === 0, onclick: () => { pageIndex--; fetchPage(); } }, t('sites.prevPage'));
+    const next = h('button', { type: 'button', class: 'secondary', disabled: !pageData?.next, onclick: () => { pageIndex++; fetchPage(); } }, t('sites.nextPage'));
+    fill(pager, pageIndex === 0 && !pageData?.next ? null : [prev, h('span', { class: 'muted' }, t('sites.page', { n: pageIndex + 1 })), next]);
   }
 
   // alert counts follow the stream; a burst of events redraws once
@@ -176,12 +218,18 @@ export function mount(container, route) {
     unmount() {
       off();
       clearTimeout(redraw);
+      clearTimeout(debounce);
+      fetchGeneration++;
     },
     update(next) {
-      selected = next.query.get('site') ?? '';
-      search = next.query.get('q') ?? '';
+      const site = next.query.get('site') ?? '';
+      const q = next.query.get('q') ?? '';
+      const changed = site !== selected || q !== search;
+      selected = site;
+      search = q;
       searchInput.value = search;
       render();
+      if (changed && devices) refetch();
     },
   };
 }
