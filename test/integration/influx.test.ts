@@ -40,7 +40,8 @@ describe('InfluxDB 1.x store', () => {
   it('creates the database, retention policies and rollup continuous queries', async () => {
     const rps = await influxd.query(`SHOW RETENTION POLICIES ON ${DB}`);
     const rows = rps.results[0].series[0].values.map((v: unknown[]) => [v[0], v[1], v[4]]);
-    expect(rows).toEqual(expect.arrayContaining([['raw', '2160h0m0s', true], ['rollup_1h', '17520h0m0s', false], ['rollup_1d', '87600h0m0s', false]]));
+    const raw = influxGw.gateway.config.retention.rawDays;
+    expect(rows).toEqual(expect.arrayContaining([['raw', `${raw * 24}h0m0s`, true], ['rollup_1h', '17520h0m0s', false], ['rollup_1d', '87600h0m0s', false]]));
     const cqs = await influxd.query('SHOW CONTINUOUS QUERIES');
     const mine = cqs.results[0].series.find((s: { name: string }) => s.name === DB);
     const names = mine.values.map((v: string[]) => v[0]);

@@ -29,6 +29,13 @@ export const AlertSchema = z.object({
   acknowledgedAt: z.string().nullable(), acknowledgedBy: z.string().nullable(), assignee: z.string().nullable(),
   resolvedAt: z.string().nullable(), resolvedBy: z.string().nullable(), resolution: z.enum(['auto', 'manual']).nullable(),
   notes: z.array(z.object({ at: z.string().nullable(), by: z.string(), text: z.string() })), silenced: z.boolean(),
+  // CONTRACT v2 "Notification channels and escalation"
+  escalation: z.object({ policy: z.string(), step: z.number().int().nullable(), nextAt: z.string().nullable() }).nullable()
+    .describe('the escalation policy this alert follows, the last step taken and when the next is due (null: none)'),
+  notifications: z.array(z.object({
+    channel: z.string(), step: z.number().int().nullable(), event: z.string(), at: z.string().nullable(),
+    status: z.enum(['sent', 'failed', 'pending']), attempts: z.number().int(), error: z.string().optional(),
+  })).describe('channel messages sent or due for this alert, in order'),
 });
 /** Loose: conditions are as many shapes as condition types (docs/alerts.md) */
 const RuleOutSchema = z.looseObject({
