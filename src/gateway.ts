@@ -37,6 +37,8 @@ import { LeaderLease, SOLE_LEADER, type Leadership } from './cluster/leader.js';
 import { clusterBrokerParts, defaultNodeId } from './broker/cluster-mq.js';
 import { clusterRoutes, type ClusterView } from './api/routes/cluster.js';
 import { AuditLog } from './audit.js';
+import { sqliteRepositories } from './storage/repositories/sqlite.js';
+import { SharedRegistry } from './cluster/shared-registry.js';
 import { UpstreamSource } from './broker/sources.js';
 import { AlertService } from './alerts/service.js';
 import { loadRules } from './alerts/rules.js';
@@ -86,6 +88,8 @@ export class Gateway {
   private readonly deadLetterDevices = new Set<string>();
   /** cluster mode (cluster.postgres.url): the lease; otherwise undefined and this node always leads */
   lease: LeaderLease | undefined;
+  /** cluster mode: devices, API keys, integrations, audit and kv in PostgreSQL */
+  shared: SharedRegistry | undefined;
   leadership: Leadership = SOLE_LEADER;
   nodeId = '';
   /** called after every group commit with the committed entries */
@@ -120,14 +124,21 @@ export class Gateway {
     registerSandboxMetrics(this.metrics.registry, this.sandbox);
     this.userModels = new UserModels(this.db, this.catalogue, this.sandbox, this.clock, log.child({ component: 'codecs' }));
     this.userModels.load(); // before the registry: a device's kind comes from its model
-    this.registry = new DeviceRegistry(this.db, this.catalogue, this.clock, this.revocations);
-    this.registry.load();
-    this.apiKeys = new ApiKeys(this.db, this.clock, this.revocations);
-    this.apiKeys.load();
-    this.integrations = new Integrations(this.db, this.clock, this.revocations);
-    this.integrations.load();
-    this.audit = new AuditLog(this.db, this.clock);
-    this.bootstrapAdmin();
+    // CONTRACT v2 "Cluster": with cluster.postgres.url the registry lives in PostgreSQL and none of it in SQLite
+    if (config.cluster.postgres.url) {
+      this.shared = new SharedRegistry({ url: config.cluster.postgres.url, log: log.child({ component: 'shared-registry' }) });
+      await this.shared.migrate();
+    }
+    const repos = this.shared?.repositories ?? sqliteRepositories(this.db);
+    this.registry = new DeviceRegistry(repos.devices, this.catalogue, this.clock, this.revocations);
+    await this.registry.load();
+    this.apiKeys = new ApiKeys(repos.apiKeys, this.clock, this.revocations);
+    await this.apiKeys.load();
+    this.integrations = new Integrations(repos.integrations, this.clock, this.revocations);
+    await this.integrations.load();
+    this.audit = new AuditLog(repos.audit, this.clock, log.child({ component: 'audit' }));
+    await this.bootstrapAdmin();
+    await this.shared?.follow({ devices: this.registry, apiKeys: this.apiKeys, integrations: this.integrations });
 
     this.nodeId = config.cluster.nodeId ?? defaultNodeId(config.mqtt.port);
     if (config.cluster.postgres.url) {
@@ -269,6 +280,9 @@ export class Gateway {
     if (this.stopping) return { ok: false, reason: 'shutting down' };
     if (!this.broker?.isListening) return { ok: false, reason: 'MQTT broker not listening' };
     const store = this.store.readiness();
+    // a node that cannot hear the others' revocations could admit a revoked credential
+    const shared = this.shared?.readiness();
+    if (shared && !shared.ok) return shared;
     const cluster = this.lease?.readiness();
     if (!store.ok || !cluster || cluster.ok && !cluster.degraded) return store;
     return { ok: true, degraded: true, reason: [store.reason, cluster.reason].filter(Boolean).join('; ') };
@@ -315,14 +329,14 @@ export class Gateway {
   }
 
   /** CONTRACT: GATEWAY_ADMIN_TOKEN, or a generated token printed once and kept in admin.token (0600). */
-  private bootstrapAdmin(): void {
+  private async bootstrapAdmin(): Promise<void> {
     if (this.config.adminToken) {
-      this.apiKeys.ensure('admin', 'admin', this.config.adminToken);
+      await this.apiKeys.ensure('admin', 'admin', this.config.adminToken);
       return;
     }
     if (this.apiKeys.size > 0) return;
     const token = generateToken();
-    this.apiKeys.create('admin', 'admin', token);
+    await this.apiKeys.create('admin', 'admin', token);
     const file = join(this.config.dataDir, 'admin.token');
     writeFileSync(file, `${token}\n`, { mode: 0o600 });
     // printed once, on stdout, outside the JSON log so it is easy to copy
@@ -344,6 +358,7 @@ export class Gateway {
     await this.retention?.stop();
     await this.broker?.close();
     await this.store?.stop();
+    await this.shared?.stop();
     await this.sandbox?.stop();
     this.db?.close();
     this.log.info('gateway stopped');

@@ -10,7 +10,7 @@ const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/, 'must be 1-6
 export const apiKeyRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.post('/api-keys', { config: { roles: ADMIN }, schema: { tags: ['api keys'], summary: 'Create an API key; the token is shown once', body: z.strictObject({ name: Name, role: z.enum(ROLES) }) } }, async (req, reply) => {
-    const { key, token } = ctx.apiKeys.create(req.body.name, req.body.role);
+    const { key, token } = await ctx.apiKeys.create(req.body.name, req.body.role);
     ctx.audit.record(actor(req), 'api-key.create', key.name, { role: key.role });
     return reply.code(201).send({ name: key.name, role: key.role, token, createdAt: iso(key.createdAt) });
   });
@@ -22,7 +22,7 @@ export const apiKeyRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
     keys: ctx.apiKeys.list().map((k) => ({ name: k.name, role: k.role, createdAt: iso(k.createdAt) })),
   }));
   r.delete('/api-keys/:name', { config: { roles: ADMIN }, schema: { tags: ['api keys'], params: z.object({ name: z.string().max(100) }) } }, async (req, reply) => {
-    ctx.apiKeys.delete(req.params.name);
+    await ctx.apiKeys.delete(req.params.name);
     ctx.audit.record(actor(req), 'api-key.delete', req.params.name);
     return reply.code(204).send();
   });

@@ -18,7 +18,7 @@ export const auditRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) 
     },
   }, async (req) => {
     const q = req.query;
-    const items = ctx.audit.query({ ...q, from: q.from ?? 0, to: q.to ?? 8.64e15 });
+    const items = await ctx.audit.query({ ...q, from: q.from ?? 0, to: q.to ?? 8.64e15 });
     return { items: items.map((e) => ({ ...e, id: String(e.id), ts: iso(e.ts) })) };
   });
 };

@@ -185,13 +185,13 @@ export const deviceRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
       const check = AttributesSchema.safeParse(merged);
       if (!check.success) throw badRequest(`body.attributes.${check.error.issues[0]!.path.join('.')}`, check.error.issues[0]!.message);
     }
-    const d = ctx.registry.update(req.params.id, body as Partial<DeviceInput>);
+    const d = await ctx.registry.update(req.params.id, body as Partial<DeviceInput>);
     ctx.audit.record(actor(req), 'device.update', d.id, { fields: Object.keys(body) });
     return deviceJson(ctx, d, await ctx.store.latest(d.id));
   });
 
   r.delete('/devices/:id', { config: { roles: ADMIN }, schema: { tags: ['devices'], params: IdParams } }, async (req, reply) => {
-    ctx.registry.delete(req.params.id);
+    await ctx.registry.delete(req.params.id);
     ctx.audit.record(actor(req), 'device.delete', req.params.id);
     return reply.code(204).send();
   });

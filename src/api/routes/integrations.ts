@@ -20,7 +20,7 @@ export const integrationRoutes = (ctx: ApiContext): FastifyPluginAsync => async 
     integrations: ctx.integrations.list().map((i) => ({ ...i, createdAt: iso(i.createdAt) })),
   }));
   r.delete('/integrations/:id', { config: { roles: ADMIN }, schema: { tags: ['integrations'], params: z.object({ id: z.string().max(200) }) } }, async (req, reply) => {
-    ctx.integrations.delete(req.params.id);
+    await ctx.integrations.delete(req.params.id);
     ctx.audit.record(actor(req), 'integration.delete', req.params.id);
     return reply.code(204).send();
   });
