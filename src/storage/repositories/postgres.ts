@@ -40,26 +40,21 @@ const MIGRATIONS: Array<[string, string]> = [
   CREATE INDEX audit_ts ON audit (ts);
   CREATE TABLE kv (key text PRIMARY KEY, value text NOT NULL);
 
+  -- TG_ARGV: the kind announced, the key column (a row of another table has no NEW.id)
   CREATE FUNCTION gateway_registry_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-  DECLARE
-    row_id text;
   BEGIN
-    IF TG_OP = 'DELETE' THEN
-      row_id := CASE TG_ARGV[0] WHEN 'api_key' THEN OLD.name ELSE OLD.id END;
-    ELSE
-      row_id := CASE TG_ARGV[0] WHEN 'api_key' THEN NEW.name ELSE NEW.id END;
-    END IF;
-    PERFORM pg_notify('${REGISTRY_CHANNEL}', json_build_object('kind', TG_ARGV[0], 'id', row_id)::text);
+    PERFORM pg_notify('${REGISTRY_CHANNEL}', json_build_object('kind', TG_ARGV[0],
+      'id', (CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END) ->> TG_ARGV[1])::text);
     RETURN NULL;
   END $$;
-  CREATE TRIGGER devices_changed AFTER INSERT OR DELETE ON devices FOR EACH ROW EXECUTE FUNCTION gateway_registry_notify('device');
+  CREATE TRIGGER devices_changed AFTER INSERT OR DELETE ON devices FOR EACH ROW EXECUTE FUNCTION gateway_registry_notify('device', 'id');
   -- last_seen moves on every uplink: not a registry change (nodes poll it, src/registry/devices.ts)
   CREATE TRIGGER devices_updated AFTER UPDATE ON devices FOR EACH ROW
     WHEN ((OLD.model, OLD.name, OLD.site, OLD.attributes, OLD.dev_eui, OLD.secret_hash, OLD.updated_at)
       IS DISTINCT FROM (NEW.model, NEW.name, NEW.site, NEW.attributes, NEW.dev_eui, NEW.secret_hash, NEW.updated_at))
-    EXECUTE FUNCTION gateway_registry_notify('device');
-  CREATE TRIGGER api_keys_changed AFTER INSERT OR UPDATE OR DELETE ON api_keys FOR EACH ROW EXECUTE FUNCTION gateway_registry_notify('api_key');
-  CREATE TRIGGER integrations_changed AFTER INSERT OR UPDATE OR DELETE ON integrations FOR EACH ROW EXECUTE FUNCTION gateway_registry_notify('integration');
+    EXECUTE FUNCTION gateway_registry_notify('device', 'id');
+  CREATE TRIGGER api_keys_changed AFTER INSERT OR UPDATE OR DELETE ON api_keys FOR EACH ROW EXECUTE FUNCTION gateway_registry_notify('api_key', 'name');
+  CREATE TRIGGER integrations_changed AFTER INSERT OR UPDATE OR DELETE ON integrations FOR EACH ROW EXECUTE FUNCTION gateway_registry_notify('integration', 'id');
   `],
 ];
 
