@@ -282,7 +282,7 @@ export class Gateway {
     const store = this.store.readiness();
     // a node that cannot hear the others' revocations could admit a revoked credential
     const shared = this.shared?.readiness();
-    if (shared && !shared.ok) return shared;
+    if (shared && !shared.ok) return { ok: false, reason: [shared.reason, store.ok ? undefined : store.reason].filter(Boolean).join('; ') };
     const cluster = this.lease?.readiness();
     if (!store.ok || !cluster || cluster.ok && !cluster.degraded) return store;
     return { ok: true, degraded: true, reason: [store.reason, cluster.reason].filter(Boolean).join('; ') };
