@@ -10,7 +10,7 @@ import { ConfigError, type Config } from './config.js';
 import { openDatabase, type Db } from './storage/database.js';
 import { SqliteTelemetryStore } from './storage/sqlite-telemetry.js';
 import type { TelemetryStore } from './storage/telemetry-store.js';
-import { DeviceRegistry, type Device } from './registry/devices.js';
+import { DeviceRegistry, RegistryError, type Device } from './registry/devices.js';
 import { ApiKeys } from './registry/api-keys.js';
 import { Integrations } from './registry/integrations.js';
 import { Revocations } from './registry/revocations.js';
@@ -336,7 +336,14 @@ export class Gateway {
     }
     if (this.apiKeys.size > 0) return;
     const token = generateToken();
-    await this.apiKeys.create('admin', 'admin', token);
+    try {
+      await this.apiKeys.create('admin', 'admin', token);
+    } catch (err) {
+      // cluster nodes starting together on an empty database: another node created it (and printed its token)
+      if (!(err instanceof RegistryError && err.status === 409)) throw err;
+      await this.apiKeys.load();
+      return;
+    }
     const file = join(this.config.dataDir, 'admin.token');
     writeFileSync(file, `${token}\n`, { mode: 0o600 });
     // printed once, on stdout, outside the JSON log so it is easy to copy
