@@ -27,10 +27,10 @@ export class AuditLog {
    */
   record(actor: string, action: string, target: string, details?: Record<string, unknown>): void {
     const entry = { ts: this.clock(), actor, action, target, ...(details ? { details } : {}) };
-    const write = this.repo.insert(entry);
-    this.pending = this.pending.then(() => write).catch((err: unknown) => {
+    const write = this.repo.insert(entry).catch((err: unknown) => {
       this.log?.error({ err: (err as Error).message, action, target }, 'audit entry not stored');
     });
+    this.pending = Promise.all([this.pending, write]).then(() => undefined);
   }
 
   async query(q: AuditQuery): Promise<Array<AuditEntry & { id: number }>> {

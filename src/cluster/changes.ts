@@ -71,20 +71,22 @@ export class ChangeFeed {
       await client.connect();
       await client.query(`LISTEN ${REGISTRY_CHANNEL}`);
       // listening first, then the reload: a change committed in between is seen at least once
-      await this.enqueue(() => this.opts.onResync());
-      if (!failed) this.error = undefined;
+      const resynced = await this.enqueue(() => this.opts.onResync());
+      if (resynced && !failed) this.error = undefined;
     } catch (err) {
       fail(err as Error);
     }
   }
 
-  private enqueue(fn: () => Promise<void>): Promise<void> {
-    const run = this.chain.then(fn).catch((err: unknown) => {
-      // a reload that failed (PostgreSQL gone in between): resync on the next connect
+  /** resolves true when fn succeeded */
+  private enqueue(fn: () => Promise<void>): Promise<boolean> {
+    const run = this.chain.then(fn).then(() => true, (err: unknown) => {
+      // a reload that failed (PostgreSQL gone in between): reconnect, and resync then
       this.opts.log.error({ err: (err as Error).message }, 'applying a registry change failed');
       this.client?.end().catch(() => undefined);
+      return false;
     });
-    this.chain = run;
+    this.chain = run.then(() => undefined);
     return run;
   }
 

@@ -295,7 +295,9 @@ export class DeviceRegistry {
       for (const [id, ts] of batch) if ((this.pendingSeen.get(id) ?? -Infinity) < ts) this.pendingSeen.set(id, ts);
       throw err;
     }
-    // node clocks and commit delays differ: look back far enough to catch a late writer
+    // a row's last_seen (the receiving node's clock) becomes visible up to one period plus a
+    // commit later; the look-back covers that and NTP-level clock skew with room to spare,
+    // while bounding what each poll reads (the devices seen in the last 10 s)
     const since = this.clock() - SEEN_LOOKBACK_MS;
     for (const { id, lastSeen } of await this.repo.seenSince(since)) {
       const d = this.devices.get(id);
@@ -304,4 +306,4 @@ export class DeviceRegistry {
   }
 }
 
-const SEEN_LOOKBACK_MS = 60_000;
+const SEEN_LOOKBACK_MS = 10_000;
