@@ -126,7 +126,7 @@ export class Gateway {
     this.userModels.load(); // before the registry: a device's kind comes from its model
     // CONTRACT v2 "Cluster": with cluster.postgres.url the registry lives in PostgreSQL and none of it in SQLite
     if (config.cluster.postgres.url) {
-      this.shared = new SharedRegistry({ url: config.cluster.postgres.url, log: log.child({ component: 'shared-registry' }) });
+      this.shared = new SharedRegistry({ url: config.cluster.postgres.url, nodeId: config.cluster.nodeId ?? defaultNodeId(config.mqtt.port), log: log.child({ component: 'shared-registry' }) });
       await this.shared.migrate();
     }
     const repos = this.shared?.repositories ?? sqliteRepositories(this.db);

@@ -17,6 +17,8 @@ export type RegistryChange = z.infer<typeof ChangeSchema>;
 
 export interface ChangeFeedOptions {
   url: string;
+  /** shown as the listening connection's application_name (pg_stat_activity): gateway-feed:<node> */
+  nodeId: string;
   log: Logger;
   onChange: (c: RegistryChange) => Promise<void>;
   /** reload everything: the changes missed while not listening */
@@ -45,7 +47,7 @@ export class ChangeFeed {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const client = new pg.Client({ connectionString: this.opts.url, connectionTimeoutMillis: 3000, keepAlive: true });
+    const client = new pg.Client({ connectionString: this.opts.url, connectionTimeoutMillis: 3000, keepAlive: true, application_name: `gateway-feed:${this.opts.nodeId}`.slice(0, 63) });
     this.client = client;
     let failed = false;
     const fail = (err: Error) => {

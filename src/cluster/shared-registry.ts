@@ -15,6 +15,7 @@ import { ChangeFeed, type RegistryChange } from './changes.js';
 
 export interface SharedRegistryOptions {
   url: string;
+  nodeId: string;
   log: Logger;
   poolSize?: number;
   /** period of the last-seen exchange */
@@ -47,6 +48,7 @@ export class SharedRegistry {
     this.registries = registries;
     this.feed = new ChangeFeed({
       url: this.opts.url,
+      nodeId: this.opts.nodeId,
       log: this.opts.log,
       onChange: (c) => this.apply(c),
       onResync: async () => {
