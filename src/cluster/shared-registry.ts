@@ -35,6 +35,8 @@ export class SharedRegistry {
     this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 4, connectionTimeoutMillis: 3000, keepAlive: true });
     // an idle client's error (PostgreSQL restarted) must not crash the process; the next query reconnects
     this.pool.on('error', (err) => opts.log.warn({ err: err.message }, 'shared registry: idle PostgreSQL connection lost'));
+    // a checked-out client's connection error must not go unhandled (src/storage/postgres/store.ts)
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
     this.repositories = pgRepositories(this.pool);
   }
 
