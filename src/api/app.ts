@@ -10,6 +10,7 @@ import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCom
 import type { Logger } from 'pino';
 import { HttpError, sendError, fromRegistryError } from './common.js';
 import { RegistryError } from '../registry/devices.js';
+import { StoreUnavailableError } from '../storage/repositories/types.js';
 import type { ApiContext } from './context.js';
 import { deviceRoutes } from './routes/devices.js';
 import { modelRoutes } from './routes/models.js';
@@ -110,6 +111,10 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
     }
     if (err instanceof HttpError) return sendError(reply, err);
     if (err instanceof RegistryError) return sendError(reply, fromRegistryError(err));
+    if (err instanceof StoreUnavailableError) {
+      req.log.warn({ err: err.detail }, err.message);
+      return sendError(reply, new HttpError(503, err.message));
+    }
     const e = err as { statusCode?: number; message: string; code?: string };
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') ctx.metrics.httpRefusals.inc({ reason: 'body_too_large' });
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {

@@ -56,7 +56,11 @@ describe('PostgreSQL unreachable under load', () => {
     const ready = await eventually(async () => { const r = await gw.api('/readyz', { token: null }); return r.status === 503 ? r : undefined; }, 5000, 100);
     expect(ready.text).toMatch(/PostgreSQL|postgres/);
     console.log(`readyz while PostgreSQL is down: ${ready.text}`);
-    await new Promise((r) => setTimeout(r, 2000));
+    // a registry write cannot be made: a clear 503, nothing half-done
+    const refusedWrite = await gw.api('/api/v1/devices', { method: 'POST', json: { id: 'wq-late', model: 'generic.water-quality' } });
+    expect(refusedWrite.status).toBe(503);
+    expect(refusedWrite.text).toMatch(/shared registry \(PostgreSQL\) unavailable/);
+    await new Promise((r) => setTimeout(r, 1500));
     const upAt = Date.now();
     // a commit already past COMMIT when the server died may still be acknowledged in the first moment
     const duringOutage = acks.filter((a) => a.at > downAt + 300 && a.at < upAt);
@@ -70,6 +74,7 @@ describe('PostgreSQL unreachable under load', () => {
     await new Promise((r) => setTimeout(r, 1000));
     client.end(true);
 
+    expect((await gw.api('/api/v1/devices/wq-late')).status).toBe(404);
     const stored = await gw.api('/api/v1/telemetry?device=wq-down&metric=ph&limit=100000');
     const seqs: number[] = stored.body.points.map((p: { ts: string }) => (Date.parse(p.ts) - base) / 1000);
     expect(new Set(seqs).size).toBe(seqs.length);

@@ -12,7 +12,7 @@
 import type pg from 'pg';
 import { z } from 'zod';
 import {
-  ConflictError, actionFilter, apiKeyRecord, auditRecord, deviceRecord, integrationRecord,
+  ConflictError, StoreUnavailableError, actionFilter, apiKeyRecord, auditRecord, deviceRecord, integrationRecord,
   type ApiKeyRepository, type AuditRepository, type DeviceRepository, type IntegrationRepository, type KvRepository, type Repositories,
 } from './types.js';
 
@@ -88,10 +88,33 @@ function conflict(err: unknown, fields: Record<string, string>): never {
   throw err;
 }
 
+/**
+ * The pool as the repositories use it: a failure to reach the server (no SQLSTATE, or class
+ * 08 connection exception / 57 operator intervention such as a shutdown) becomes a
+ * StoreUnavailableError; errors of the statement itself (a unique violation) pass as they are.
+ */
+interface Queryable { query(text: string, values?: unknown[]): Promise<pg.QueryResult> }
+function guarded(pool: pg.Pool): Queryable {
+  const query = async (text: string, values?: unknown[]) => {
+    try {
+      return await pool.query(text, values);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const sqlstate = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+      if (sqlstate === undefined || sqlstate.startsWith('08') || sqlstate.startsWith('57')) {
+        throw new StoreUnavailableError('shared registry (PostgreSQL) unavailable; nothing was changed, retry later', (err as Error).message);
+      }
+      throw err;
+    }
+  };
+  return { query };
+}
+
 const SeenRow = z.object({ id: z.string(), last_seen: z.coerce.number().int() });
 const ValueRow = z.object({ value: z.string() });
 
-export function pgDevices(pool: pg.Pool): DeviceRepository {
+export function pgDevices(raw: pg.Pool): DeviceRepository {
+  const pool = guarded(raw);
   return {
     all: async () => (await pool.query('SELECT * FROM devices')).rows.map(deviceRecord),
     get: async (id) => { const r = (await pool.query('SELECT * FROM devices WHERE id = $1', [id])).rows[0]; return r === undefined ? undefined : deviceRecord(r); },
@@ -122,7 +145,8 @@ export function pgDevices(pool: pg.Pool): DeviceRepository {
   };
 }
 
-export function pgApiKeys(pool: pg.Pool): ApiKeyRepository {
+export function pgApiKeys(raw: pg.Pool): ApiKeyRepository {
+  const pool = guarded(raw);
   return {
     all: async () => (await pool.query('SELECT name, role, token_hash, created_at FROM api_keys')).rows.map(apiKeyRecord),
     get: async (name) => { const r = (await pool.query('SELECT name, role, token_hash, created_at FROM api_keys WHERE name = $1', [name])).rows[0]; return r === undefined ? undefined : apiKeyRecord(r); },
@@ -144,7 +168,8 @@ export function pgApiKeys(pool: pg.Pool): ApiKeyRepository {
   };
 }
 
-export function pgIntegrations(pool: pg.Pool): IntegrationRepository {
+export function pgIntegrations(raw: pg.Pool): IntegrationRepository {
+  const pool = guarded(raw);
   return {
     all: async () => (await pool.query('SELECT id, type, secret_hash, created_at FROM integrations')).rows.map(integrationRecord),
     get: async (id) => { const r = (await pool.query('SELECT id, type, secret_hash, created_at FROM integrations WHERE id = $1', [id])).rows[0]; return r === undefined ? undefined : integrationRecord(r); },
@@ -157,7 +182,8 @@ export function pgIntegrations(pool: pg.Pool): IntegrationRepository {
   };
 }
 
-export function pgAudit(pool: pg.Pool): AuditRepository {
+export function pgAudit(raw: pg.Pool): AuditRepository {
+  const pool = guarded(raw);
   return {
     insert: async (e) => {
       await pool.query('INSERT INTO audit (ts, actor, action, target, details) VALUES ($1, $2, $3, $4, $5)', [e.ts, e.actor, e.action, e.target, e.details ? JSON.stringify(e.details) : null]);
@@ -178,7 +204,8 @@ export function pgAudit(pool: pg.Pool): AuditRepository {
   };
 }
 
-export function pgKv(pool: pg.Pool): KvRepository {
+export function pgKv(raw: pg.Pool): KvRepository {
+  const pool = guarded(raw);
   return {
     get: async (key) => { const r = (await pool.query('SELECT value FROM kv WHERE key = $1', [key])).rows[0]; return r === undefined ? undefined : ValueRow.parse(r).value; },
     set: async (key, value) => { await pool.query('INSERT INTO kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]); },

@@ -12,6 +12,16 @@ export class ConflictError extends Error {
   constructor(readonly field: string, message: string) { super(message); }
 }
 
+/**
+ * The shared store could not be reached (PostgreSQL down, the connection cut): nothing was
+ * written, the caller may retry. statusCode 503 is what the REST layer answers.
+ */
+export class StoreUnavailableError extends Error {
+  readonly statusCode = 503;
+  /** what the driver said (for the log, not for API clients: it names hosts and ports) */
+  constructor(message: string, readonly detail: string) { super(message); }
+}
+
 const Millis = z.coerce.number().int();
 
 export const DeviceRowSchema = z.object({
