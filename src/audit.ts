@@ -1,8 +1,10 @@
 /**
  * The audit log: who did what, when, to which object — provisioning, credential rotation,
  * API key and integration changes, alert actions. Append-only; admins query it over REST.
+ * Kept in a repository (SQLite, or PostgreSQL in a cluster: one log for all nodes).
  */
-import type { Db } from './storage/database.js';
+import type { Logger } from 'pino';
+import type { AuditQuery, AuditRepository } from './storage/repositories/types.js';
 
 export interface AuditEntry {
   ts: number;
@@ -13,27 +15,26 @@ export interface AuditEntry {
 }
 
 export class AuditLog {
-  private readonly insert;
+  /** records in order; query() waits for the ones before it, so a caller reads its own writes */
+  private pending: Promise<void> = Promise.resolve();
 
-  constructor(private readonly db: Db, private readonly clock: () => number = Date.now) {
-    this.insert = db.prepare('INSERT INTO audit (ts, actor, action, target, details) VALUES (?, ?, ?, ?, ?)');
-  }
+  constructor(private readonly repo: AuditRepository, private readonly clock: () => number = Date.now, private readonly log?: Logger) {}
 
+  /**
+   * Fire and forget for the caller (a REST handler after its change is done): on SQLite the
+   * row is written before this returns; an asynchronous store's failure is logged, since the
+   * change it records has already happened.
+   */
   record(actor: string, action: string, target: string, details?: Record<string, unknown>): void {
-    this.insert.run(this.clock(), actor, action, target, details ? JSON.stringify(details) : null);
+    const entry = { ts: this.clock(), actor, action, target, ...(details ? { details } : {}) };
+    const write = this.repo.insert(entry).catch((err: unknown) => {
+      this.log?.error({ err: (err as Error).message, action, target }, 'audit entry not stored');
+    });
+    this.pending = Promise.all([this.pending, write]).then(() => undefined);
   }
 
-  /** newest first unless order asc; afterId continues a listing (keyset on id) */
-  query(q: { from: number; to: number; actor?: string; action?: string; target?: string; limit: number; order?: 'asc' | 'desc'; afterId?: number }): Array<AuditEntry & { id: number }> {
-    const where = ['ts >= ?', 'ts < ?'];
-    const args: Array<string | number> = [q.from, q.to];
-    if (q.actor !== undefined) { where.push('actor = ?'); args.push(q.actor); }
-    if (q.action !== undefined) { where.push('action LIKE ?'); args.push(q.action.endsWith('*') ? `${q.action.slice(0, -1)}%` : q.action); }
-    if (q.target !== undefined) { where.push('target = ?'); args.push(q.target); }
-    const desc = q.order !== 'asc';
-    if (q.afterId !== undefined) { where.push(`id ${desc ? '<' : '>'} ?`); args.push(q.afterId); }
-    const rows = this.db.prepare(`SELECT id, ts, actor, action, target, details FROM audit WHERE ${where.join(' AND ')} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ?`)
-      .all(...args, q.limit) as Array<{ id: number; ts: number; actor: string; action: string; target: string; details: string | null }>;
-    return rows.map((r) => ({ id: r.id, ts: r.ts, actor: r.actor, action: r.action, target: r.target, ...(r.details ? { details: JSON.parse(r.details) as Record<string, unknown> } : {}) }));
+  async query(q: AuditQuery): Promise<Array<AuditEntry & { id: number }>> {
+    await this.pending;
+    return this.repo.query(q);
   }
 }

@@ -10,7 +10,7 @@ import { ConfigError, type Config } from './config.js';
 import { openDatabase, type Db } from './storage/database.js';
 import { SqliteTelemetryStore } from './storage/sqlite-telemetry.js';
 import type { TelemetryStore } from './storage/telemetry-store.js';
-import { DeviceRegistry, type Device } from './registry/devices.js';
+import { DeviceRegistry, RegistryError, type Device } from './registry/devices.js';
 import { ApiKeys } from './registry/api-keys.js';
 import { Integrations } from './registry/integrations.js';
 import { Revocations } from './registry/revocations.js';
@@ -37,6 +37,8 @@ import { LeaderLease, SOLE_LEADER, type Leadership } from './cluster/leader.js';
 import { clusterBrokerParts, defaultNodeId } from './broker/cluster-mq.js';
 import { clusterRoutes, type ClusterView } from './api/routes/cluster.js';
 import { AuditLog } from './audit.js';
+import { sqliteRepositories } from './storage/repositories/sqlite.js';
+import { SharedRegistry } from './cluster/shared-registry.js';
 import { UpstreamSource } from './broker/sources.js';
 import { AlertService } from './alerts/service.js';
 import { loadRules } from './alerts/rules.js';
@@ -92,6 +94,8 @@ export class Gateway {
   private readonly deadLetterDevices = new Set<string>();
   /** cluster mode (cluster.postgres.url): the lease; otherwise undefined and this node always leads */
   lease: LeaderLease | undefined;
+  /** cluster mode: devices, API keys, integrations, audit and kv in PostgreSQL */
+  shared: SharedRegistry | undefined;
   leadership: Leadership = SOLE_LEADER;
   nodeId = '';
   /** called after every group commit with the committed entries */
@@ -128,13 +132,20 @@ export class Gateway {
     registerSandboxMetrics(this.metrics.registry, this.sandbox);
     this.userModels = new UserModels(this.db, this.catalogue, this.sandbox, this.clock, log.child({ component: 'codecs' }));
     this.userModels.load(); // before the registry: a device's kind comes from its model
-    this.registry = new DeviceRegistry(this.db, this.catalogue, this.clock, this.revocations);
-    this.registry.load();
-    this.apiKeys = new ApiKeys(this.db, this.clock, this.revocations);
-    this.apiKeys.load();
-    this.integrations = new Integrations(this.db, this.clock, this.revocations);
-    this.integrations.load();
-    this.audit = new AuditLog(this.db, this.clock);
+    // CONTRACT v2 "Cluster": with cluster.postgres.url the registry lives in PostgreSQL and none of it in SQLite
+    if (config.cluster.postgres.url) {
+      this.shared = new SharedRegistry({ url: config.cluster.postgres.url, nodeId: config.cluster.nodeId ?? defaultNodeId(config.mqtt.port), log: log.child({ component: 'shared-registry' }) });
+      await this.shared.migrate();
+    }
+    const repos = this.shared?.repositories ?? sqliteRepositories(this.db);
+    this.registry = new DeviceRegistry(repos.devices, this.catalogue, this.clock, this.revocations);
+    await this.registry.load();
+    this.apiKeys = new ApiKeys(repos.apiKeys, this.clock, this.revocations);
+    await this.apiKeys.load();
+    this.integrations = new Integrations(repos.integrations, this.clock, this.revocations);
+    await this.integrations.load();
+    this.audit = new AuditLog(repos.audit, this.clock, log.child({ component: 'audit' }));
+    await this.shared?.follow({ devices: this.registry, apiKeys: this.apiKeys, integrations: this.integrations });
 
     this.nodeId = config.cluster.nodeId ?? defaultNodeId(config.mqtt.port);
     if (config.cluster.postgres.url) {
@@ -234,7 +245,7 @@ export class Gateway {
     const addr = this.app.server.address();
     this.ports.http = typeof addr === 'object' && addr ? addr.port : config.http.port;
     // only once every port is ours: a start that fails (a busy port) prints no token it then abandons
-    this.bootstrapAdmin();
+    await this.bootstrapAdmin();
     log.info({ http: this.ports.http, mqtt: this.ports.mqtt, dataDir: config.dataDir, store: this.store.name, devices: this.registry.size }, 'gateway started');
     return this.ports;
   }
@@ -288,6 +299,9 @@ export class Gateway {
     if (this.stopping) return { ok: false, reason: 'shutting down' };
     if (!this.broker?.isListening) return { ok: false, reason: 'MQTT broker not listening' };
     const store = this.store.readiness();
+    // a node that cannot hear the others' revocations could admit a revoked credential
+    const shared = this.shared?.readiness();
+    if (shared && !shared.ok) return { ok: false, reason: [shared.reason, store.ok ? undefined : store.reason].filter(Boolean).join('; ') };
     const cluster = this.lease?.readiness();
     if (!store.ok || !cluster || cluster.ok && !cluster.degraded) return store;
     return { ok: true, degraded: true, reason: [store.reason, cluster.reason].filter(Boolean).join('; ') };
@@ -334,14 +348,21 @@ export class Gateway {
   }
 
   /** CONTRACT: GATEWAY_ADMIN_TOKEN, or a generated token printed once and kept in admin.token (0600). */
-  private bootstrapAdmin(): void {
+  private async bootstrapAdmin(): Promise<void> {
     if (this.config.adminToken) {
-      this.apiKeys.ensure('admin', 'admin', this.config.adminToken);
+      await this.apiKeys.ensure('admin', 'admin', this.config.adminToken);
       return;
     }
     if (this.apiKeys.size > 0) return;
     const token = generateToken();
-    this.apiKeys.create('admin', 'admin', token);
+    try {
+      await this.apiKeys.create('admin', 'admin', token);
+    } catch (err) {
+      // cluster nodes starting together on an empty database: another node created it (and printed its token)
+      if (!(err instanceof RegistryError && err.status === 409)) throw err;
+      await this.apiKeys.load();
+      return;
+    }
     const file = join(this.config.dataDir, 'admin.token');
     writeFileSync(file, `${token}\n`, { mode: 0o600 });
     // printed once, on stdout, outside the JSON log so it is easy to copy
@@ -363,6 +384,7 @@ export class Gateway {
     await this.retention?.stop();
     await this.broker?.close();
     await this.store?.stop();
+    await this.shared?.stop();
     await this.sandbox?.stop();
     this.db?.close();
     this.log.info('gateway stopped');

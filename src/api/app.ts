@@ -11,6 +11,7 @@ import { hasZodFastifySchemaValidationErrors, isResponseSerializationError, json
 import type { Logger } from 'pino';
 import { HttpError, sendError, fromRegistryError, ERROR_CODES, type ErrorDetail } from './common.js';
 import { RegistryError } from '../registry/devices.js';
+import { StoreUnavailableError } from '../storage/repositories/types.js';
 import type { ApiContext } from './context.js';
 import { deviceRoutes } from './routes/devices.js';
 import { modelRoutes } from './routes/models.js';
@@ -152,6 +153,10 @@ export async function buildApp(ctx: ApiContext, opts: AppOptions): Promise<Fasti
     }
     if (err instanceof HttpError) return sendError(reply, err);
     if (err instanceof RegistryError) return sendError(reply, fromRegistryError(err));
+    if (err instanceof StoreUnavailableError) {
+      req.log.warn({ err: err.detail }, err.message);
+      return sendError(reply, new HttpError(503, err.message));
+    }
     if (isResponseSerializationError(err as never)) {
       req.log.error({ err, cause: (err as { cause?: unknown }).cause }, 'response does not match its schema');
       return sendError(reply, new HttpError(500, 'internal error'));

@@ -83,6 +83,8 @@ export class LeaderLease implements Leadership {
     // two connections: a heartbeat never waits behind a slow cluster query
     this.pool = new pg.Pool({ connectionString: opts.url, max: 2, types, connectionTimeoutMillis: Math.min(5000, opts.leaseMs), application_name: `estate-gateway ${opts.nodeId}` });
     this.pool.on('error', (err) => opts.log.warn({ err: err.message }, 'idle PostgreSQL connection (cluster) lost'));
+    // a checked-out client's connection error must not go unhandled (src/storage/postgres/store.ts)
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   get nodeId(): string { return this.opts.nodeId; }

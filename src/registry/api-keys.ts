@@ -1,4 +1,5 @@
-import type { Db } from '../storage/database.js';
+import type { ApiKeyRecord, ApiKeyRepository } from '../storage/repositories/types.js';
+import { ConflictError } from '../storage/repositories/types.js';
 import { generateToken, sha256 } from './secrets.js';
 import { RegistryError } from './devices.js';
 import type { Revocations } from './revocations.js';
@@ -14,14 +15,29 @@ export interface ApiKey {
 
 export class ApiKeys {
   private readonly byHash = new Map<string, ApiKey>();
+  private readonly hashByName = new Map<string, string>();
 
-  constructor(private readonly db: Db, private readonly clock: () => number = Date.now, private readonly revocations?: Revocations) {}
+  constructor(private readonly repo: ApiKeyRepository, private readonly clock: () => number = Date.now, private readonly revocations?: Revocations) {}
 
-  load(): void {
+  async load(): Promise<void> {
+    const rows = await this.repo.all();
     this.byHash.clear();
-    for (const r of this.db.prepare('SELECT name, role, token_hash, created_at FROM api_keys').all() as Array<{ name: string; role: Role; token_hash: string; created_at: number }>) {
-      this.byHash.set(r.token_hash, { name: r.name, role: r.role, createdAt: r.created_at });
-    }
+    this.hashByName.clear();
+    for (const r of rows) this.mirror(r);
+  }
+
+  private mirror(r: ApiKeyRecord): void {
+    this.forget(r.name);
+    this.byHash.set(r.tokenHash, { name: r.name, role: r.role, createdAt: r.createdAt });
+    this.hashByName.set(r.name, r.tokenHash);
+  }
+
+  private forget(name: string): boolean {
+    const hash = this.hashByName.get(name);
+    if (hash === undefined) return false;
+    this.byHash.delete(hash);
+    this.hashByName.delete(name);
+    return true;
   }
 
   get size(): number { return this.byHash.size; }
@@ -34,26 +50,52 @@ export class ApiKeys {
     return [...this.byHash.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  create(name: string, role: Role, token = generateToken()): { key: ApiKey; token: string } {
-    if (this.list().some((k) => k.name === name)) throw new RegistryError(409, `API key ${name} already exists`, 'name');
+  async create(name: string, role: Role, token = generateToken()): Promise<{ key: ApiKey; token: string }> {
+    if (this.hashByName.has(name)) throw new RegistryError(409, `API key ${name} already exists`, 'name');
     const key = { name, role, createdAt: this.clock() };
-    this.db.prepare('INSERT INTO api_keys (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)').run(name, role, sha256(token), key.createdAt);
-    this.byHash.set(sha256(token), key);
+    try {
+      await this.repo.insert({ ...key, tokenHash: sha256(token) });
+    } catch (err) {
+      if (err instanceof ConflictError) throw new RegistryError(409, `API key ${name} already exists`, 'name');
+      throw err;
+    }
+    this.mirror({ ...key, tokenHash: sha256(token) });
     return { key, token };
   }
 
   /** The bootstrap admin key of GATEWAY_ADMIN_TOKEN: (re)bound to that token on every start. */
-  ensure(name: string, role: Role, token: string): void {
-    const hash = sha256(token);
-    this.db.prepare(`INSERT INTO api_keys (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)
-      ON CONFLICT(name) DO UPDATE SET role = excluded.role, token_hash = excluded.token_hash`).run(name, role, hash, this.clock());
-    this.load();
+  async ensure(name: string, role: Role, token: string): Promise<void> {
+    await this.repo.upsert({ name, role, tokenHash: sha256(token), createdAt: this.clock() });
+    await this.load();
   }
 
-  delete(name: string): void {
-    const res = this.db.prepare('DELETE FROM api_keys WHERE name = ?').run(name);
-    if (res.changes === 0) throw new RegistryError(404, `API key ${name} not found`);
-    this.load();
+  async delete(name: string): Promise<void> {
+    const found = await this.repo.delete(name);
+    const had = this.forget(name);
+    if (!found && !had) throw new RegistryError(404, `API key ${name} not found`);
     this.revocations?.revoke({ type: 'consumer', name }, 'api_key_deleted');
+    if (!found) throw new RegistryError(404, `API key ${name} not found`);
+  }
+
+  /** a change announced by another node: reload that key; a key gone or rebound to another token closes its sessions */
+  async applyChange(name: string): Promise<void> {
+    this.applyRow(name, await this.repo.get(name));
+  }
+
+  private applyRow(name: string, row: ApiKeyRecord | undefined): void {
+    const old = this.hashByName.get(name);
+    if (!row) {
+      if (this.forget(name)) this.revocations?.revoke({ type: 'consumer', name }, 'api_key_deleted');
+      return;
+    }
+    this.mirror(row);
+    if (old !== undefined && old !== row.tokenHash) this.revocations?.revoke({ type: 'consumer', name }, 'api_key_deleted');
+  }
+
+  async resync(): Promise<void> {
+    const rows = await this.repo.all();
+    const present = new Set(rows.map((r) => r.name));
+    for (const name of [...this.hashByName.keys()]) if (!present.has(name)) this.applyRow(name, undefined);
+    for (const r of rows) this.applyRow(r.name, r);
   }
 }

@@ -1,9 +1,11 @@
 /**
- * The device registry: devices in the embedded store, mirrored in memory so the ingest hot
- * path resolves a topic or a devEUI without a query. Every write goes to SQLite first and
- * then to the mirror.
+ * The device registry: devices in a repository (SQLite on one node, PostgreSQL in a
+ * cluster), mirrored in memory so the ingest hot path resolves a topic or a devEUI without a
+ * query. Every write goes to the repository first and then to the mirror; in a cluster the
+ * other nodes' writes arrive through applyChange (src/cluster/changes.ts).
  */
-import type { Db } from '../storage/database.js';
+import type { DeviceRecord, DeviceRepository } from '../storage/repositories/types.js';
+import { ConflictError } from '../storage/repositories/types.js';
 import type { DeviceKind } from '../core/vocabulary.js';
 import type { ModelCatalogue } from '../core/catalogue.js';
 import { generateSecret, hashSecret, sha256, verifySecret } from './secrets.js';
@@ -32,11 +34,6 @@ export interface DeviceInput {
   lorawan?: { devEui: string } | null;
 }
 
-interface Row {
-  id: string; model: string; name: string | null; site: string; attributes: string; dev_eui: string | null;
-  secret_hash: string; created_at: number; updated_at: number; last_seen: number | null;
-}
-
 /** A fresh secret and its scrypt hash (the KDF runs in the libuv pool: batch these in parallel). */
 export async function newCredential(): Promise<{ secret: string; hash: string }> {
   const secret = generateSecret();
@@ -55,33 +52,46 @@ export class DeviceRegistry {
   private readonly byEui = new Map<string, string>();
   /** sha256 of the last secret that passed scrypt, per device: reconnects skip the KDF */
   private readonly verified = new Map<string, string>();
+  /** cluster mode: last-seen times not yet written to the shared repository */
+  private pendingSeen: Map<string, number> | undefined;
 
-  constructor(private readonly db: Db, private readonly catalogue: ModelCatalogue, private readonly clock: () => number = Date.now, private readonly revocations?: Revocations) {}
+  constructor(private readonly repo: DeviceRepository, private readonly catalogue: ModelCatalogue, private readonly clock: () => number = Date.now, private readonly revocations?: Revocations) {}
 
-  load(): void {
-    for (const row of this.db.prepare('SELECT * FROM devices').all() as Row[]) this.mirror(row);
+  async load(): Promise<void> {
+    for (const row of await this.repo.all()) this.mirror(row);
   }
 
-  private mirror(row: Row): Device {
+  private mirror(row: DeviceRecord): Device {
     const model = this.catalogue.get(row.model);
+    const seen = this.devices.get(row.id)?.lastSeen ?? null;
     const device: Device = {
       id: row.id,
       model: row.model,
       kind: model?.kind ?? 'water_quality',
       name: row.name,
       site: row.site,
-      attributes: JSON.parse(row.attributes) as Record<string, unknown>,
-      lorawan: row.dev_eui ? { devEui: row.dev_eui } : null,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-      lastSeen: this.devices.get(row.id)?.lastSeen ?? row.last_seen,
+      attributes: row.attributes,
+      lorawan: row.devEui ? { devEui: row.devEui } : null,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+      lastSeen: row.lastSeen === null || (seen !== null && seen > row.lastSeen) ? seen : row.lastSeen,
     };
     const old = this.devices.get(row.id);
     if (old?.lorawan) this.byEui.delete(old.lorawan.devEui);
     this.devices.set(row.id, device);
-    this.hashes.set(row.id, row.secret_hash);
+    this.hashes.set(row.id, row.secretHash);
     if (device.lorawan) this.byEui.set(device.lorawan.devEui, device.id);
     return device;
+  }
+
+  private forget(id: string): Device | undefined {
+    const cur = this.devices.get(id);
+    if (!cur) return undefined;
+    this.devices.delete(id);
+    this.hashes.delete(id);
+    this.verified.delete(id);
+    if (cur.lorawan) this.byEui.delete(cur.lorawan.devEui);
+    return cur;
   }
 
   get(id: string): Device | undefined { return this.devices.get(id); }
@@ -102,6 +112,17 @@ export class DeviceRegistry {
     if (owner !== undefined && owner !== id) throw new RegistryError(409, `devEui ${eui} already belongs to device ${owner}`, 'lorawan.devEui');
   }
 
+  /** a unique constraint of the shared store (another node got there first) is a 409 like the mirror's */
+  private async conflicts<T>(id: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      await this.applyChange(id).catch(() => undefined);
+      throw new RegistryError(409, err.field === 'id' ? `device ${id} already exists` : 'devEui already belongs to another device', err.field);
+    }
+  }
+
   /** Creates a device; returns it with its secret (shown once). 409 when the id exists. */
   async create(input: DeviceInput, credential?: { secret: string; hash: string }): Promise<{ device: Device; secret: string }> {
     const reserved = isReservedDeviceId(input.id);
@@ -115,14 +136,16 @@ export class DeviceRegistry {
     this.checkModel(input.model);
     this.checkEui(input.lorawan?.devEui, input.id);
     const now = this.clock();
-    this.db.prepare(`INSERT INTO devices (id, model, name, site, attributes, dev_eui, secret_hash, created_at, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(input.id, input.model, input.name ?? null, input.site ?? '',
-      JSON.stringify(input.attributes ?? {}), input.lorawan?.devEui ?? null, hash, now, now);
-    return { device: this.reload(input.id), secret };
+    const record = {
+      id: input.id, model: input.model, name: input.name ?? null, site: input.site ?? '', attributes: input.attributes ?? {},
+      devEui: input.lorawan?.devEui ?? null, secretHash: hash, createdAt: now, updatedAt: now,
+    };
+    await this.conflicts(input.id, () => this.repo.insert(record));
+    return { device: this.mirror({ ...record, lastSeen: null }), secret };
   }
 
   /** PATCH semantics: given fields replace; attributes merge (null deletes a key). */
-  update(id: string, patch: Partial<Omit<DeviceInput, 'id'>>): Device {
+  async update(id: string, patch: Partial<Omit<DeviceInput, 'id'>>): Promise<Device> {
     const cur = this.devices.get(id);
     if (!cur) throw new RegistryError(404, `device ${id} not found`);
     if (patch.model !== undefined) this.checkModel(patch.model);
@@ -136,10 +159,21 @@ export class DeviceRegistry {
       }
     }
     const lorawan = patch.lorawan === undefined ? cur.lorawan : patch.lorawan;
-    this.db.prepare('UPDATE devices SET model = ?, name = ?, site = ?, attributes = ?, dev_eui = ?, updated_at = ? WHERE id = ?').run(
-      patch.model ?? cur.model, patch.name === undefined ? cur.name : patch.name, patch.site ?? cur.site,
-      JSON.stringify(attributes), lorawan?.devEui ?? null, this.clock(), id);
-    return this.reload(id);
+    return this.write(id, {
+      model: patch.model ?? cur.model, name: patch.name === undefined ? cur.name : patch.name, site: patch.site ?? cur.site,
+      attributes, devEui: lorawan?.devEui ?? null, updatedAt: this.clock(),
+    });
+  }
+
+  private async write(id: string, fields: Parameters<DeviceRepository['update']>[1]): Promise<Device> {
+    const found = await this.conflicts(id, () => this.repo.update(id, fields));
+    const hash = this.hashes.get(id);
+    if (!found || hash === undefined) {
+      this.forget(id); // deleted meanwhile (on another node)
+      throw new RegistryError(404, `device ${id} not found`);
+    }
+    const cur = this.devices.get(id);
+    return this.mirror({ id, ...fields, secretHash: hash, createdAt: cur?.createdAt ?? fields.updatedAt, lastSeen: cur?.lastSeen ?? null });
   }
 
   /** Bulk upsert: replaces the given fields of an existing device (attributes replaced whole). */
@@ -148,26 +182,23 @@ export class DeviceRegistry {
       const { device, secret } = await this.create(input, credential);
       return { device, created: true, secret };
     }
-    const device = this.update(input.id, {
+    const device = await this.update(input.id, {
       model: input.model, name: input.name, site: input.site,
       lorawan: input.lorawan,
     });
     if (input.attributes !== undefined) {
-      this.db.prepare('UPDATE devices SET attributes = ? WHERE id = ?').run(JSON.stringify(input.attributes), input.id);
-      return { device: this.reload(input.id), created: false };
+      return { device: await this.write(input.id, { model: device.model, name: device.name, site: device.site, attributes: input.attributes, devEui: device.lorawan?.devEui ?? null, updatedAt: device.updatedAt }), created: false };
     }
     return { device, created: false };
   }
 
-  delete(id: string): void {
-    const cur = this.devices.get(id);
-    if (!cur) throw new RegistryError(404, `device ${id} not found`);
-    this.db.prepare('DELETE FROM devices WHERE id = ?').run(id);
-    this.devices.delete(id);
-    this.hashes.delete(id);
-    this.verified.delete(id);
-    if (cur.lorawan) this.byEui.delete(cur.lorawan.devEui);
+  async delete(id: string): Promise<void> {
+    if (!this.devices.has(id)) throw new RegistryError(404, `device ${id} not found`);
+    const found = await this.repo.delete(id);
+    this.forget(id);
+    // not found: deleted meanwhile by another node, whose notification closes the sessions too
     this.revocations?.revoke({ type: 'device', id }, 'device_deleted');
+    if (!found) throw new RegistryError(404, `device ${id} not found`);
   }
 
   /** New secret; the old one stops working at once (the verified cache is dropped too). */
@@ -175,11 +206,45 @@ export class DeviceRegistry {
     if (!this.devices.has(id)) throw new RegistryError(404, `device ${id} not found`);
     const secret = generateSecret();
     const hash = await hashSecret(secret);
-    this.db.prepare('UPDATE devices SET secret_hash = ?, updated_at = ? WHERE id = ?').run(hash, this.clock(), id);
+    if (!(await this.repo.setSecret(id, hash, this.clock()))) {
+      this.forget(id);
+      throw new RegistryError(404, `device ${id} not found`);
+    }
     this.hashes.set(id, hash);
     this.verified.delete(id);
     this.revocations?.revoke({ type: 'device', id }, 'secret_rotated');
     return secret;
+  }
+
+  /**
+   * A change announced by another node (or this one): reload the row and close the sessions
+   * the change invalidates, as the local rotate/delete do. Idempotent: an echo of this node's
+   * own write finds nothing different.
+   */
+  async applyChange(id: string): Promise<void> {
+    const row = await this.repo.get(id);
+    this.applyRow(id, row);
+  }
+
+  private applyRow(id: string, row: DeviceRecord | undefined): void {
+    if (!row) {
+      if (this.forget(id)) this.revocations?.revoke({ type: 'device', id }, 'device_deleted');
+      return;
+    }
+    const rotated = this.hashes.has(id) && this.hashes.get(id) !== row.secretHash;
+    this.mirror(row);
+    if (rotated) {
+      this.verified.delete(id);
+      this.revocations?.revoke({ type: 'device', id }, 'secret_rotated');
+    }
+  }
+
+  /** everything again (the change feed reconnected: notifications may have been missed) */
+  async resync(): Promise<void> {
+    const rows = await this.repo.all();
+    const present = new Set(rows.map((r) => r.id));
+    for (const id of [...this.devices.keys()]) if (!present.has(id)) this.applyRow(id, undefined);
+    for (const row of rows) this.applyRow(row.id, row);
   }
 
   async verify(id: string, secret: string): Promise<boolean> {
@@ -207,10 +272,38 @@ export class DeviceRegistry {
 
   markSeen(id: string, ts: number): void {
     const d = this.devices.get(id);
-    if (d && (d.lastSeen === null || d.lastSeen < ts)) d.lastSeen = ts;
+    if (d && (d.lastSeen === null || d.lastSeen < ts)) {
+      d.lastSeen = ts;
+      this.pendingSeen?.set(id, ts);
+    }
   }
 
-  private reload(id: string): Device {
-    return this.mirror(this.db.prepare('SELECT * FROM devices WHERE id = ?').get(id) as Row);
+  /**
+   * Cluster mode: last-seen goes to the shared repository in one statement per period (not
+   * per group commit: one UPDATE a second whatever the commit rate), and the other nodes'
+   * last-seen comes back the same way, so online/offline agrees across nodes within about
+   * two periods. On one node the telemetry store writes last_seen in the commit's
+   * transaction instead and this is not used.
+   */
+  async syncSeen(): Promise<void> {
+    this.pendingSeen ??= new Map();
+    const batch = this.pendingSeen;
+    this.pendingSeen = new Map();
+    try {
+      await this.repo.markSeen(batch);
+    } catch (err) {
+      for (const [id, ts] of batch) if ((this.pendingSeen.get(id) ?? -Infinity) < ts) this.pendingSeen.set(id, ts);
+      throw err;
+    }
+    // a row's last_seen (the receiving node's clock) becomes visible up to one period plus a
+    // commit later; the look-back covers that and NTP-level clock skew with room to spare,
+    // while bounding what each poll reads (the devices seen in the last 10 s)
+    const since = this.clock() - SEEN_LOOKBACK_MS;
+    for (const { id, lastSeen } of await this.repo.seenSince(since)) {
+      const d = this.devices.get(id);
+      if (d && (d.lastSeen === null || d.lastSeen < lastSeen)) d.lastSeen = lastSeen;
+    }
   }
 }
+
+const SEEN_LOOKBACK_MS = 10_000;

@@ -195,13 +195,12 @@ describe('two nodes on one PostgreSQL (telemetry store and lease), in process', 
   });
 
   async function provisionBoth(id: string, model: string, attributes: Record<string, unknown> = {}): Promise<MqttClient[]> {
-    // this wave: each node has its own registry (docs/cluster.md "not yet shared")
+    // one registry for both nodes (cluster.postgres.url): provisioned on A, known to B within 1 s
+    const r = await a.api('/api/v1/devices', { method: 'POST', json: { id, model, site: 'jiangnan/yuhua-garden/b3', attributes } });
+    expect(r.status).toBe(201);
+    await eventually(() => b.gateway.registry.get(id), 1000, 20);
     const out: MqttClient[] = [];
-    for (const gw of [a, b]) {
-      const r = await gw.api('/api/v1/devices', { method: 'POST', json: { id, model, site: 'jiangnan/yuhua-garden/b3', attributes } });
-      expect(r.status).toBe(201);
-      out.push(await connect(gw.mqttPort, { username: id, password: r.body.credentials.password, clientId: `${id}-${out.length}` }));
-    }
+    for (const gw of [a, b]) out.push(await connect(gw.mqttPort, { username: id, password: r.body.credentials.password, clientId: `${id}-${out.length}` }));
     return out;
   }
 

@@ -17,7 +17,7 @@ export const apiKeyRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
       response: { 201: ApiKeySchema.extend({ token: z.string().describe('shown only here') }), ...errorResponses(400, 409, ...AUTH_ERRORS) },
     },
   }, async (req, reply) => {
-    const { key, token } = ctx.apiKeys.create(req.body.name, req.body.role);
+    const { key, token } = await ctx.apiKeys.create(req.body.name, req.body.role);
     ctx.audit.record(actor(req), 'api-key.create', key.name, { role: key.role });
     return reply.code(201).send({ name: key.name, role: key.role, token, createdAt: iso(key.createdAt) });
   });
@@ -46,7 +46,7 @@ export const apiKeyRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
     },
   }, async (req, reply) => {
     if (!ctx.apiKeys.list().some((k) => k.name === req.params.name)) throw notFound(`API key ${req.params.name}`, 'params.name');
-    ctx.apiKeys.delete(req.params.name);
+    await ctx.apiKeys.delete(req.params.name);
     ctx.audit.record(actor(req), 'api-key.delete', req.params.name);
     return reply.code(204).send(null);
   });

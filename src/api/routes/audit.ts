@@ -25,7 +25,7 @@ export const auditRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) 
     const q = req.query;
     const scope = cursorScope(q);
     const c = decodeCursor(q.cursor, scope);
-    const items = ctx.audit.query({ ...q, from: q.from ?? 0, to: q.to ?? 8.64e15, limit: q.limit + 1, order: q.order, afterId: c ? Number(c[0]) : undefined });
+    const items = await ctx.audit.query({ ...q, from: q.from ?? 0, to: q.to ?? 8.64e15, limit: q.limit + 1, order: q.order, afterId: c ? Number(c[0]) : undefined });
     return page(items, q.limit, (e) => [e.id], scope, (e) => ({ ...e, id: String(e.id), ts: iso(e.ts)!, ...(e.details ? { details: e.details as Record<string, never> } : {}) }));
   });
 };

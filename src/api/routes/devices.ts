@@ -230,7 +230,7 @@ export const deviceRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
       const check = AttributesSchema.safeParse(merged);
       if (!check.success) throw badRequest(`body.attributes.${check.error.issues[0]!.path.join('.')}`, check.error.issues[0]!.message);
     }
-    const d = ctx.registry.update(req.params.id, body as Partial<DeviceInput>);
+    const d = await ctx.registry.update(req.params.id, body as Partial<DeviceInput>);
     ctx.audit.record(actor(req), 'device.update', d.id, { fields: Object.keys(body) });
     return deviceJson(ctx, d, await ctx.store.latest(d.id));
   });
@@ -239,7 +239,7 @@ export const deviceRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
     config: { roles: ADMIN },
     schema: { tags: ['devices'], summary: 'Delete a device (its history stays until retention prunes it)', params: IdParams, response: { 204: NoContent, ...errorResponses(400, 404, ...AUTH_ERRORS) } },
   }, async (req, reply) => {
-    ctx.registry.delete(req.params.id);
+    await ctx.registry.delete(req.params.id);
     ctx.audit.record(actor(req), 'device.delete', req.params.id);
     return reply.code(204).send(null);
   });

@@ -45,7 +45,7 @@ export const integrationRoutes = (ctx: ApiContext): FastifyPluginAsync => async 
     },
   }, async (req, reply) => {
     if (!ctx.integrations.get(req.params.id)) throw notFound(`integration ${req.params.id}`, 'params.id');
-    ctx.integrations.delete(req.params.id);
+    await ctx.integrations.delete(req.params.id);
     ctx.audit.record(actor(req), 'integration.delete', req.params.id);
     return reply.code(204).send(null);
   });

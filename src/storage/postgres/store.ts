@@ -102,6 +102,10 @@ export class PostgresTelemetryStore implements TelemetryStore {
     this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize, types, connectionTimeoutMillis: 5000, query_timeout: 15_000, application_name: 'estate-gateway' });
     // an idle client's connection dropped (server restart): the pool replaces it; not fatal
     this.pool.on('error', (err) => opts.log.warn({ err: err.message }, 'idle PostgreSQL connection lost; the pool reconnects'));
+    // pg-pool listens for errors only on idle clients: a checked-out client (inside a
+    // transaction, between two queries) that loses its server would otherwise emit an
+    // unhandled 'error' and crash the process; its next query fails instead
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   async start(): Promise<void> {

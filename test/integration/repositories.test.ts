@@ -1,0 +1,197 @@
+/**
+ * The repository contract (issue 15 item 1): the same cases against the SQLite
+ * implementation and against a real PostgreSQL 15, so the two engines answer alike.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import pg from 'pg';
+import { openDatabase, type Db } from '../../src/storage/database.js';
+import { sqliteRepositories } from '../../src/storage/repositories/sqlite.js';
+import { REGISTRY_CHANNEL, migrateState, pgRepositories } from '../../src/storage/repositories/postgres.js';
+import { ConflictError, type Repositories } from '../../src/storage/repositories/types.js';
+import { startPostgres, type Postgres } from '../helpers/postgres.js';
+import { tempDir } from '../helpers/gateway.js';
+
+interface Engine { name: string; open: () => Promise<Repositories>; close: () => Promise<void> }
+
+let server: Postgres | undefined;
+let dbCount = 0;
+const pools: pg.Pool[] = [];
+const sqlites: Array<{ db: Db; dir: string }> = [];
+
+const engines: Engine[] = [
+  {
+    name: 'sqlite',
+    open: async () => {
+      const dir = tempDir('repo-');
+      const db = openDatabase({ dataDir: dir });
+      sqlites.push({ db, dir });
+      return sqliteRepositories(db);
+    },
+    close: async () => { for (const s of sqlites.splice(0)) { s.db.close(); rmSync(s.dir, { recursive: true, force: true }); } },
+  },
+  {
+    name: 'postgres',
+    open: async () => {
+      server ??= await startPostgres();
+      const url = await server.createDatabase(`repo_${++dbCount}`);
+      const pool = new pg.Pool({ connectionString: url, max: 2 });
+      pools.push(pool);
+      await migrateState(pool);
+      await migrateState(pool); // a second node starting: nothing applied twice
+      return pgRepositories(pool);
+    },
+    close: async () => { for (const p of pools.splice(0)) await p.end(); },
+  },
+];
+
+const device = (id: string, extra: Partial<Parameters<Repositories['devices']['insert']>[0]> = {}) => ({
+  id, model: 'generic.water-quality', name: null, site: 'jiangnan/yuhua-garden/b3', attributes: { floor: 3, tags: ['a'] },
+  devEui: null, secretHash: `scrypt$hash-${id}`, createdAt: 1_700_000_000_000, updatedAt: 1_700_000_000_000, ...extra,
+});
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try { await p; } catch (err) { return err; }
+  throw new Error('expected a rejection');
+}
+
+afterAll(async () => {
+  for (const e of engines) await e.close();
+  await server?.stop();
+});
+
+describe.each(engines)('repositories on $name', (engine) => {
+  let r: Repositories;
+  beforeAll(async () => { r = await engine.open(); }, 60_000);
+
+  it('devices: a row round-trips with its JSON attributes, nulls and bigint times as numbers', async () => {
+    await r.devices.insert(device('wq-1', { name: '3号楼', devEui: 'A1B2C3D4E5F60708' }));
+    expect(await r.devices.get('wq-1')).toEqual({ ...device('wq-1', { name: '3号楼', devEui: 'A1B2C3D4E5F60708' }), lastSeen: null });
+    expect(await r.devices.get('nope')).toBeUndefined();
+    await r.devices.insert(device('wq-2'));
+    expect((await r.devices.all()).map((d) => d.id).sort()).toEqual(['wq-1', 'wq-2']);
+  });
+
+  it('devices: a taken id or devEui is a ConflictError naming the field, and nothing is written', async () => {
+    const dup = await rejection(r.devices.insert(device('wq-1', { model: 'other' })));
+    expect(dup).toBeInstanceOf(ConflictError);
+    expect((dup as ConflictError).field).toBe('id');
+    const eui = await rejection(r.devices.insert(device('wq-3', { devEui: 'A1B2C3D4E5F60708' })));
+    expect((eui as ConflictError).field).toBe('lorawan.devEui');
+    expect(await r.devices.get('wq-3')).toBeUndefined();
+    const upd = await rejection(r.devices.update('wq-2', { model: 'm', name: null, site: '', attributes: {}, devEui: 'A1B2C3D4E5F60708', updatedAt: 1 }));
+    expect((upd as ConflictError).field).toBe('lorawan.devEui');
+    expect((await r.devices.get('wq-1'))!.model).toBe('generic.water-quality');
+  });
+
+  it('devices: update, setSecret and delete report whether the device existed', async () => {
+    expect(await r.devices.update('wq-2', { model: 'generic.water-level', name: 'tank', site: 'x/y', attributes: { a: null, b: 'c' }, devEui: null, updatedAt: 1_700_000_000_500 })).toBe(true);
+    expect(await r.devices.get('wq-2')).toMatchObject({ model: 'generic.water-level', name: 'tank', site: 'x/y', attributes: { a: null, b: 'c' }, updatedAt: 1_700_000_000_500, createdAt: 1_700_000_000_000 });
+    expect(await r.devices.update('nope', { model: 'm', name: null, site: '', attributes: {}, devEui: null, updatedAt: 1 })).toBe(false);
+    expect(await r.devices.setSecret('wq-2', 'scrypt$new', 1_700_000_001_000)).toBe(true);
+    expect((await r.devices.get('wq-2'))!.secretHash).toBe('scrypt$new');
+    expect(await r.devices.setSecret('nope', 'x', 1)).toBe(false);
+    expect(await r.devices.delete('wq-2')).toBe(true);
+    expect(await r.devices.delete('wq-2')).toBe(false);
+    expect(await r.devices.get('wq-2')).toBeUndefined();
+  });
+
+  it('devices: last_seen only moves forward; seenSince lists what moved', async () => {
+    await r.devices.insert(device('wq-4'));
+    await r.devices.markSeen(new Map([['wq-1', 2000], ['wq-4', 5000], ['ghost', 9000]]));
+    await r.devices.markSeen(new Map([['wq-1', 1000], ['wq-4', 6000]]));
+    expect((await r.devices.get('wq-1'))!.lastSeen).toBe(2000);
+    expect((await r.devices.get('wq-4'))!.lastSeen).toBe(6000);
+    expect((await r.devices.seenSince(3000)).sort((a, b) => a.id.localeCompare(b.id))).toEqual([{ id: 'wq-4', lastSeen: 6000 }]);
+    expect((await r.devices.seenSince(0)).length).toBe(2);
+    await r.devices.markSeen(new Map());
+  });
+
+  it('api keys: insert, a taken name, upsert rebinding role and token but keeping createdAt, delete', async () => {
+    await r.apiKeys.insert({ name: 'ops', role: 'crew', tokenHash: 'h1', createdAt: 10 });
+    expect(await r.apiKeys.get('ops')).toEqual({ name: 'ops', role: 'crew', tokenHash: 'h1', createdAt: 10 });
+    expect(((await rejection(r.apiKeys.insert({ name: 'ops', role: 'admin', tokenHash: 'h2', createdAt: 11 }))) as ConflictError).field).toBe('name');
+    await r.apiKeys.upsert({ name: 'ops', role: 'admin', tokenHash: 'h3', createdAt: 99 });
+    await r.apiKeys.upsert({ name: 'new', role: 'integrator', tokenHash: 'h4', createdAt: 12 });
+    expect((await r.apiKeys.all()).sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { name: 'new', role: 'integrator', tokenHash: 'h4', createdAt: 12 },
+      { name: 'ops', role: 'admin', tokenHash: 'h3', createdAt: 10 },
+    ]);
+    expect(await r.apiKeys.delete('ops')).toBe(true);
+    expect(await r.apiKeys.delete('ops')).toBe(false);
+    expect(await r.apiKeys.get('ops')).toBeUndefined();
+  });
+
+  it('integrations: insert, a taken id, delete', async () => {
+    await r.integrations.insert({ id: 'ttn', type: 'ttn-v3', secretHash: 's', createdAt: 5 });
+    expect(((await rejection(r.integrations.insert({ id: 'ttn', type: 'chirpstack-v4', secretHash: 't', createdAt: 6 }))) as ConflictError).field).toBe('id');
+    expect(await r.integrations.all()).toEqual([{ id: 'ttn', type: 'ttn-v3', secretHash: 's', createdAt: 5 }]);
+    expect(await r.integrations.get('ttn')).toEqual({ id: 'ttn', type: 'ttn-v3', secretHash: 's', createdAt: 5 });
+    expect(await r.integrations.delete('ttn')).toBe(true);
+    expect(await r.integrations.delete('ttn')).toBe(false);
+  });
+
+  it('audit: newest first, filters, an action prefix with *, literal _ and case, limit, details', async () => {
+    const rows: Array<[number, string, string, string]> = [
+      [100, 'admin', 'device.create', 'wq-1'], [200, 'admin', 'device.rotate-credentials', 'wq-1'], [300, 'ops', 'api-key.create', 'k'],
+      [400, 'admin', 'Device.delete', 'wq-1'], [500, 'admin', 'devicexcreate', 'wq-9'],
+    ];
+    for (const [ts, actor, action, target] of rows) await r.audit.insert({ ts, actor, action, target, ...(ts === 300 ? { details: { role: 'crew', n: 2 } } : {}) });
+    const all = await r.audit.query({ from: 0, to: 1e15, limit: 100 });
+    expect(all.map((e) => e.ts)).toEqual([500, 400, 300, 200, 100]);
+    expect(all[2]).toMatchObject({ actor: 'ops', action: 'api-key.create', target: 'k', details: { role: 'crew', n: 2 } });
+    expect(all[0]).not.toHaveProperty('details');
+    expect(typeof all[0]!.id).toBe('number');
+    expect((await r.audit.query({ from: 0, to: 1e15, action: 'device.*', limit: 100 })).map((e) => e.ts)).toEqual([200, 100]);
+    expect((await r.audit.query({ from: 0, to: 1e15, action: 'device.create', limit: 100 })).map((e) => e.ts)).toEqual([100]);
+    expect((await r.audit.query({ from: 0, to: 1e15, action: 'device_create', limit: 100 })).map((e) => e.ts)).toEqual([]);
+    expect((await r.audit.query({ from: 0, to: 1e15, actor: 'admin', target: 'wq-1', limit: 100 })).map((e) => e.ts)).toEqual([400, 200, 100]);
+    expect((await r.audit.query({ from: 200, to: 400, limit: 100 })).map((e) => e.ts)).toEqual([300, 200]);
+    expect((await r.audit.query({ from: 0, to: 1e15, limit: 2 })).map((e) => e.ts)).toEqual([500, 400]);
+  });
+
+  it('kv: missing, set, overwrite', async () => {
+    expect(await r.kv.get('k')).toBeUndefined();
+    await r.kv.set('k', 'one');
+    await r.kv.set('k', 'two');
+    expect(await r.kv.get('k')).toBe('two');
+  });
+});
+
+describe('PostgreSQL change notifications', () => {
+  it('every committed registry change, and no last-seen update, is announced as {kind, id}', async () => {
+    server ??= await startPostgres();
+    const url = await server.createDatabase('repo_notify');
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    pools.push(pool);
+    await migrateState(pool);
+    const r = pgRepositories(pool);
+    const listener = new pg.Client({ connectionString: url });
+    await listener.connect();
+    const got: unknown[] = [];
+    listener.on('notification', (n) => got.push(JSON.parse(n.payload!)));
+    await listener.query(`LISTEN ${REGISTRY_CHANNEL}`);
+    await r.devices.insert(device('d1'));
+    await r.devices.markSeen(new Map([['d1', 123]]));
+    await r.devices.setSecret('d1', 'x', 2);
+    await r.devices.update('d1', { model: 'm', name: null, site: '', attributes: {}, devEui: null, updatedAt: 3 });
+    await r.devices.delete('d1');
+    await r.apiKeys.insert({ name: 'k', role: 'crew', tokenHash: 'h', createdAt: 1 });
+    await r.apiKeys.upsert({ name: 'k', role: 'crew', tokenHash: 'h', createdAt: 1 }); // unchanged: not announced
+    await r.apiKeys.delete('k');
+    await r.integrations.insert({ id: 'i', type: 'ttn-v3', secretHash: 's', createdAt: 1 });
+    // a rolled-back change is never announced
+    const c = await pool.connect();
+    await c.query('BEGIN');
+    await c.query("DELETE FROM integrations WHERE id = 'i'");
+    await c.query('ROLLBACK');
+    c.release();
+    await new Promise((res) => setTimeout(res, 300));
+    await listener.end();
+    expect(got).toEqual([
+      { kind: 'device', id: 'd1' }, { kind: 'device', id: 'd1' }, { kind: 'device', id: 'd1' }, { kind: 'device', id: 'd1' },
+      { kind: 'api_key', id: 'k' }, { kind: 'api_key', id: 'k' },
+      { kind: 'integration', id: 'i' },
+    ]);
+  }, 60_000);
+});
