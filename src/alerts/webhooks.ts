@@ -8,7 +8,7 @@ import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db } from '../storage/database.js';
 import type { Alert } from './service.js';
-import { siteWithin } from '../core/sites.js';
+import { matches } from '../notify/policy.js';
 import { OutboxPump, backoffMs } from '../notify/pump.js';
 import type { Metrics } from '../metrics.js';
 
@@ -18,18 +18,9 @@ export interface WebhookConfig {
   match: { severity?: string | string[]; kind?: string | string[]; site?: string; rule?: string | string[] };
 }
 
-const list = (v: string | string[] | undefined) => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
-
+/** a webhook's match is a policy's match (notify/policy.ts): severity, kind, rule, site prefix */
 export function webhookMatches(w: WebhookConfig, a: Pick<Alert, 'severity' | 'kind' | 'site' | 'rule'>): boolean {
-  const m = w.match;
-  const sev = list(m.severity);
-  const kind = list(m.kind);
-  const rule = list(m.rule);
-  if (sev && !sev.includes(a.severity)) return false;
-  if (kind && (a.kind === null || !kind.includes(a.kind))) return false;
-  if (rule && !rule.includes(a.rule)) return false;
-  if (m.site !== undefined && !siteWithin(a.site, m.site)) return false;
-  return true;
+  return matches(w.match, a);
 }
 
 export function sign(secret: string, body: string): string {

@@ -69,16 +69,25 @@ const MIGRATE_LOCK = 0x6573_7461; // "esta"
 const PARTITION_LOCK = 0x6573_7462;
 
 export async function migrate(pool: pg.Pool): Promise<void> {
+  await runMigrations(pool, 'telemetry_migrations', MIGRATE_LOCK, MIGRATIONS);
+}
+
+/**
+ * Numbered migrations applied in order, each once, in one transaction under an advisory lock,
+ * so nodes starting together migrate once (the telemetry schema here, the shared state in
+ * storage/repositories/postgres.ts, each with its own table and lock).
+ */
+export async function runMigrations(pool: pg.Pool, table: string, lock: number, migrations: ReadonlyArray<readonly [string, string]>): Promise<void> {
   const c = await pool.connect();
   try {
     await c.query('BEGIN');
-    await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATE_LOCK]);
-    await c.query('CREATE TABLE IF NOT EXISTS telemetry_migrations (name text PRIMARY KEY, applied_at bigint NOT NULL)');
-    const done = new Set((await c.query<{ name: string }>('SELECT name FROM telemetry_migrations')).rows.map((r) => r.name));
-    for (const [name, sql] of MIGRATIONS) {
+    await c.query('SELECT pg_advisory_xact_lock($1)', [lock]);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${table} (name text PRIMARY KEY, applied_at bigint NOT NULL)`);
+    const done = new Set((await c.query('SELECT name FROM ' + table)).rows.map((r: unknown) => String((r as { name: unknown }).name)));
+    for (const [name, sql] of migrations) {
       if (done.has(name)) continue;
       await c.query(sql);
-      await c.query('INSERT INTO telemetry_migrations (name, applied_at) VALUES ($1, $2)', [name, Date.now()]);
+      await c.query(`INSERT INTO ${table} (name, applied_at) VALUES ($1, $2)`, [name, Date.now()]);
     }
     await c.query('COMMIT');
   } catch (err) {

@@ -9,6 +9,7 @@
  * listening node when (and only if) the writing transaction commits, whatever wrote the row
  * (a node, or an operator with psql). The receiver reloads that row (src/cluster/changes.ts).
  */
+import { runMigrations } from '../postgres/schema.js';
 import type pg from 'pg';
 import { z } from 'zod';
 import {
@@ -61,24 +62,7 @@ const MIGRATIONS: Array<[string, string]> = [
 const MIGRATE_LOCK = 0x6573_7463; // beside the telemetry schema's locks (src/storage/postgres/schema.ts)
 
 export async function migrateState(pool: pg.Pool): Promise<void> {
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
-    await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATE_LOCK]);
-    await c.query('CREATE TABLE IF NOT EXISTS state_migrations (name text PRIMARY KEY, applied_at bigint NOT NULL)');
-    const done = new Set((await c.query('SELECT name FROM state_migrations')).rows.map((r: unknown) => z.object({ name: z.string() }).parse(r).name));
-    for (const [name, sql] of MIGRATIONS) {
-      if (done.has(name)) continue;
-      await c.query(sql);
-      await c.query('INSERT INTO state_migrations (name, applied_at) VALUES ($1, $2)', [name, Date.now()]);
-    }
-    await c.query('COMMIT');
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
-  }
+  await runMigrations(pool, 'state_migrations', MIGRATE_LOCK, MIGRATIONS);
 }
 
 /** PostgreSQL's unique_violation (23505) names the constraint: devices_dev_eui_key, devices_pkey */
