@@ -161,6 +161,8 @@ export class Gateway {
     this.alerts = new AlertService({
       db: this.db, registry: this.registry, rules, getModel: (id) => this.catalogue.get(id), webhooks: config.notify.webhooks, retry: config.notify.retry,
       publish: (topic, payload, retain) => this.broker.publish(topic, payload, retain), metrics: this.metrics, log: log.child({ component: 'alerts' }), clock: this.clock,
+      // rule states through the store's writer thread, off the event loop (docs/performance.md)
+      saveStates: this.store instanceof SqliteTelemetryStore && config.store.sqlite.writerThread ? (rows) => (this.store as SqliteTelemetryStore).saveAlertStates(rows) : undefined,
     });
     this.committedListeners.push((entries) => this.alerts.onCommitted(entries));
     extraRoutes.push((ctx) => alertRoutes(ctx, this.alerts));
