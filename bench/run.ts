@@ -217,7 +217,7 @@ function toggleProfile(gw: { proc: ChildProcess }, label: string): void {
   gw.proc.kill('SIGUSR2');
 }
 
-async function closedLoopSeries(gw: { http: string; proc: ChildProcess }, clients: MqttClient[], devices: LoadDevice[], rawClients: MqttClient[], rawDevices: LoadDevice[], runs: number, first = 0) {
+async function closedLoopSeries(gw: { http: string; proc: ChildProcess }, clients: MqttClient[], devices: LoadDevice[], rawClients: MqttClient[], rawDevices: LoadDevice[], runs: number, first = 0, rawProc?: ChildProcess) {
   const series: Array<{ gateway: LoadResult; raw: LoadResult; cpuS: number }> = [];
   for (let r = first; r < first + runs; r++) {
     const cpuBefore = await gatewayCpuSeconds(gw.http);
@@ -227,7 +227,9 @@ async function closedLoopSeries(gw: { http: string; proc: ChildProcess }, client
     if (r === 0) toggleProfile(gw, `closed-${devices.length}x${WINDOW}`);
     const cpuS = (await gatewayCpuSeconds(gw.http)) - cpuBefore;
     log(`run ${r + 1}/${RUNS}: plain aedes, the same load`);
+    if (r === 0 && rawProc) toggleProfile({ proc: rawProc }, `aedes-${devices.length}x${WINDOW}`);
     const raw = await runLoad(rawClients, rawDevices, { seconds: DURATION, window: WINDOW });
+    if (r === 0 && rawProc) toggleProfile({ proc: rawProc }, `aedes-${devices.length}x${WINDOW}`);
     log(`run ${r + 1}/${RUNS}: gateway ${Math.round(gateway.acked / gateway.seconds)}/s, aedes ${Math.round(raw.acked / raw.seconds)}/s, ratio ${(gateway.acked / gateway.seconds / (raw.acked / raw.seconds)).toFixed(3)}`);
     series.push({ gateway, raw, cpuS });
   }
@@ -320,28 +322,35 @@ async function main() {
   rows.push(...PROBES);
   log(`provisioning ${rows.length} devices`);
   const creds = await provision(gw.http, rows);
-  // every run continues each device's sequence: timestamps never repeat, so every acknowledged reading is a new row
-  const base = Date.parse('2025-01-01T00:00:00Z');
-  const next = new Array<number>(DEVICES).fill(0);
+  // reading times follow the clock, strictly increasing per device (max(now, previous + 1 ms)),
+  // so every acknowledged reading is a new row and the time-based rules see what a real estate
+  // shows them. (Until 2026-12 they counted from 2025-01-01 in 1 s steps: every door whose last
+  // reading said open had been "held open" for a year, so door_held_open opened and resolved
+  // for each such door at every sweep, an alert storm that grew with the number of devices.)
+  const lastTs = new Array<number>(DEVICES).fill(0);
+  const seqs = new Array<number>(DEVICES).fill(0);
   const devices: LoadDevice[] = rows.slice(0, DEVICES).map((r, i) => ({
     username: r.id, password: creds.get(r.id)!, topic: `devices/${r.id}/up`,
-    payload: () => Buffer.from(JSON.stringify(KINDS[i % KINDS.length]!.payload(base + next[i]! * 1000, next[i]!++))),
+    payload: () => Buffer.from(JSON.stringify(KINDS[i % KINDS.length]!.payload((lastTs[i] = Math.max(Date.now(), lastTs[i]! + 1)), seqs[i]!++))),
   }));
   log(`connecting ${DEVICES} devices`);
   const clients = await connectAll(`mqtt://127.0.0.1:${gw.mqttPort}`, devices);
 
   log('plain aedes beside it (idle while the gateway is under load)');
   const rawPort = await freePort();
-  const raw = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/plain-aedes.ts'), String(rawPort)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const profDir = args['cpu-prof'] ? resolve(args['cpu-prof']) : undefined;
+  const raw = spawn(process.execPath, [...(profDir ? ['--import', join(ROOT, 'bench/profile-hook.mjs')] : []), '--import', 'tsx', join(ROOT, 'bench/plain-aedes.ts'), String(rawPort)], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...(profDir ? { BENCH_CPU_PROF_DIR: profDir } : {}) },
+  });
   await new Promise<void>((r) => raw.stdout!.once('data', () => r()));
-  const rawDevices: LoadDevice[] = devices.map((d, i) => ({ topic: d.topic, payload: (seq) => Buffer.from(JSON.stringify(KINDS[i % KINDS.length]!.payload(base + seq * 1000, seq))) }));
+  const rawDevices: LoadDevice[] = devices.map((d, i) => ({ topic: d.topic, payload: (seq) => Buffer.from(JSON.stringify(KINDS[i % KINDS.length]!.payload(Date.now(), seq))) }));
   const rawClients = await connectAll(`mqtt://127.0.0.1:${rawPort}`, rawDevices);
 
   // closed loop (the v1 figures), with the v1 probes during the first run
   let done = false;
   const queryable = sampleQueryable(gw.http, gw.mqttPort, creds.get('bench-q')!, () => done);
   const alerts = sampleAlerts(gw.http, gw.mqttPort, creds.get('bench-bin')!, () => done);
-  const first = await closedLoopSeries(gw, clients, devices, rawClients, rawDevices, 1);
+  const first = await closedLoopSeries(gw, clients, devices, rawClients, rawDevices, 1, 0, raw);
   done = true;
   const [qLat, aLat] = await Promise.all([queryable, alerts]);
   const series = [...first, ...(RUNS > 1 ? await closedLoopSeries(gw, clients, devices, rawClients, rawDevices, RUNS - 1, 1) : [])];
@@ -472,8 +481,13 @@ async function connectionsMode(o: ConnectionsOptions) {
   const secrets = await provision(gw.http, rows);
   const creds = rows.map((r) => ({ username: r.id, password: secrets.get(r.id)!, topic: `devices/${r.id}/up` }));
   log(`provisioned ${creds.length} devices in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const base = Date.parse('2025-06-01T00:00:00Z');
-  const payload = (i: number, seq: number) => JSON.stringify(KINDS[i % KINDS.length]!.payload(base + seq * 10_000, seq));
+  // reading times follow the clock (see main()), strictly increasing per device
+  const lastTs = new Map<number, number>();
+  const payload = (i: number, seq: number) => {
+    const ts = Math.max(Date.now(), (lastTs.get(i) ?? 0) + 1);
+    lastTs.set(i, ts);
+    return JSON.stringify(KINDS[i % KINDS.length]!.payload(ts, seq));
+  };
   // publish -> queryable and alert latency while the devices connect and publish
   let scaled = false;
   const queryable = sampleQueryable(gw.http, gw.mqttPort, probe.get('bench-q')!, () => scaled);

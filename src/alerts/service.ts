@@ -170,6 +170,20 @@ export class AlertService {
     return { id: d.id, kind: d.kind, site: d.site, attributes: d.attributes, lastSeen: d.lastSeen, createdAt: d.createdAt, reportIntervalS: model?.reportIntervalS ?? 3600, lowBatteryV: model?.lowBatteryV };
   }
 
+  /**
+   * `${rule}\u0000${device}` per rule and device, built once: the per-message and per-second
+   * loops looked each state up with a freshly concatenated key, flattened and hashed anew
+   * every time (with thousands of devices, a good part of the rule loop)
+   */
+  private readonly keys = new Map<string, Map<string, string>>();
+  private keyOf(rule: Rule, deviceId: string): string {
+    let byRule = this.keys.get(deviceId);
+    if (!byRule) this.keys.set(deviceId, (byRule = new Map()));
+    let key = byRule.get(rule.id);
+    if (key === undefined) byRule.set(rule.id, (key = `${rule.id}\u0000${deviceId}`));
+    return key;
+  }
+
   private readonly byKind = new Map<string, Rule[]>();
   private rulesFor(kind: string): Rule[] {
     let rules = this.byKind.get(kind);
@@ -206,7 +220,8 @@ export class AlertService {
       const device = this.deps.registry.get(e.deviceId);
       if (!device) continue;
       const inputs: AlertInput[] = [{ type: 'event', event: { deviceId: device.id, type: '$message', ts: e.receivedAt, data: {} } }];
-      for (const r of [...e.readings].sort((a, b) => a.ts - b.ts)) inputs.push({ type: 'reading', reading: r });
+      const readings = e.readings.length > 1 ? [...e.readings].sort((a, b) => a.ts - b.ts) : e.readings;
+      for (const r of readings) inputs.push({ type: 'reading', reading: r });
       for (const ev of e.events) inputs.push({ type: 'event', event: ev });
       this.run(device, inputs);
       if (this.statusPublished.get(device.id) !== true) this.publishStatus(device, true);
@@ -214,14 +229,18 @@ export class AlertService {
   }
 
   private run(device: Device, inputs: AlertInput[]): void {
-    const ctx = { device: this.deviceContext(device), sites: this.deps.rules.sites };
+    // per message: most rules of a kind concern none of its inputs, so the pure relevance
+    // test comes first, and the state lookup and the device context only when one does
+    let ctx: EvalContext | undefined;
     for (const rule of this.rulesFor(device.kind)) {
-      const key = `${rule.id}\u0000${device.id}`;
-      let state = this.states.get(key);
+      let key: string | undefined;
+      let state: RuleState | undefined;
       for (const input of inputs) {
+        if (!relevant(rule, input)) continue;
+        if (key === undefined) { key = this.keyOf(rule, device.id); state = this.states.get(key); }
         // e.g. a message of a device that is not offline, a good reading for the fault rule
         if (quiet(rule, input, state)) continue;
-        if (!relevant(rule, input)) continue;
+        ctx ??= { device: this.deviceContext(device), sites: this.deps.rules.sites };
         const res = evaluate(rule, input, state ?? initialState(rule), ctx);
         state = res.state;
         this.states.set(key, state);
@@ -265,7 +284,7 @@ export class AlertService {
           const interval = attr > 0 ? attr : this.deps.getModel(device.model)?.reportIntervalS ?? 3600;
           if (now <= (device.lastSeen ?? device.createdAt) + 3 * interval * 1000) continue;
         }
-        const key = `${rule.id}\u0000${device.id}`;
+        const key = this.keyOf(rule, device.id);
         const state = this.states.get(key);
         if (offline && state?.active) continue;
         if (!offline && !(state !== undefined && pendingTimers(state))) continue;
@@ -278,6 +297,7 @@ export class AlertService {
       }
     }
     for (const [id, a] of this.unresolved) if (!this.deps.registry.get(a.deviceId)) this.unresolved.delete(id);
+    if (this.keys.size > this.deps.registry.size) for (const id of this.keys.keys()) if (!this.deps.registry.get(id)) this.keys.delete(id);
   }
 
   /** the asynchronous state write in progress (saveStates): one at a time */
