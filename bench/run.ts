@@ -304,7 +304,10 @@ async function openLoopPhase(gw: { http: string; mqttPort: number }, clients: Mq
   stop = true;
   await Promise.all([probes, bins]);
   await Promise.all(polls);
-  await new Promise((r) => setTimeout(r, 500));
+  // the last alerts of the phase: waited for like the last PUBACKs (a fixed 500 ms counted a
+  // slow one as never seen, with the time until then)
+  const deadline = performance.now() + 30_000;
+  while ((opened.size > 0 || resolved.length > 0) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   sse?.close();
   await Promise.all([q.endAsync(), bin.endAsync()]);
   // alerts that never arrived count with the time waited, so a lost one is not a fast one
