@@ -1,6 +1,7 @@
 /**
  * npm run bench -- [--json] [--duration 15] [--devices 500] [--window 10] [--runs 5]
  *                    [--rate <msgs/s>] [--open-duration <s>] [--sweep [--sweep-duration 10] [--sweep-out docs/latency-vs-load.svg]]
+ *                    [--closed-only] [--cpu-prof <dir>]
  *
  * End-to-end benchmark on one machine: the gateway on embedded defaults in a child process,
  * `--devices` simulated devices publishing QoS 1 readings of mixed kinds as fast as PUBACKs
