@@ -46,6 +46,14 @@ export function sweepSvg(points: SweepPoint[], title: string): string {
     out.push(`<text x="${x(v)}" y="${H - B + 16}" text-anchor="middle">${Math.round(v).toLocaleString('en-US')}</text>`);
   }
   out.push(`<text x="${(L + W - R) / 2}" y="${H - 18}" text-anchor="middle">offered load (QoS 1 messages/s, open loop)</text>`);
+  // the issue's targets at 50 % of the maximum: PUBACK p99 20 ms, queryable and alert p99 100 ms
+  for (const [ms, label] of [[20, 'target PUBACK p99 20 ms'], [100, 'target queryable / alert p99 100 ms']] as const) {
+    if (ms < yMin || ms > yMax) continue;
+    out.push(`<line x1="${L}" x2="${W - R}" y1="${y(ms).toFixed(1)}" y2="${y(ms).toFixed(1)}" stroke="#c0392b" stroke-width="1" stroke-dasharray="6 4"/>`);
+    out.push(`<text x="${W - R - 4}" y="${(y(ms) - 4).toFixed(1)}" text-anchor="end" fill="#c0392b" font-size="11">${label}</text>`);
+  }
+  const half = points.find((p) => p.pctOfMax === 50);
+  if (half) out.push(`<line x1="${x(half.rate).toFixed(1)}" x2="${x(half.rate).toFixed(1)}" y1="${T}" y2="${H - B}" stroke="#c0392b" stroke-width="1" stroke-dasharray="2 3"/>`);
   out.push(`<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="none" stroke="#999"/>`);
   SERIES.forEach((s, i) => {
     const pts = points.filter((p) => typeof p[s.key] === 'number' && (p[s.key] as number) > 0);

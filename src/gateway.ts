@@ -213,6 +213,8 @@ export class Gateway {
       publish: (topic, payload, retain) => this.broker.publish(topic, payload, retain), metrics: this.metrics, log: log.child({ component: 'alerts' }), clock: this.clock,
       reportIntervalS: (d) => this.reportIntervalS(d),
       isLeader: this.lease && (() => this.leadership.isLeader()),
+      // rule states through the store's writer thread, off the event loop (docs/performance.md)
+      saveStates: this.store instanceof SqliteTelemetryStore && config.store.sqlite.writerThread ? (rows) => (this.store as SqliteTelemetryStore).saveAlertStates(rows) : undefined,
     });
     this.committedListeners.push((entries) => this.alerts.onCommitted(entries));
     extraRoutes.push((ctx) => alertRoutes(ctx, this.alerts));

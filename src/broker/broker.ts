@@ -298,6 +298,10 @@ export class EmbeddedBroker {
   }
 
   private guard<S extends Socket>(socket: S): S {
+    // PUBACKs go out in bursts after each group commit, a few per socket, coalesced into one
+    // write by mqtt-packet's cork; with Nagle on, a burst waited for the client's delayed ACK
+    // of the previous one (up to 40 ms) whenever the client had nothing to send meanwhile
+    socket.setNoDelay?.(true);
     // the Remaining Length also holds the topic and packet ids: leave room for a maximal topic
     return guardPacketSize(socket, this.opts.maxPacketBytes + 65_600, (bytes) => {
       this.deps.metrics.authRefusals.inc({ action: 'publish', reason: 'packet_too_large' });

@@ -24,6 +24,11 @@ export interface TimePolicy {
 
 export interface Timed { ts: number }
 
+// module level, not a closure per call: this runs for every message
+function iso(ts: number): string {
+  return Number.isFinite(ts) && Math.abs(ts) <= 8.64e15 ? new Date(ts).toISOString() : String(ts);
+}
+
 /**
  * Throws a DecodeError naming the first reading or event dated more than
  * policy.maxFutureMs after `receivedAt` (the gateway's clock, not the network server's).
@@ -34,7 +39,6 @@ export function enforceTimePolicy(
   policy: TimePolicy = { maxFutureMs: DEFAULT_MAX_FUTURE_S * 1000 },
 ): void {
   const limit = receivedAt + policy.maxFutureMs;
-  const iso = (ts: number) => (Number.isFinite(ts) && Math.abs(ts) <= 8.64e15 ? new Date(ts).toISOString() : String(ts));
   for (const r of out.readings) {
     if (r.ts > limit) throw new DecodeError(`clock_skew: ${r.metric} ts ${iso(r.ts)} is more than ${policy.maxFutureMs / 1000} s ahead of the receive time ${iso(receivedAt)}`);
   }

@@ -270,6 +270,25 @@ export class SqliteTelemetryStore implements TelemetryStore {
     });
   }
 
+  /**
+   * Alert rule states (null: delete), in one transaction: on the writer thread when there is
+   * one, queued behind the group commits; else on this connection.
+   */
+  async saveAlertStates(rows: Array<[rule: string, deviceId: string, state: string | null]>): Promise<void> {
+    const worker = this.worker;
+    if (!worker) {
+      const save = this.db.prepare('INSERT INTO alert_state (rule, device_id, state) VALUES (?, ?, ?) ON CONFLICT(rule, device_id) DO UPDATE SET state = excluded.state');
+      const drop = this.db.prepare('DELETE FROM alert_state WHERE rule = ? AND device_id = ?');
+      this.db.transaction(() => { for (const [rule, device, state] of rows) if (state === null) drop.run(rule, device); else save.run(rule, device, state); })();
+      return;
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      worker.postMessage({ type: 'states', id, rows });
+    });
+  }
+
   private workerMessage(batch: WriteBatch) {
     const rows: SqlValue[] = new Array(batch.readings.length * 6);
     let o = 0;
