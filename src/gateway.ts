@@ -225,7 +225,7 @@ export class Gateway {
       catalogue: this.catalogue, userModels: this.userModels, pseudonymise,
       db: this.db, registry: this.registry, apiKeys: this.apiKeys, integrations: this.integrations, store: this.store, metrics: this.metrics,
       clock: this.clock, readiness: () => this.readiness(), isOnline: (d) => this.isOnline(d), extraRoutes, audit: this.audit, revocations: this.revocations, timePolicy: { maxFutureMs: config.ingest.maxFutureS * 1000 },
-      connectors: this.connectors,
+      connectors: this.connectors, timezone: config.retention.timezone,
     }, { log, bodyLimit: config.http.bodyLimitBytes, rateLimitPerMinute: config.http.rateLimitPerMinute, authFailuresPerMinute: config.http.authFailuresPerMinute, tls: config.http.tls });
 
     const brokerPorts = await this.broker.start();

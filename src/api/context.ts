@@ -28,6 +28,8 @@ export interface ApiContext {
   userModels: UserModels;
   /** the ingest pipeline's credential pseudonymiser: the decode endpoint stores-as-if */
   pseudonymise: (raw: string) => string;
+  /** the estate's time zone (retention.timezone): the console shows times in it */
+  timezone?: string;
   /** the ingest time policy, so the decode endpoint refuses what the pipeline would */
   timePolicy?: import('../ingest/time-policy.js').TimePolicy;
   /** revoked credentials: long-lived responses (SSE) of that principal end */

@@ -253,6 +253,17 @@ describe('alert board (crew)', () => {
   }, 180_000);
 });
 
+describe('times in the estate\'s zone', () => {
+  it('a browser set to UTC shows times as the estate lives them (Asia/Shanghai, from /whoami)', async () => {
+    const { page, problems } = await signIn(crewToken, { timezoneId: 'UTC' });
+    // 16:05 UTC is 00:05 the next day in Shanghai
+    const shown = await inPage<string>(page, `import('/js/format.js').then((m) => m.fmtTime('2026-03-01T16:05:00Z'))`);
+    expect(shown).toMatch(/^(2 Mar 2026, 00:05|Mar 2, 2026, 12:05 AM)$/); // not 1 Mar 16:05, the browser's UTC
+    expect(await inPage<string>(page, `import('/js/format.js').then((m) => m.siteZone())`)).toBe('Asia/Shanghai');
+    expect(problems).toEqual([]);
+  });
+});
+
 describe('provisioning (admin)', () => {
   it('provisions a device and shows its credentials once; a CSV with one bad row shows that row\'s error', async () => {
     const { page, problems } = await signIn(adminToken);

@@ -37,8 +37,8 @@ describe('authentication and roles', () => {
     expect((await gw.api('/api/v1/devices', { token: integratorToken })).status).toBe(200);
     expect((await gw.api('/api/v1/api-keys', { token: integratorToken })).status).toBe(403);
     expect((await gw.api('/api/v1/dead-letters', { token: crewToken })).status).toBe(403);
-    expect((await gw.api('/api/v1/whoami', { token: crewToken })).body).toEqual({ name: 'crew-a', role: 'crew' });
-    expect((await gw.api('/api/v1/whoami')).body).toEqual({ name: 'admin', role: 'admin' });
+    expect((await gw.api('/api/v1/whoami', { token: crewToken })).body).toEqual({ name: 'crew-a', role: 'crew', timezone: 'Asia/Shanghai' });
+    expect((await gw.api('/api/v1/whoami')).body).toEqual({ name: 'admin', role: 'admin', timezone: 'Asia/Shanghai' });
     expect((await gw.api('/api/v1/whoami', { token: 'nope' })).status).toBe(401);
     const m = (await gw.api('/metrics', { token: null })).text;
     expect(Number(/gateway_http_refusals_total\{reason="unauthorized"\} (\d+)/.exec(m)?.[1])).toBe(3);

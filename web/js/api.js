@@ -2,6 +2,8 @@
 // gone when the tab closes, never sent anywhere but this gateway.
 const TOKEN_KEY = 'console.token';
 const ROLE_KEY = 'console.role';
+/** the estate's time zone (GET /whoami; the gateway's retention.timezone): times are shown in it */
+export const ZONE_KEY = 'console.zone';
 
 export class ApiError extends Error {
   constructor(status, message, details) {
@@ -23,6 +25,7 @@ export const session = {
   clear() {
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(ROLE_KEY);
+    sessionStorage.removeItem(ZONE_KEY);
   },
 };
 
@@ -65,6 +68,7 @@ export function alertStreamUrl() {
 /** The key's role, from GET /api/v1/whoami (401 for a bad key). */
 export async function probeRole(token) {
   const me = await api('/whoami', { token });
+  if (me.timezone) sessionStorage.setItem(ZONE_KEY, me.timezone);
   return me.role;
 }
 

@@ -2,20 +2,29 @@
 import { locale, t } from './i18n.js';
 import { h } from './dom.js';
 
-/** Today: the time only; before: date and time. `timeZone` for times that belong to a site's zone. */
-export function fmtTime(iso, timeZone) {
+/**
+ * The estate's time zone, as the gateway reports it (GET /whoami: retention.timezone, the
+ * zone of its daily rollups, reports and channel messages): a crew member abroad or a
+ * laptop set to UTC still sees the times the site lives by. Undefined: the browser's.
+ */
+export const siteZone = () => sessionStorage.getItem('console.zone') ?? undefined;
+
+const dayIn = (d, timeZone) => new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+
+/** Today (in the site's zone): the time only; before: date and time. */
+export function fmtTime(iso, timeZone = siteZone()) {
   if (!iso) return t('app.none');
   const d = new Date(iso);
-  const sameDay = new Date().toDateString() === d.toDateString();
-  return new Intl.DateTimeFormat(locale(), sameDay && !timeZone
-    ? { hour: '2-digit', minute: '2-digit', second: '2-digit' }
+  const sameDay = dayIn(new Date(), timeZone) === dayIn(d, timeZone);
+  return new Intl.DateTimeFormat(locale(), sameDay
+    ? { hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone }
     : { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone }).format(d);
 }
 
 /** A bucket start in a chart's data table: the same short form for every row. */
-export const fmtBucket = (iso) => new Intl.DateTimeFormat(locale(), { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
+export const fmtBucket = (iso) => new Intl.DateTimeFormat(locale(), { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: siteZone() }).format(new Date(iso));
 
-export const fmtFullTime = (iso) => (iso ? new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'medium' }).format(new Date(iso)) : t('app.none'));
+export const fmtFullTime = (iso) => (iso ? new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'long', timeZone: siteZone() }).format(new Date(iso)) : t('app.none'));
 
 /** 3 h 12 min, 2 d 4 h, 45 s: the two largest units, enough to act on. */
 export function fmtDuration(ms) {

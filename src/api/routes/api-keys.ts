@@ -21,11 +21,15 @@ export const apiKeyRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
     ctx.audit.record(actor(req), 'api-key.create', key.name, { role: key.role });
     return reply.code(201).send({ name: key.name, role: key.role, token, createdAt: iso(key.createdAt) });
   });
-  // what a client (the web console) needs to know of its own key: its name and role
+  // what a client (the web console) needs to know of its own key: its name and role, and the
+  // estate's time zone its times are shown in
   r.get('/whoami', {
     config: { roles: READERS },
-    schema: { tags: ['api keys'], summary: 'The name and role of the calling API key', response: { 200: z.object({ name: z.string(), role: z.enum(ROLES) }), ...errorResponses(...AUTH_ERRORS) } },
-  }, async (req) => ({ name: req.apiKey!.name, role: req.apiKey!.role }));
+    schema: {
+      tags: ['api keys'], summary: 'The name and role of the calling API key, and the estate\'s time zone',
+      response: { 200: z.object({ name: z.string(), role: z.enum(ROLES), timezone: z.string().describe('retention.timezone: the zone of daily rollups, reports and channel messages') }), ...errorResponses(...AUTH_ERRORS) },
+    },
+  }, async (req) => ({ name: req.apiKey!.name, role: req.apiKey!.role, timezone: ctx.timezone ?? 'UTC' }));
   r.get('/api-keys', {
     config: { roles: ADMIN },
     schema: {
