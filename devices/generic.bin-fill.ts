@@ -8,6 +8,8 @@ export default defineModel({
   vendor: 'Generic',
   name: 'Waste-bin fill sensor (native JSON)',
   kind: 'bin_fill',
+  // the native JSON format is ours (docs/vocabulary.md): no vendor codec to depart from
+  deviations: [],
   description: 'Bins that publish fill_pct directly, or an ultrasonic distance_mm converted with the attribute binDepthMm.',
   format: 'json',
   reportIntervalS: 1800,

@@ -9,6 +9,8 @@ export default defineModel({
   vendor: 'Generic',
   name: 'Door access controller (native JSON)',
   kind: 'door_access',
+  // the native JSON format is ours (docs/vocabulary.md): no vendor codec to depart from
+  deviations: [],
   description: 'Access controllers and door contacts that publish normalised JSON over MQTT. Events carry the raw credential, which the gateway pseudonymises before storing.',
   format: 'json',
   reportIntervalS: 3600,

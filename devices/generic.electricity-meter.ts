@@ -12,6 +12,8 @@ export default defineModel({
   vendor: 'Generic',
   name: 'Electricity meter (native JSON)',
   kind: 'electricity_meter',
+  // the native JSON format is ours (docs/vocabulary.md): no vendor codec to depart from
+  deviations: [],
   description: 'Meters that publish cumulative energy in kWh (totals and/or per tariff), power, and per-phase voltage and current.',
   format: 'json',
   reportIntervalS: 900,

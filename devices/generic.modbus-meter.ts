@@ -20,6 +20,8 @@ export default defineModel({
   vendor: 'Generic',
   name: 'Modbus electricity meter (register map from attributes)',
   kind: 'electricity_meter',
+  // register maps come from the device's attributes: no vendor codec to depart from
+  deviations: [],
   description: 'Sub-meters and pump-room power meters on Modbus RTU (through a DTU) or Modbus TCP: energy, power, voltage and current from the device\'s `registers` attribute.',
   format: 'binary',
   reportIntervalS: 30,

@@ -18,6 +18,8 @@ export default defineModel({
   vendor: 'Generic',
   name: 'Modbus water-quality probe (register map from attributes)',
   kind: 'water_quality',
+  // register maps come from the device's attributes: no vendor codec to depart from
+  deviations: [],
   description: 'Any RS-485 / Modbus TCP probe on a secondary-supply tank (pH, turbidity, residual chlorine, conductivity …): the register map is the device\'s `registers` attribute. Polled by a modbus-tcp or modbus-rtu-tcp connector; adjacent registers are read together.',
   format: 'binary',
   reportIntervalS: 30,

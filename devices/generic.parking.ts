@@ -8,6 +8,8 @@ export default defineModel({
   vendor: 'Generic',
   name: 'Parking bay sensor (native JSON)',
   kind: 'parking',
+  // the native JSON format is ours (docs/vocabulary.md): no vendor codec to depart from
+  deviations: [],
   description: 'Bay sensors that publish {"occupied": bool}; the gateway derives arrival / departure events from changes.',
   format: 'json',
   reportIntervalS: 3600,

@@ -8,6 +8,8 @@ export default defineModel({
   vendor: 'Generic',
   name: 'Water meter (native JSON)',
   kind: 'water_meter',
+  // the native JSON format is ours (docs/vocabulary.md): no vendor codec to depart from
+  deviations: [],
   description: 'Meters that publish a cumulative index in m3, or raw pulses converted with the attribute litresPerPulse. An array of objects with ts carries logged history.',
   format: 'json',
   reportIntervalS: 3600,

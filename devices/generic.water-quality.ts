@@ -8,6 +8,8 @@ export default defineModel({
   vendor: 'Generic',
   name: 'Water-quality probe (native JSON)',
   kind: 'water_quality',
+  // the native JSON format is ours (docs/vocabulary.md): no vendor codec to depart from
+  deviations: [],
   description: 'Multi-parameter probes on secondary-supply tanks publishing normalised JSON.',
   format: 'json',
   reportIntervalS: 600,

@@ -20,6 +20,9 @@ export default defineModel({
   vendor: 'Remond',
   name: 'RS-485 digital turbidity sensor',
   kind: 'water_quality',
+  deviations: [
+    "The register map follows AusOcean's open-source driver for this probe, not Remond's own manual (not reachable from here): confirm the word order of the float on site (docs/connectors.md).",
+  ],
   description: 'Turbidity (NTU) over Modbus RTU, float32 in holding registers 0x0001-0x0002, low word first.',
   format: 'binary',
   reportIntervalS: 30,

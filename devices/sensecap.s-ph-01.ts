@@ -23,6 +23,9 @@ export default defineModel({
   vendor: 'SenseCAP (Seeed Studio)',
   name: 'S-PH-01 RS-485 pH and temperature sensor',
   kind: 'water_quality',
+  deviations: [
+    'The register map is taken from two public copies of the SenseCAP datasheet table, not checked against a probe here; the Modbus framing and batching are checked against a real pymodbus slave.',
+  ],
   description: 'pH and water temperature over Modbus RTU (RS-485, 9600 8N1, address 1 by default), polled through a DTU or Modbus gateway. Fixed register map: holding 0x0000 temperature, 0x0001 pH, both x0.01.',
   format: 'binary',
   reportIntervalS: 30,
