@@ -55,6 +55,8 @@ export class ClusterAlerts {
 
   async loadSilences(): Promise<void> { this.silences = await this.deps.store.silences(); }
 
+  listSilences(): Silence[] { return [...this.silences]; }
+
   /**
    * Evaluates one group commit (per device, inputs in reading order) in one transaction and
    * announces the committed events. Returns them, in order.

@@ -131,8 +131,9 @@ export class PostgresAlertStore {
     const c = await this.pool.connect();
     try {
       await c.query('BEGIN');
-      // one statement for all locks, taken in the array's (sorted) order
-      await c.query('SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n', [keys]);
+      // one statement for all locks, taken in the arrays' (sorted) order; the two-key form
+      // keeps rule and device apart (a hash collision only serializes two pairs needlessly)
+      await c.query('SELECT pg_advisory_xact_lock(hashtext(r), hashtext(d)) FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(r, d, n) ORDER BY n', [rules, devices]);
       const st = await c.query<{ rule: string; device_id: string; state: string }>('SELECT s.rule, s.device_id, s.state FROM alert_state s JOIN unnest($1::text[], $2::text[]) AS p(rule, device_id) USING (rule, device_id)', [rules, devices]);
       const un = await c.query<Row>("SELECT a.* FROM alerts a JOIN unnest($1::text[], $2::text[]) AS p(rule, device_id) USING (rule, device_id) WHERE a.status <> 'resolved'", [rules, devices]);
       const rec = await c.query<Row>(`SELECT DISTINCT ON (a.rule, a.device_id) a.* FROM alerts a JOIN unnest($1::text[], $2::text[]) AS p(rule, device_id) USING (rule, device_id)
