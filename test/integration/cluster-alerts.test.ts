@@ -9,8 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
 import { WebhookReceiver } from '../helpers/webhook.js';
-import { freePort } from '../helpers/gateway.js';
-import { eventually } from '../helpers/mqtt.js';
+import { ADMIN_TOKEN, freePort, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { connect, eventually, publish } from '../helpers/mqtt.js';
+import { openSse } from '../helpers/webhook.js';
+import { startRedis, type Redis } from '../helpers/redis.js';
 import { loadRules } from '../../src/alerts/rules.js';
 import { PostgresAlertStore, migrateAlerts } from '../../src/alerts/postgres-repositories.js';
 import { ClusterAlerts } from '../../src/alerts/cluster-alerts.js';
@@ -140,4 +142,65 @@ describe('alerts across nodes', () => {
     expect((await pools[0]!.query("SELECT count(*)::int AS n FROM alert_outbox WHERE alert_id = $1", [a.id])).rows[0].n).toBe(0);
     expect(n2.published.filter((t) => t.endsWith('/wq-silenced'))).toEqual([]);
   }, 30_000);
+});
+
+describe('three gateways on one PostgreSQL and one Redis', () => {
+  let redis: Redis;
+  let gws: TestGateway[] = [];
+  let hook3: WebhookReceiver;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    const clu = await server.createDatabase('alerts_gateways');
+    hook3 = new WebhookReceiver(await freePort(), 'gw-secret');
+    await hook3.up();
+    const cfg = (id: string) => ({ cluster: { nodeId: id, postgres: { url: clu, heartbeatMs: 300, leaseMs: 1200 }, redis: { url: redis.url } },
+      notify: { webhooks: [{ url: hook3.url, secret: 'gw-secret' }], retry: { initialMs: 200, maxMs: 1000, timeoutMs: 3000 } } });
+    gws = [];
+    for (const id of ['node-1', 'node-2', 'node-3']) gws.push(await startGateway({ config: cfg(id) }));
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const g of gws) await g.stop();
+    await hook3?.down();
+    await redis?.stop();
+  });
+
+  it('pH alternately through node 1 and node 2: one alert, resolved once, each webhook event once; SSE on node 1 and MQTT on node 3 see it', async () => {
+    const [g1, g2, g3] = gws as [TestGateway, TestGateway, TestGateway];
+    const r = await g1.api('/api/v1/devices', { method: 'POST', json: { id: 'wq-gw', model: 'generic.water-quality', site: SITE } });
+    expect(r.status).toBe(201);
+    await eventually(() => g2.gateway.registry.get('wq-gw') && g3.gateway.registry.get('wq-gw'), 2000, 20);
+    const sse = await openSse(`${g1.http}/api/v1/alerts/stream?token=${ADMIN_TOKEN}`);
+    const consumer = await connect(g3.mqttPort, { username: 'apikey', password: ADMIN_TOKEN, clientId: 'alerts-consumer' });
+    const mqttSeen: any[] = [];
+    consumer.on('message', (topic, payload) => { if (topic === `alerts/${SITE}/wq-gw`) mqttSeen.push(JSON.parse(payload.toString())); });
+    await consumer.subscribeAsync('alerts/#', { qos: 0 });
+    const password = r.body.credentials.password;
+    const via = [await connect(g1.mqttPort, { username: 'wq-gw', password, clientId: 'wq-gw-1' }), await connect(g2.mqttPort, { username: 'wq-gw', password, clientId: 'wq-gw-2' })];
+    const base = Date.now() - 60_000;
+    const values = [7.2, 9.1, 9.3, 9.0, 9.4, 7.0];
+    // odd readings through node 2 (9.1 opens there), even through node 1
+    for (let i = 0; i < values.length; i++) await publish(via[i % 2]!, 'devices/wq-gw/up', JSON.stringify({ ts: base + i * 1000, ph: values[i] }));
+    for (const c of via) c.end();
+
+    const expected = ['alert.opened', 'alert.updated', 'alert.updated', 'alert.updated', 'alert.resolved'];
+    const sseEvents = await eventually(() => { const e = sse.events.filter((x) => x.data?.deviceId === 'wq-gw').map((x) => x.event); return e.length >= 5 && e; }, 10_000);
+    expect(sseEvents).toEqual(expected);
+    await eventually(() => mqttSeen.length >= 5, 10_000);
+    expect(mqttSeen.map((a) => a.status)).toEqual(['open', 'open', 'open', 'open', 'resolved']);
+    expect(new Set(mqttSeen.map((a) => a.id)).size).toBe(1);
+    await eventually(() => hook3.received.filter((x) => x.alert.deviceId === 'wq-gw').length >= 5, 10_000);
+    await new Promise((res) => setTimeout(res, 1500)); // a duplicate would arrive within a further sweep or two
+    const hooks = hook3.received.filter((x) => x.alert.deviceId === 'wq-gw');
+    expect(hooks.map((x) => x.event)).toEqual(expected);
+    expect(hooks.map((x) => x.alert.occurrences)).toEqual([1, 2, 3, 4, 4]);
+    // every node answers the same one alert
+    for (const g of gws) {
+      const list = await g.api('/api/v1/alerts?device=wq-gw&status=open,acknowledged,resolved');
+      expect(list.body.items.map((a: any) => [a.status, a.occurrences])).toEqual([['resolved', 4]]);
+    }
+    sse.close();
+    consumer.end();
+  }, 60_000);
 });
