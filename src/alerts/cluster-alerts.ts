@@ -57,6 +57,8 @@ export class ClusterAlerts {
 
   listSilences(): Silence[] { return [...this.silences]; }
 
+  get silenceList(): readonly Silence[] { return this.silences; }
+
   /**
    * Evaluates one group commit (per device, inputs in reading order) in one transaction and
    * announces the committed events. Returns them, in order.

@@ -389,7 +389,7 @@ export class AlertService {
 
   private silencedFor(a: { rule: string; deviceId: string; site: string }): boolean {
     const now = this.deps.clock();
-    return this.silences.some((s) => s.until > now && (s.match.rule === undefined || s.match.rule === a.rule)
+    return (this.cluster?.silenceList ?? this.silences).some((s) => s.until > now && (s.match.rule === undefined || s.match.rule === a.rule)
       && (s.match.device === undefined || s.match.device === a.deviceId)
       // an empty prefix here names the alerts without a site, not the whole estate
       && (s.match.site === undefined || a.site === s.match.site || (s.match.site.replace(/\/+$/, '') !== '' && siteWithin(a.site, s.match.site))));
@@ -552,16 +552,29 @@ export class AlertService {
   }
 
   // --- silences ---
-  listSilences(): Silence[] { return [...this.silences]; }
+  // cluster mode: the shared table, every node's list reloaded on its NOTIFY (cluster-alerts.ts)
+  listSilences(): Silence[] { return this.cluster ? this.cluster.listSilences() : [...this.silences]; }
 
-  addSilence(s: Omit<Silence, 'id' | 'createdAt'>): Silence {
+  async addSilence(s: Omit<Silence, 'id' | 'createdAt'>): Promise<Silence> {
     const silence: Silence = { ...s, id: ulid(), createdAt: this.deps.clock() };
+    if (this.cluster && this.deps.cluster) {
+      await this.deps.cluster.store.insertSilence(silence);
+      await this.cluster.loadSilences();
+      this.silences = this.cluster.listSilences();
+      return silence;
+    }
     this.repos.silences.insert(silence);
     this.silences.push(silence);
     return silence;
   }
 
-  deleteSilence(id: string): void {
+  async deleteSilence(id: string): Promise<void> {
+    if (this.cluster && this.deps.cluster) {
+      if (!(await this.deps.cluster.store.deleteSilence(id))) throw new AlertError(404, `silence ${id} not found`);
+      await this.cluster.loadSilences();
+      this.silences = this.cluster.listSilences();
+      return;
+    }
     if (!this.repos.silences.delete(id)) throw new AlertError(404, `silence ${id} not found`);
     this.silences = this.silences.filter((s) => s.id !== id);
   }

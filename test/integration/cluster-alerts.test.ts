@@ -203,4 +203,24 @@ describe('three gateways on one PostgreSQL and one Redis', () => {
     sse.close();
     consumer.end();
   }, 60_000);
+
+  it('a silence made through REST on node 1 is listed on node 3 and silences an alert raised via node 2', async () => {
+    const [g1, g2, g3] = gws as [TestGateway, TestGateway, TestGateway];
+    const r = await g1.api('/api/v1/devices', { method: 'POST', json: { id: 'wq-quiet', model: 'generic.water-quality', site: SITE } });
+    expect(r.status).toBe(201);
+    const sil = await g1.api('/api/v1/silences', { method: 'POST', json: { match: { device: 'wq-quiet' }, until: new Date(Date.now() + 3_600_000).toISOString(), reason: 'tank cleaning' } });
+    expect(sil.status).toBe(201);
+    await eventually(async () => (await g3.api('/api/v1/silences')).body.items.some((x: any) => x.id === sil.body.id), 2000, 50);
+    await eventually(() => g2.gateway.registry.get('wq-quiet'), 2000, 20);
+    const dev = await connect(g2.mqttPort, { username: 'wq-quiet', password: r.body.credentials.password, clientId: 'wq-quiet' });
+    await publish(dev, 'devices/wq-quiet/up', JSON.stringify({ ph: 9.6 }));
+    dev.end();
+    const open = await eventually(async () => (await g3.api('/api/v1/alerts?device=wq-quiet')).body.items[0], 5000, 50);
+    expect(open).toMatchObject({ rule: 'ph_out_of_range', silenced: true });
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(hook3.received.filter((x) => x.alert.deviceId === 'wq-quiet')).toEqual([]);
+    expect((await g2.api(`/api/v1/silences/${sil.body.id}`, { method: 'DELETE' })).status).toBe(204);
+    await eventually(async () => (await g1.api('/api/v1/silences')).body.items.every((x: any) => x.id !== sil.body.id), 2000, 50);
+    expect((await g3.api(`/api/v1/silences/${sil.body.id}`, { method: 'DELETE' })).status).toBe(404);
+  }, 30_000);
 });

@@ -164,7 +164,7 @@ export const alertRoutes = (ctx: ApiContext, alerts: AlertService): FastifyPlugi
     if (match.rule !== undefined && !alerts.knowsRule(match.rule)) throw unknownValue('body.match.rule', `unknown rule ${match.rule} (see GET /api/v1/rules)`);
     if (match.device !== undefined && !ctx.registry.get(match.device)) throw unknownValue('body.match.device', `unknown device ${match.device}`);
     if (match.site !== undefined && ![...ctx.registry.all()].some((d) => sitePrefixMatches(d.site, match.site!))) throw unknownValue('body.match.site', `no device in site ${match.site}`);
-    const s = alerts.addSilence({ match, until: req.body.until, reason: req.body.reason, createdBy: actor(req) });
+    const s = await alerts.addSilence({ match, until: req.body.until, reason: req.body.reason, createdBy: actor(req) });
     ctx.audit.record(actor(req), 'silence.create', s.id, { match: s.match, until: iso(s.until) });
     return reply.code(201).send({ ...s, until: iso(s.until), createdAt: iso(s.createdAt), active: true });
   });
@@ -188,7 +188,7 @@ export const alertRoutes = (ctx: ApiContext, alerts: AlertService): FastifyPlugi
     config: { roles: CREW },
     schema: { tags: ['alerts'], summary: 'Delete a silence', params: IdParams, response: { 204: NoContent, ...errorResponses(400, 404, ...AUTH_ERRORS) } },
   }, async (req, reply) => {
-    act(() => alerts.deleteSilence(req.params.id));
+    try { await alerts.deleteSilence(req.params.id); } catch (err) { act(() => { throw err; }); }
     ctx.audit.record(actor(req), 'silence.delete', req.params.id);
     return reply.code(204).send(null);
   });
