@@ -125,18 +125,20 @@ export class AlertService {
   }
 
   /** cluster mode: a committed event (this node's or another's) into the local copy and to the listeners */
-  private mirror(event: AlertEvent, a: Alert): void {
+  private mirror(event: AlertEvent | undefined, a: Alert): void {
     try {
       const key = `${a.rule}\u0000${a.deviceId}`;
-      if (a.status === 'resolved') { if (this.unresolved.get(key)?.id === a.id) this.unresolved.delete(key); } else this.unresolved.set(key, a);
-      const prev = this.repos.alerts.unresolved().find((x) => x.rule === a.rule && x.deviceId === a.deviceId && x.id !== a.id);
+      const prev = this.unresolved.get(key);
       // the copy follows the shared table: an older unresolved copy was resolved elsewhere
-      if (prev && a.status !== 'resolved') this.repos.alerts.save({ ...prev, status: 'resolved', resolvedAt: a.openedAt, resolvedBy: 'gateway', resolution: 'auto' });
+      // (its event missed while this node was down); SQLite's one-unresolved index needs it closed first
+      if (prev && prev.id !== a.id && a.status !== 'resolved') this.repos.alerts.save({ ...prev, status: 'resolved', resolvedAt: a.openedAt, resolvedBy: 'gateway', resolution: 'auto' });
+      if (a.status === 'resolved') { if (prev?.id === a.id) this.unresolved.delete(key); } else this.unresolved.set(key, a);
       this.repos.alerts.save(a);
       this.updateGauge();
     } catch (err) {
       this.deps.log.error({ err: (err as Error).message }, 'copying a cluster alert into the local database failed');
     }
+    if (event === undefined) return;
     for (const l of this.listeners) {
       try { l(event, a); } catch (err) { this.deps.log.error({ err }, 'alert listener failed'); }
     }
@@ -147,6 +149,8 @@ export class AlertService {
     if (!this.cluster || !this.deps.cluster) return;
     await this.cluster.loadSilences();
     this.stopFeed = await this.cluster.feed(this.deps.cluster.url);
+    // listening first, then the shared unresolved alerts: what changed while this node was down
+    for (const a of await this.deps.cluster.store.unresolved()) this.mirror(undefined, a);
   }
 
   get activeRules(): readonly Rule[] { return this.rules; }

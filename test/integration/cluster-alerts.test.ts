@@ -148,10 +148,11 @@ describe('three gateways on one PostgreSQL and one Redis', () => {
   let redis: Redis;
   let gws: TestGateway[] = [];
   let hook3: WebhookReceiver;
+  let clusterUrl: string;
 
   beforeAll(async () => {
     redis = await startRedis();
-    const clu = await server.createDatabase('alerts_gateways');
+    const clu = clusterUrl = await server.createDatabase('alerts_gateways');
     hook3 = new WebhookReceiver(await freePort(), 'gw-secret');
     await hook3.up();
     const cfg = (id: string) => ({ cluster: { nodeId: id, postgres: { url: clu, heartbeatMs: 300, leaseMs: 1200 }, redis: { url: redis.url } },
@@ -222,5 +223,19 @@ describe('three gateways on one PostgreSQL and one Redis', () => {
     expect((await g2.api(`/api/v1/silences/${sil.body.id}`, { method: 'DELETE' })).status).toBe(204);
     await eventually(async () => (await g1.api('/api/v1/silences')).body.items.every((x: any) => x.id !== sil.body.id), 2000, 50);
     expect((await g3.api(`/api/v1/silences/${sil.body.id}`, { method: 'DELETE' })).status).toBe(404);
+  }, 30_000);
+
+  it('a node started after an alert opened lists it (the shared unresolved alerts are read at start)', async () => {
+    const [g1, g2] = gws as [TestGateway, TestGateway];
+    const r = await g1.api('/api/v1/devices', { method: 'POST', json: { id: 'wq-late', model: 'generic.water-quality', site: SITE } });
+    await eventually(() => g2.gateway.registry.get('wq-late'), 2000, 20);
+    const dev = await connect(g2.mqttPort, { username: 'wq-late', password: r.body.credentials.password, clientId: 'wq-late' });
+    await publish(dev, 'devices/wq-late/up', JSON.stringify({ ph: 5.9 }));
+    dev.end();
+    const opened = await eventually(async () => (await g2.api('/api/v1/alerts?device=wq-late')).body.items[0], 5000, 50);
+    const g4 = await startGateway({ config: { cluster: { nodeId: 'node-4', postgres: { url: clusterUrl, heartbeatMs: 300, leaseMs: 1200 }, redis: { url: redis.url } } } });
+    gws.push(g4);
+    const seen = (await g4.api('/api/v1/alerts?device=wq-late')).body.items;
+    expect(seen.map((a: any) => [a.id, a.status, a.value])).toEqual([[opened.id, 'open', 5.9]]);
   }, 30_000);
 });
