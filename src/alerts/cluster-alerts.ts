@@ -20,7 +20,7 @@ import type { Device } from '../registry/devices.js';
 import { metricDef } from '../core/vocabulary.js';
 import { evaluate, initialState, relevant, renderMessage, type AlertInput, type DeviceContext, type RuleState, type Transition } from './evaluate.js';
 import type { Rule, RulesFile } from './rules.js';
-import { type Alert, REOPEN_WITHIN_MS, autoResolved, opened, repeated, reopened } from './lifecycle.js';
+import { type Alert, AlertError, REOPEN_WITHIN_MS, autoResolved, opened, repeated, reopened } from './lifecycle.js';
 import { ALERTS_CHANNEL, PostgresAlertStore, pairKey, type LockedChanges, type LockedView } from './postgres-repositories.js';
 import { sign, webhookMatches, type WebhookConfig } from './webhooks.js';
 import { alertJson, type AlertEvent } from './service.js';
@@ -79,6 +79,34 @@ export class ClusterAlerts {
     return events;
   }
 
+  /**
+   * A lifecycle action from REST (acknowledge, assign, note, manual resolve) on the shared
+   * alert, under the same (rule, device) lock as evaluation: `change` sees the alert as
+   * committed (an AlertError from it, e.g. 409 resolved, rolls back and is rethrown).
+   * `dropState`: a manual resolve forgets the rule state, so the condition must be seen again.
+   */
+  async act(id: string, event: AlertEvent, change: (cur: Alert) => Alert, dropState = false): Promise<Alert> {
+    const before = await this.deps.store.get(id);
+    if (!before) throw new AlertError(404, `alert ${id} not found`);
+    const a = await this.deps.store.evaluateLocked([{ rule: before.rule, deviceId: before.deviceId }], 0, (view) => {
+      const cur = view.byId.get(id);
+      if (!cur) throw new AlertError(404, `alert ${id} not found`);
+      const next = change(cur);
+      return {
+        changes: { states: dropState ? [{ rule: next.rule, deviceId: next.deviceId, json: undefined }] : [], events: [{ event, alert: next, outbox: this.outboxOf(event, next) }] },
+        result: next,
+      };
+    }, [id]);
+    this.announce(event, a, true);
+    return a;
+  }
+
+  private outboxOf(event: AlertEvent, a: Alert): Array<{ channel: string; body: string }> {
+    if (a.silenced) return [];
+    const body = JSON.stringify({ event, alert: alertJson(a) });
+    return [...new Set(this.deps.webhooks.filter((w) => webhookMatches(w, a)).map((w) => w.url))].map((url) => ({ channel: url, body }));
+  }
+
   /** pure over the locked view: new states and lifecycle events */
   private run(work: Array<{ device: Device; rule: Rule; inputs: AlertInput[] }>, view: LockedView, now: number): { changes: LockedChanges; result: Array<[AlertEvent, Alert]> } {
     const changes: LockedChanges = { states: [], events: [] };
@@ -96,8 +124,7 @@ export class ClusterAlerts {
           if (!out) continue;
           const [event, a] = out;
           result.push([event, a]);
-          const body = JSON.stringify({ event, alert: alertJson(a) });
-          changes.events.push({ event, alert: a, outbox: a.silenced ? [] : [...new Set(this.deps.webhooks.filter((w) => webhookMatches(w, a)).map((w) => w.url))].map((url) => ({ channel: url, body })) });
+          changes.events.push({ event, alert: a, outbox: this.outboxOf(event, a) });
         }
       }
       const json = JSON.stringify(state);

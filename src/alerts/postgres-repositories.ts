@@ -103,6 +103,8 @@ export interface LockedView {
   unresolved: Map<string, Alert>;
   /** per pairKey, the newest alert resolved at or after `resolvedSince` (re-open instead of a new alert) */
   recentlyResolved: Map<string, Alert>;
+  /** the alerts asked for by id (lifecycle actions), as committed */
+  byId: Map<string, Alert>;
 }
 
 /** what one evaluation writes, in the same transaction */
@@ -124,7 +126,7 @@ export class PostgresAlertStore {
    * after COMMIT (pg_notify is transactional). fn must be pure apart from what it returns: on
    * a conflict the transaction is rolled back and nothing of it is kept.
    */
-  async evaluateLocked<T>(pairs: Array<{ rule: string; deviceId: string }>, resolvedSince: number, fn: (view: LockedView) => { changes: LockedChanges; result: T }): Promise<T> {
+  async evaluateLocked<T>(pairs: Array<{ rule: string; deviceId: string }>, resolvedSince: number, fn: (view: LockedView) => { changes: LockedChanges; result: T }, alertIds: string[] = []): Promise<T> {
     const keys = [...new Set(pairs.map((p) => pairKey(p.rule, p.deviceId)))].sort();
     const rules = keys.map((k) => k.split('\u0000')[0]!);
     const devices = keys.map((k) => k.split('\u0000')[1]!);
@@ -138,7 +140,9 @@ export class PostgresAlertStore {
       const un = await c.query<Row>("SELECT a.* FROM alerts a JOIN unnest($1::text[], $2::text[]) AS p(rule, device_id) USING (rule, device_id) WHERE a.status <> 'resolved'", [rules, devices]);
       const rec = await c.query<Row>(`SELECT DISTINCT ON (a.rule, a.device_id) a.* FROM alerts a JOIN unnest($1::text[], $2::text[]) AS p(rule, device_id) USING (rule, device_id)
         WHERE a.status = 'resolved' AND a.resolved_at >= $3 ORDER BY a.rule, a.device_id, a.resolved_at DESC`, [rules, devices, resolvedSince]);
+      const ids = alertIds.length ? (await c.query<Row>('SELECT * FROM alerts WHERE id = ANY($1::text[])', [alertIds])).rows : [];
       const view: LockedView = {
+        byId: new Map(ids.map((r) => [r.id, fromRow(r)])),
         states: new Map(st.rows.map((r) => [pairKey(r.rule, r.device_id), r.state])),
         unresolved: new Map(un.rows.map((r) => [pairKey(r.rule, r.device_id), fromRow(r)])),
         recentlyResolved: new Map(rec.rows.map((r) => [pairKey(r.rule, r.device_id), fromRow(r)])),

@@ -519,7 +519,13 @@ export class AlertService {
     if (this.unresolved.get(key)?.id === a.id) this.unresolved.set(key, a);
   }
 
-  acknowledge(id: string, by: string, note?: string): Alert {
+  async acknowledge(id: string, by: string, note?: string): Promise<Alert> {
+    if (this.cluster) {
+      let first = false;
+      const a = await this.cluster.act(id, 'alert.acknowledged', (cur) => { first = cur.acknowledgedAt === null; return acknowledged(cur, by, note, this.deps.clock()); });
+      if (first) this.deps.metrics.alertAckSeconds.observe({ rule: a.rule, severity: a.severity }, Math.max(0, (a.acknowledgedAt ?? a.openedAt) - a.openedAt) / 1000);
+      return a;
+    }
     const cur = this.mustGet(id);
     const now = this.deps.clock();
     const a = acknowledged(cur, by, note, now);
@@ -529,7 +535,12 @@ export class AlertService {
     return a;
   }
 
-  resolve(id: string, by: string, note?: string): Alert {
+  async resolve(id: string, by: string, note?: string): Promise<Alert> {
+    if (this.cluster) {
+      const a = await this.cluster.act(id, 'alert.resolved', (cur) => resolvedBy(cur, by, note, this.deps.clock()), true);
+      this.observeResolved(a);
+      return a;
+    }
     const a = resolvedBy(this.mustGet(id), by, note, this.deps.clock());
     this.observeResolved(a);
     const key = `${a.rule}\u0000${a.deviceId}`;
@@ -541,14 +552,16 @@ export class AlertService {
     return a;
   }
 
-  assign(id: string, assignee: string, by: string): Alert {
+  async assign(id: string, assignee: string, by: string): Promise<Alert> {
+    if (this.cluster) return this.cluster.act(id, 'alert.assigned', (cur) => assigned(cur, assignee, by, this.deps.clock()));
     const a = assigned(this.mustGet(id), assignee, by, this.deps.clock());
     this.replace(a);
     this.save(a, 'alert.assigned');
     return a;
   }
 
-  addNote(id: string, by: string, text: string): Alert {
+  async addNote(id: string, by: string, text: string): Promise<Alert> {
+    if (this.cluster) return this.cluster.act(id, 'alert.updated', (cur) => noted(cur, by, text, this.deps.clock()));
     const a = noted(this.mustGet(id), by, text, this.deps.clock());
     this.replace(a);
     this.save(a, 'alert.updated');

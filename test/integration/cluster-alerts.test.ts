@@ -149,13 +149,14 @@ describe('three gateways on one PostgreSQL and one Redis', () => {
   let gws: TestGateway[] = [];
   let hook3: WebhookReceiver;
   let clusterUrl: string;
+  let cfg: (id: string) => Record<string, unknown>;
 
   beforeAll(async () => {
     redis = await startRedis();
     const clu = clusterUrl = await server.createDatabase('alerts_gateways');
     hook3 = new WebhookReceiver(await freePort(), 'gw-secret');
     await hook3.up();
-    const cfg = (id: string) => ({ cluster: { nodeId: id, postgres: { url: clu, heartbeatMs: 300, leaseMs: 1200 }, redis: { url: redis.url } },
+    cfg = (id: string) => ({ cluster: { nodeId: id, postgres: { url: clu, heartbeatMs: 300, leaseMs: 1200 }, redis: { url: redis.url } },
       notify: { webhooks: [{ url: hook3.url, secret: 'gw-secret' }], retry: { initialMs: 200, maxMs: 1000, timeoutMs: 3000 } } });
     gws = [];
     for (const id of ['node-1', 'node-2', 'node-3']) gws.push(await startGateway({ config: cfg(id) }));
@@ -233,9 +234,25 @@ describe('three gateways on one PostgreSQL and one Redis', () => {
     await publish(dev, 'devices/wq-late/up', JSON.stringify({ ph: 5.9 }));
     dev.end();
     const opened = await eventually(async () => (await g2.api('/api/v1/alerts?device=wq-late')).body.items[0], 5000, 50);
-    const g4 = await startGateway({ config: { cluster: { nodeId: 'node-4', postgres: { url: clusterUrl, heartbeatMs: 300, leaseMs: 1200 }, redis: { url: redis.url } } } });
+    const g4 = await startGateway({ config: cfg('node-4') });
     gws.push(g4);
     const seen = (await g4.api('/api/v1/alerts?device=wq-late')).body.items;
     expect(seen.map((a: any) => [a.id, a.status, a.value])).toEqual([[opened.id, 'open', 5.9]]);
+
+    // lifecycle actions on the shared alert, on any node, under the same lock
+    const sse = await openSse(`${g1.http}/api/v1/alerts/stream?token=${ADMIN_TOKEN}`);
+    const ack = await g4.api(`/api/v1/alerts/${opened.id}/ack`, { method: 'POST', json: { note: 'crew on the way' } });
+    expect(ack.status).toBe(200);
+    await eventually(async () => (await g2.api(`/api/v1/alerts/${opened.id}`)).body.status === 'acknowledged', 3000, 50);
+    expect((await g1.api(`/api/v1/alerts/${opened.id}/resolve`, { method: 'POST', json: {} })).status).toBe(200);
+    expect((await g2.api(`/api/v1/alerts/${opened.id}/resolve`, { method: 'POST', json: {} })).status).toBe(409);
+    expect((await g2.api(`/api/v1/alerts/${opened.id}/ack`, { method: 'POST', json: {} })).status).toBe(409);
+    await eventually(() => sse.events.filter((e) => e.data?.id === opened.id).length >= 2, 3000);
+    expect(sse.events.filter((e) => e.data?.id === opened.id).map((e) => e.event)).toEqual(['alert.acknowledged', 'alert.resolved']);
+    await eventually(() => hook3.received.filter((x) => x.alert.id === opened.id).length >= 3, 5000);
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(hook3.received.filter((x) => x.alert.id === opened.id).map((x) => x.event)).toEqual(['alert.opened', 'alert.acknowledged', 'alert.resolved']);
+    expect((await g4.api(`/api/v1/alerts/${opened.id}`)).body).toMatchObject({ status: 'resolved', resolution: 'manual', acknowledgedBy: expect.any(String) });
+    sse.close();
   }, 30_000);
 });
