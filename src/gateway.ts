@@ -41,6 +41,7 @@ import { sqliteRepositories } from './storage/repositories/sqlite.js';
 import { SharedRegistry } from './cluster/shared-registry.js';
 import { UpstreamSource } from './broker/sources.js';
 import { AlertService } from './alerts/service.js';
+import { PostgresAlertStore, migrateAlerts } from './alerts/postgres-repositories.js';
 import { loadRules } from './alerts/rules.js';
 import { Notifier } from './notify/notifier.js';
 import { isOnline, reportIntervalS } from './core/presence.js';
@@ -208,6 +209,8 @@ export class Gateway {
       language: n.language, consoleUrl: n.consoleUrl, timezone: config.retention.timezone, deviceName: (id) => this.registry.get(id)?.name ?? null,
       log: log.child({ component: 'notify' }), clock: this.clock,
     });
+    // cluster mode: alerts, rule states, silences and the webhook outbox shared in PostgreSQL
+    if (this.shared) await migrateAlerts(this.shared.pool);
     this.alerts = new AlertService({
       db: this.db, registry: this.registry, rules, getModel: (id) => this.catalogue.get(id), webhooks: config.notify.webhooks, retry: config.notify.retry, notifier,
       publish: (topic, payload, retain) => this.broker.publish(topic, payload, retain), metrics: this.metrics, log: log.child({ component: 'alerts' }), clock: this.clock,
@@ -215,7 +218,9 @@ export class Gateway {
       isLeader: this.lease && (() => this.leadership.isLeader()),
       // rule states through the store's writer thread, off the event loop (docs/performance.md)
       saveStates: this.store instanceof SqliteTelemetryStore && config.store.sqlite.writerThread ? (rows) => (this.store as SqliteTelemetryStore).saveAlertStates(rows) : undefined,
+      cluster: this.shared && { store: new PostgresAlertStore(this.shared.pool, this.nodeId, this.clock), nodeId: this.nodeId, url: config.cluster.postgres.url! },
     });
+    await this.alerts.startCluster();
     this.committedListeners.push((entries) => this.alerts.onCommitted(entries));
     extraRoutes.push((ctx) => alertRoutes(ctx, this.alerts));
     const soleNode: ClusterView = { nodes: async () => ({ leader: this.nodeId, nodes: [{ id: this.nodeId, startedAt: this.startedAt, lastHeartbeatAt: this.clock(), leader: true, mqttClients: this.broker.aedes.connectedClients }] }) };

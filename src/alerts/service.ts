@@ -25,6 +25,8 @@ import { siteWithin } from '../core/sites.js';
 import { type Alert, type AlertStatus, AlertError, REOPEN_WITHIN_MS, acknowledged, assigned, autoResolved, noted, opened, reopened, repeated, resolvedBy } from './lifecycle.js';
 import type { AlertQuery, AlertRepositories, Silence } from './repositories.js';
 import { sqliteAlertRepositories } from './sqlite-repositories.js';
+import { ClusterAlerts } from './cluster-alerts.js';
+import type { PostgresAlertStore } from './postgres-repositories.js';
 
 export { AlertError, type Alert, type AlertStatus } from './lifecycle.js';
 export type { Silence } from './repositories.js';
@@ -77,6 +79,13 @@ export interface AlertServiceDeps {
    * waited for the writer thread's lock while the event loop stood still.
    */
   saveStates?: (rows: Array<[rule: string, deviceId: string, state: string | null]>) => Promise<void>;
+  /**
+   * cluster mode (cluster.postgres.url): readings are evaluated in PostgreSQL under a lock per
+   * (rule, device) (cluster-alerts.ts), webhooks go through the shared outbox (the leader
+   * delivers), other nodes' events reach this node's listeners (SSE) through LISTEN/NOTIFY;
+   * each event is also mirrored into this node's SQLite so the REST reads see it
+   */
+  cluster?: { store: PostgresAlertStore; nodeId: string; url: string };
 }
 
 type Listener = (event: AlertEvent, alert: Alert) => void;
@@ -97,11 +106,51 @@ export class AlertService {
   private gaugeDirty = false;
   readonly outbox: WebhookOutbox;
   private readonly repos: AlertRepositories;
+  private readonly cluster: ClusterAlerts | undefined;
+  /** cluster mode: one evaluation at a time per node, in commit order */
+  private clusterChain: Promise<unknown> = Promise.resolve();
+  private stopFeed: (() => Promise<void>) | undefined;
+  private delivering = false;
 
   constructor(private readonly deps: AlertServiceDeps) {
     this.rules = deps.rules.rules.filter((r) => r.enabled);
     this.outbox = new WebhookOutbox(deps.db, deps.webhooks, deps.retry, deps.log.child({ component: 'webhooks' }), deps.clock, deps.isLeader, deps.metrics);
     this.repos = deps.repositories ?? sqliteAlertRepositories(deps.db);
+    const c = deps.cluster;
+    this.cluster = c && new ClusterAlerts({
+      store: c.store, nodeId: c.nodeId, rules: deps.rules, deviceContext: (d) => this.deviceContext(d), webhooks: deps.webhooks,
+      publish: (topic, payload) => deps.publish(topic, payload), clock: deps.clock,
+    });
+    this.cluster?.onEvent((event, a) => this.mirror(event, a));
+  }
+
+  /** cluster mode: a committed event (this node's or another's) into the local copy and to the listeners */
+  private mirror(event: AlertEvent | undefined, a: Alert): void {
+    try {
+      const key = `${a.rule}\u0000${a.deviceId}`;
+      const prev = this.unresolved.get(key);
+      // the copy follows the shared table: an older unresolved copy was resolved elsewhere
+      // (its event missed while this node was down); SQLite's one-unresolved index needs it closed first
+      if (prev && prev.id !== a.id && a.status !== 'resolved') this.repos.alerts.save({ ...prev, status: 'resolved', resolvedAt: a.openedAt, resolvedBy: 'gateway', resolution: 'auto' });
+      if (a.status === 'resolved') { if (prev?.id === a.id) this.unresolved.delete(key); } else this.unresolved.set(key, a);
+      this.repos.alerts.save(a);
+      this.updateGauge();
+    } catch (err) {
+      this.deps.log.error({ err: (err as Error).message }, 'copying a cluster alert into the local database failed');
+    }
+    if (event === undefined) return;
+    for (const l of this.listeners) {
+      try { l(event, a); } catch (err) { this.deps.log.error({ err }, 'alert listener failed'); }
+    }
+  }
+
+  /** cluster mode: follow other nodes' alert events and the shared silences */
+  async startCluster(): Promise<void> {
+    if (!this.cluster || !this.deps.cluster) return;
+    await this.cluster.loadSilences();
+    this.stopFeed = await this.cluster.feed(this.deps.cluster.url);
+    // listening first, then the shared unresolved alerts: what changed while this node was down
+    for (const a of await this.deps.cluster.store.unresolved()) this.mirror(undefined, a);
   }
 
   get activeRules(): readonly Rule[] { return this.rules; }
@@ -128,6 +177,8 @@ export class AlertService {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.clusterChain;
+    await this.stopFeed?.();
     await this.flushing;
     await this.flushStates();
     await this.outbox.stop();
@@ -181,7 +232,27 @@ export class AlertService {
 
   /** Post-commit listener: every committed reading and event, in time order per device. */
   onCommitted(entries: Entry[]): void {
+    if (this.cluster) return this.evaluateInCluster(entries);
     this.inBatch(() => this.evaluateEntries(entries));
+  }
+
+  private evaluateInCluster(entries: Entry[]): void {
+    const batch: Array<{ device: Device; inputs: AlertInput[] }> = [];
+    for (const e of entries) {
+      if (e.deviceId === undefined) continue;
+      const device = this.deps.registry.get(e.deviceId);
+      if (!device) continue;
+      const inputs: AlertInput[] = [{ type: 'event', event: { deviceId: device.id, type: '$message', ts: e.receivedAt, data: {} } }];
+      for (const r of e.readings.length > 1 ? [...e.readings].sort((a, b) => a.ts - b.ts) : e.readings) inputs.push({ type: 'reading', reading: r });
+      for (const ev of e.events) inputs.push({ type: 'event', event: ev });
+      batch.push({ device, inputs });
+      if (this.statusPublished.get(device.id) !== true) this.publishStatus(device, true);
+    }
+    const cluster = this.cluster!;
+    this.clusterChain = this.clusterChain.then(() => cluster.evaluate(batch)).catch((err: Error) => {
+      // the readings are committed and acknowledged; their alert evaluation is lost (logged)
+      this.deps.log.error({ err: err.message, messages: entries.length }, 'cluster alert evaluation failed');
+    });
   }
 
   private evaluateEntries(entries: Entry[]): void {
@@ -224,6 +295,11 @@ export class AlertService {
   /** Time passing: offline deadlines, doors held open, rate windows expiring; states saved. */
   sweep(): void {
     if (this.deps.isLeader && !this.deps.isLeader()) return;
+    if (this.cluster && !this.delivering) {
+      this.delivering = true;
+      void this.cluster.deliverWebhooks(this.deps.retry.timeoutMs).catch((err: Error) => this.deps.log.error({ err: err.message }, 'webhook delivery from the shared outbox failed'))
+        .finally(() => { this.delivering = false; });
+    }
     try {
       this.inBatch(() => {
         this.sweepDevices();
@@ -317,7 +393,7 @@ export class AlertService {
 
   private silencedFor(a: { rule: string; deviceId: string; site: string }): boolean {
     const now = this.deps.clock();
-    return this.silences.some((s) => s.until > now && (s.match.rule === undefined || s.match.rule === a.rule)
+    return (this.cluster?.silenceList ?? this.silences).some((s) => s.until > now && (s.match.rule === undefined || s.match.rule === a.rule)
       && (s.match.device === undefined || s.match.device === a.deviceId)
       // an empty prefix here names the alerts without a site, not the whole estate
       && (s.match.site === undefined || a.site === s.match.site || (s.match.site.replace(/\/+$/, '') !== '' && siteWithin(a.site, s.match.site))));
@@ -443,7 +519,13 @@ export class AlertService {
     if (this.unresolved.get(key)?.id === a.id) this.unresolved.set(key, a);
   }
 
-  acknowledge(id: string, by: string, note?: string): Alert {
+  async acknowledge(id: string, by: string, note?: string): Promise<Alert> {
+    if (this.cluster) {
+      let first = false;
+      const a = await this.cluster.act(id, 'alert.acknowledged', (cur) => { first = cur.acknowledgedAt === null; return acknowledged(cur, by, note, this.deps.clock()); });
+      if (first) this.deps.metrics.alertAckSeconds.observe({ rule: a.rule, severity: a.severity }, Math.max(0, (a.acknowledgedAt ?? a.openedAt) - a.openedAt) / 1000);
+      return a;
+    }
     const cur = this.mustGet(id);
     const now = this.deps.clock();
     const a = acknowledged(cur, by, note, now);
@@ -453,7 +535,12 @@ export class AlertService {
     return a;
   }
 
-  resolve(id: string, by: string, note?: string): Alert {
+  async resolve(id: string, by: string, note?: string): Promise<Alert> {
+    if (this.cluster) {
+      const a = await this.cluster.act(id, 'alert.resolved', (cur) => resolvedBy(cur, by, note, this.deps.clock()), true);
+      this.observeResolved(a);
+      return a;
+    }
     const a = resolvedBy(this.mustGet(id), by, note, this.deps.clock());
     this.observeResolved(a);
     const key = `${a.rule}\u0000${a.deviceId}`;
@@ -465,14 +552,16 @@ export class AlertService {
     return a;
   }
 
-  assign(id: string, assignee: string, by: string): Alert {
+  async assign(id: string, assignee: string, by: string): Promise<Alert> {
+    if (this.cluster) return this.cluster.act(id, 'alert.assigned', (cur) => assigned(cur, assignee, by, this.deps.clock()));
     const a = assigned(this.mustGet(id), assignee, by, this.deps.clock());
     this.replace(a);
     this.save(a, 'alert.assigned');
     return a;
   }
 
-  addNote(id: string, by: string, text: string): Alert {
+  async addNote(id: string, by: string, text: string): Promise<Alert> {
+    if (this.cluster) return this.cluster.act(id, 'alert.updated', (cur) => noted(cur, by, text, this.deps.clock()));
     const a = noted(this.mustGet(id), by, text, this.deps.clock());
     this.replace(a);
     this.save(a, 'alert.updated');
@@ -480,16 +569,29 @@ export class AlertService {
   }
 
   // --- silences ---
-  listSilences(): Silence[] { return [...this.silences]; }
+  // cluster mode: the shared table, every node's list reloaded on its NOTIFY (cluster-alerts.ts)
+  listSilences(): Silence[] { return this.cluster ? this.cluster.listSilences() : [...this.silences]; }
 
-  addSilence(s: Omit<Silence, 'id' | 'createdAt'>): Silence {
+  async addSilence(s: Omit<Silence, 'id' | 'createdAt'>): Promise<Silence> {
     const silence: Silence = { ...s, id: ulid(), createdAt: this.deps.clock() };
+    if (this.cluster && this.deps.cluster) {
+      await this.deps.cluster.store.insertSilence(silence);
+      await this.cluster.loadSilences();
+      this.silences = this.cluster.listSilences();
+      return silence;
+    }
     this.repos.silences.insert(silence);
     this.silences.push(silence);
     return silence;
   }
 
-  deleteSilence(id: string): void {
+  async deleteSilence(id: string): Promise<void> {
+    if (this.cluster && this.deps.cluster) {
+      if (!(await this.deps.cluster.store.deleteSilence(id))) throw new AlertError(404, `silence ${id} not found`);
+      await this.cluster.loadSilences();
+      this.silences = this.cluster.listSilences();
+      return;
+    }
     if (!this.repos.silences.delete(id)) throw new AlertError(404, `silence ${id} not found`);
     this.silences = this.silences.filter((s) => s.id !== id);
   }

@@ -60,6 +60,9 @@ export const alertRoutes = (ctx: ApiContext, alerts: AlertService): FastifyPlugi
       throw err;
     }
   };
+  const actAsync = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try { return await fn(); } catch (err) { return act(() => { throw err; }); }
+  };
   const one = { 200: AlertSchema, ...errorResponses(400, 404, 409, ...AUTH_ERRORS) };
 
   r.get('/alerts', {
@@ -113,22 +116,22 @@ export const alertRoutes = (ctx: ApiContext, alerts: AlertService): FastifyPlugi
   });
 
   r.post('/alerts/:id/ack', { config: { roles: CREW }, schema: { tags: ['alerts'], summary: 'Acknowledge: the crew is on it (409 when resolved)', params: IdParams, body: OptionalNote, response: one } }, async (req) => {
-    const a = act(() => alerts.acknowledge(req.params.id, actor(req), req.body?.note));
+    const a = await actAsync(() => alerts.acknowledge(req.params.id, actor(req), req.body?.note));
     ctx.audit.record(actor(req), 'alert.ack', a.id, { rule: a.rule, device: a.deviceId });
     return alertJson(a);
   });
   r.post('/alerts/:id/resolve', { config: { roles: CREW }, schema: { tags: ['alerts'], summary: 'Resolve by hand (resolution manual; 409 when resolved already)', params: IdParams, body: OptionalNote, response: one } }, async (req) => {
-    const a = act(() => alerts.resolve(req.params.id, actor(req), req.body?.note));
+    const a = await actAsync(() => alerts.resolve(req.params.id, actor(req), req.body?.note));
     ctx.audit.record(actor(req), 'alert.resolve', a.id, { rule: a.rule, device: a.deviceId });
     return alertJson(a);
   });
   r.post('/alerts/:id/assign', { config: { roles: CREW }, schema: { tags: ['alerts'], summary: 'Assign to a person or crew (409 when resolved)', params: IdParams, body: z.strictObject({ assignee: z.string().min(1).max(100) }), response: one } }, async (req) => {
-    const a = act(() => alerts.assign(req.params.id, req.body.assignee, actor(req)));
+    const a = await actAsync(() => alerts.assign(req.params.id, req.body.assignee, actor(req)));
     ctx.audit.record(actor(req), 'alert.assign', a.id, { assignee: req.body.assignee });
     return alertJson(a);
   });
   r.post('/alerts/:id/notes', { config: { roles: CREW }, schema: { tags: ['alerts'], summary: 'Add a note', params: IdParams, body: z.strictObject({ text: Note }), response: one } }, async (req) => {
-    const a = act(() => alerts.addNote(req.params.id, actor(req), req.body.text));
+    const a = await actAsync(() => alerts.addNote(req.params.id, actor(req), req.body.text));
     ctx.audit.record(actor(req), 'alert.note', a.id);
     return alertJson(a);
   });
@@ -164,7 +167,7 @@ export const alertRoutes = (ctx: ApiContext, alerts: AlertService): FastifyPlugi
     if (match.rule !== undefined && !alerts.knowsRule(match.rule)) throw unknownValue('body.match.rule', `unknown rule ${match.rule} (see GET /api/v1/rules)`);
     if (match.device !== undefined && !ctx.registry.get(match.device)) throw unknownValue('body.match.device', `unknown device ${match.device}`);
     if (match.site !== undefined && ![...ctx.registry.all()].some((d) => sitePrefixMatches(d.site, match.site!))) throw unknownValue('body.match.site', `no device in site ${match.site}`);
-    const s = alerts.addSilence({ match, until: req.body.until, reason: req.body.reason, createdBy: actor(req) });
+    const s = await alerts.addSilence({ match, until: req.body.until, reason: req.body.reason, createdBy: actor(req) });
     ctx.audit.record(actor(req), 'silence.create', s.id, { match: s.match, until: iso(s.until) });
     return reply.code(201).send({ ...s, until: iso(s.until), createdAt: iso(s.createdAt), active: true });
   });
@@ -188,7 +191,7 @@ export const alertRoutes = (ctx: ApiContext, alerts: AlertService): FastifyPlugi
     config: { roles: CREW },
     schema: { tags: ['alerts'], summary: 'Delete a silence', params: IdParams, response: { 204: NoContent, ...errorResponses(400, 404, ...AUTH_ERRORS) } },
   }, async (req, reply) => {
-    act(() => alerts.deleteSilence(req.params.id));
+    await actAsync(() => alerts.deleteSilence(req.params.id));
     ctx.audit.record(actor(req), 'silence.delete', req.params.id);
     return reply.code(204).send(null);
   });
