@@ -32,6 +32,7 @@ beforeAll(async () => {
   sqliteGw = await startGateway({ config: { retention: { rawDays: RAW_DAYS } } });
   pgGw = await startGateway({ config: { store: { type: 'postgres', postgres: { url } }, retention: { rawDays: RAW_DAYS } } });
   sql = new pg.Client({ connectionString: url });
+  sql.on('error', () => undefined); // the server's shutdown after the last test
   await sql.connect();
 }, 60_000);
 

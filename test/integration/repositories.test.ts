@@ -17,6 +17,13 @@ interface Engine { name: string; open: () => Promise<Repositories>; close: () =>
 let server: Postgres | undefined;
 let dbCount = 0;
 const pools: pg.Pool[] = [];
+/** a pool whose idle clients may see the server shut down after the last test (57P01): not an error of the test */
+function testPool(url: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  pool.on('error', () => undefined);
+  pools.push(pool);
+  return pool;
+}
 const sqlites: Array<{ db: Db; dir: string }> = [];
 
 const engines: Engine[] = [
@@ -35,8 +42,7 @@ const engines: Engine[] = [
     open: async () => {
       server ??= await startPostgres();
       const url = await server.createDatabase(`repo_${++dbCount}`);
-      const pool = new pg.Pool({ connectionString: url, max: 2 });
-      pools.push(pool);
+      const pool = testPool(url);
       await migrateState(pool);
       await migrateState(pool); // a second node starting: nothing applied twice
       return pgRepositories(pool);
@@ -162,11 +168,11 @@ describe('PostgreSQL change notifications', () => {
   it('every committed registry change, and no last-seen update, is announced as {kind, id}', async () => {
     server ??= await startPostgres();
     const url = await server.createDatabase('repo_notify');
-    const pool = new pg.Pool({ connectionString: url, max: 2 });
-    pools.push(pool);
+    const pool = testPool(url);
     await migrateState(pool);
     const r = pgRepositories(pool);
     const listener = new pg.Client({ connectionString: url });
+    listener.on('error', () => undefined); // the server's shutdown at the end of the file
     await listener.connect();
     const got: unknown[] = [];
     listener.on('notification', (n) => got.push(JSON.parse(n.payload!)));
