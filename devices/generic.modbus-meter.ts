@@ -1,5 +1,5 @@
 import { defineModel } from '../src/core/model.js';
-import { modbusDevice } from './lib/wired.js';
+import { MODBUS_MAP_ATTRIBUTES, modbusDevice } from './lib/wired.js';
 
 const perTariff = [1, 2, 3, 4].flatMap((t) => [`energy_import_t${t}_kwh`, `energy_export_t${t}_kwh`]);
 const perPhase = [1, 2, 3].flatMap((l) => [`voltage_l${l}_v`, `current_l${l}_a`, `power_l${l}_w`]);
@@ -26,12 +26,7 @@ export default defineModel({
   format: 'binary',
   reportIntervalS: 30,
   metrics,
-  attributes: {
-    connector: 'name of the modbus-tcp / modbus-rtu-tcp connector (config `connectors`)',
-    unitId: 'Modbus unit (slave) id, 0-247 (default 1)',
-    registers: '[{metric, address, function: holding|input, type: uint16|int16|uint32|int32|float32, wordOrder: big|little, scale, offset}]',
-    pollS: 'poll interval, s (default: the connector\'s pollS); offline after 3 x this',
-  },
+  attributes: MODBUS_MAP_ATTRIBUTES,
   wired,
   decode,
   examples: [

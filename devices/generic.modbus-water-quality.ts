@@ -1,5 +1,5 @@
 import { defineModel } from '../src/core/model.js';
-import { modbusDevice } from './lib/wired.js';
+import { MODBUS_MAP_ATTRIBUTES, modbusDevice } from './lib/wired.js';
 
 const metrics = ['ph', 'turbidity_ntu', 'free_chlorine_mg_l', 'conductivity_us_cm', 'tds_mg_l', 'orp_mv', 'dissolved_oxygen_mg_l', 'oxygen_saturation_pct', 'water_depth_mm', 'temperature_c'];
 const { wired, decode } = modbusDevice({ metrics });
@@ -24,12 +24,7 @@ export default defineModel({
   format: 'binary',
   reportIntervalS: 30,
   metrics,
-  attributes: {
-    connector: 'name of the modbus-tcp / modbus-rtu-tcp connector (config `connectors`)',
-    unitId: 'Modbus unit (slave) id, 0-247 (default 1)',
-    registers: '[{metric, address, function: holding|input, type: uint16|int16|uint32|int32|float32, wordOrder: big|little, scale, offset}]',
-    pollS: 'poll interval, s (default: the connector\'s pollS); offline after 3 x this',
-  },
+  attributes: MODBUS_MAP_ATTRIBUTES,
   wired,
   decode,
   examples: [

@@ -1,7 +1,7 @@
 import { defineModel } from '../src/core/model.js';
 import type { DecodedReading, VendorVector } from '../src/core/model.js';
 import { humidity, milesightTlv, MILESIGHT_PORT, temperature } from './lib/milesight-tlv.js';
-import { EM300_CONFIG_CHANNELS, em300History, em300State, recordConfiguration } from './lib/milesight-em300.js';
+import { EM300_CONFIG_CHANNELS, em300UnknownChannel, em300History, em300State, recordConfiguration } from './lib/milesight-em300.js';
 
 const COMMIT = '0a321c6';
 const kind = (...k: string[]) => (v: VendorVector) => k.includes(v.kind);
@@ -57,13 +57,7 @@ export default defineModel({
       applies: kind('truncated'),
       expect: () => 'error',
     },
-    {
-      id: 'unknown-channel',
-      reason: 'A channel neither codec knows (another model\'s channel): its length is unknown, so nothing after it can be parsed. The codecs stop there and silently return the channels before it; the gateway dead-letters the whole frame with the channel id (kept raw in the dead-letter store for replay) rather than storing part of a frame it cannot account for.',
-      commit: COMMIT,
-      applies: kind('unknown-channel'),
-      expect: () => 'error',
-    },
+    em300UnknownChannel(COMMIT),
     'Device-information channels (FF 01, FF 09, FF 0A, FF 0F, FF 16, FF FE, FF 0B, FF FF) and replies to downlink commands (FF/FE 02 … EA) carry no readings; the TTN codec stops at them, the current decoder returns configuration fields. The gateway skips them by their sizes and stores no readings; a frame of nothing else is recorded as a device_info event with its bytes.',
     'The TTN codec (0a321c6) predates the 20 CE history channel (its vectors have none); the history vectors come from Milesight\'s current decoder.',
   ],

@@ -5,7 +5,7 @@
  * (FF or FE + command). A state byte (magnet, leak) is 0 or 1; anything else is "unknown"
  * to Milesight and gives no reading rather than a guessed state.
  */
-import type { Decoded, DecodedReading, DecodeInput } from '../../src/core/model.js';
+import type { Decoded, DecodedReading, DecodeInput, Deviation } from '../../src/core/model.js';
 import type { Bytes } from './bytes.js';
 import type { Channel } from './milesight-tlv.js';
 
@@ -56,5 +56,16 @@ export function recordConfiguration(decode: (input: DecodeInput) => Decoded): (i
       out.events.push({ type: 'device_info', data: { frame: 'configuration', hex: input.payload.toString('hex').toUpperCase() } });
     }
     return out;
+  };
+}
+
+/** EM300 family: a channel neither vendor codec knows ends the frame as a dead letter (deviation shared by the EM300 models) */
+export function em300UnknownChannel(commit: string): Deviation {
+  return {
+    id: 'unknown-channel',
+    reason: 'A channel neither codec knows (another model\'s channel): its length is unknown, so nothing after it can be parsed. The codecs stop there and silently return the channels before it; the gateway dead-letters the whole frame with the channel id (kept raw in the dead-letter store for replay) rather than storing part of a frame it cannot account for.',
+    commit,
+    applies: (v) => v.kind === 'unknown-channel',
+    expect: () => 'error',
   };
 }

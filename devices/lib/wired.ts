@@ -40,6 +40,14 @@ function decoded(readings: Decoded['readings']): Decoded {
  * device's `registers` attribute (generic models). Every mapped metric must be one the
  * model declares.
  */
+/** the attributes a register-map (generic Modbus) model reads, as GET /models shows them */
+export const MODBUS_MAP_ATTRIBUTES: Record<string, string> = {
+  connector: 'name of the modbus-tcp / modbus-rtu-tcp connector (config `connectors`)',
+  unitId: 'Modbus unit (slave) id, 0-247 (default 1)',
+  registers: '[{metric, address, function: holding|input, type: uint16|int16|uint32|int32|float32, wordOrder: big|little, scale, offset}]',
+  pollS: 'poll interval, s (default: the connector\'s pollS); offline after 3 x this',
+};
+
 export function modbusDevice(opts: { metrics: readonly string[]; registers?: Register[]; defaultUnitId?: number }) {
   const registersOf = (attributes: Record<string, unknown> | undefined): Register[] => {
     const regs = opts.registers ?? attr(attributes, 'registers');
