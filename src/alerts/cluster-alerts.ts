@@ -78,11 +78,6 @@ export class ClusterAlerts {
   private silences: Silence[] = [];
   private readonly byId: Map<string, Rule>;
   private readonly tickRules = new Map<string, Array<{ rule: Rule; intervals: number | undefined }>>();
-  /**
-   * the sweep's memory (leader): per offline pair, the last-seen for which the locked
-   * evaluation left the rule active; until the device is seen again it needs no SQL
-   */
-  private readonly settled = new Map<string, number | null>();
 
   constructor(private readonly deps: ClusterAlertsDeps) {
     this.rules = deps.rules.rules.filter((r) => r.enabled);
@@ -159,8 +154,8 @@ export class ClusterAlerts {
       const ctx = { device: this.deps.deviceContext(device), sites: this.deps.rules.sites };
       let seen = -Infinity;
       for (const input of inputs) {
-        if (input.type === 'reading') seen = Math.max(seen, input.reading.ts);
-        else if (input.type === 'event') seen = Math.max(seen, input.event.ts);
+        // the receiving node's clock: a reading's own ts may be the device's (ahead, or buffered)
+        if (input.type === 'event' && input.event.type === '$message') seen = Math.max(seen, input.event.ts);
         const res = evaluate(rule, input, state, ctx);
         state = res.state;
         for (const t of res.transitions) {
@@ -201,7 +196,6 @@ export class ClusterAlerts {
   async sweep(now: number, devices: SweepDevices, isOpen: (rule: string, deviceId: string) => boolean): Promise<SweepResult> {
     const tick: AlertInput = { type: 'tick', now };
     const cands = new Map<string, { device: Device; rule: Rule }>();
-    let pairs = 0;
     for (const device of devices.all()) {
       let rules = this.tickRules.get(device.kind);
       if (!rules) {
@@ -210,11 +204,11 @@ export class ClusterAlerts {
       }
       for (const { rule, intervals } of rules) {
         if (intervals === undefined) continue;
-        pairs++;
         const interval = this.deps.reportIntervalS?.(device) ?? this.deps.deviceContext(device).reportIntervalS;
         if (now <= offlineAt(device, interval, intervals)) continue;
         const key = pairKey(rule.id, device.id);
-        if (isOpen(rule.id, device.id) || (this.settled.has(key) && this.settled.get(key) === device.lastSeen)) continue;
+        // alerted already (and a crew's resolve of a still silent device re-opens, as on one node)
+        if (isOpen(rule.id, device.id)) continue;
         cands.set(key, { device, rule });
       }
     }
@@ -236,14 +230,11 @@ export class ClusterAlerts {
     const list = [...cands.values()];
     for (let i = 0; i < list.length; i += SWEEP_CHUNK) {
       const chunk = list.slice(i, i + SWEEP_CHUNK);
-      const { events, active } = await this.deps.store.evaluateLocked(chunk.map((w) => ({ rule: w.rule.id, deviceId: w.device.id })), now - REOPEN_WITHIN_MS,
+      const events = await this.deps.store.evaluateLocked(chunk.map((w) => ({ rule: w.rule.id, deviceId: w.device.id })), now - REOPEN_WITHIN_MS,
         (view) => this.runTick(chunk, view, tick));
-      for (const [key, lastSeen] of active) this.settled.set(key, lastSeen);
       for (const [event, a] of events) this.announce(event, a, true);
       out.events.push(...events);
     }
-    // deleted devices' entries: dropped now and then (a cleared entry costs one locked read)
-    if (this.settled.size > pairs + 1000) this.settled.clear();
     return out;
   }
 
@@ -254,10 +245,9 @@ export class ClusterAlerts {
 
   /** pure over the locked view: one tick per pair on its committed state */
   private runTick(work: Array<{ device: Device; rule: Rule }>, view: LockedView, tick: AlertInput & { type: 'tick' }):
-    { changes: LockedChanges; result: { events: Array<[AlertEvent, Alert]>; active: Array<[string, number | null]> } } {
+    { changes: LockedChanges; result: Array<[AlertEvent, Alert]> } {
     const changes: LockedChanges = { states: [], events: [] };
     const events: Array<[AlertEvent, Alert]> = [];
-    const active: Array<[string, number | null]> = [];
     for (const { device, rule } of work) {
       const key = pairKey(rule.id, device.id);
       const saved = view.states.get(key);
@@ -275,9 +265,8 @@ export class ClusterAlerts {
       const json = JSON.stringify(res.state);
       const waiting = waitingOn(rule, res.state);
       if (json !== saved || waiting !== (meta?.waiting ?? false)) changes.states.push({ rule: rule.id, deviceId: device.id, json, waiting });
-      if (offlineIntervals(rule) !== undefined && res.state.active) active.push([key, device.lastSeen]);
     }
-    return { changes, result: { events, active } };
+    return { changes, result: events };
   }
 
   private apply(rule: Rule, device: Device, t: Transition, view: LockedView, now: number): [AlertEvent, Alert] | undefined {

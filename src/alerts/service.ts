@@ -156,7 +156,17 @@ export class AlertService {
     await this.cluster.loadSilences();
     this.stopFeed = await this.cluster.feed(this.deps.cluster.url);
     // listening first, then the shared unresolved alerts: what changed while this node was down
-    for (const a of await this.deps.cluster.store.unresolved()) this.mirror(undefined, a);
+    const shared = await this.deps.cluster.store.unresolved();
+    const ids = new Set(shared.map((a) => a.id));
+    // the copy follows the shared table: a copy unresolved here alone was resolved elsewhere
+    // meanwhile, or (an older wave) opened by this node's own sweep into SQLite only; closed
+    // first, since SQLite keeps one unresolved alert per (rule, device) too
+    for (const local of this.repos.alerts.unresolved()) {
+      if (ids.has(local.id)) continue;
+      const row = await this.deps.cluster.store.get(local.id);
+      this.repos.alerts.save(row?.status === 'resolved' ? row : { ...local, status: 'resolved', resolvedAt: this.deps.clock(), resolvedBy: 'gateway', resolution: 'auto' });
+    }
+    for (const a of shared) this.mirror(undefined, a);
   }
 
   get activeRules(): readonly Rule[] { return this.rules; }
@@ -167,7 +177,9 @@ export class AlertService {
   }
 
   start(): void {
-    for (const a of this.repos.alerts.unresolved()) this.unresolved.set(`${a.rule}\u0000${a.deviceId}`, a);
+    // cluster mode: startCluster filled it from the shared table; a local row unresolved there
+    // alone (an older wave's sweep wrote SQLite) must not keep the shared sweep from a device
+    if (!this.cluster) for (const a of this.repos.alerts.unresolved()) this.unresolved.set(`${a.rule}\u0000${a.deviceId}`, a);
     for (const r of this.repos.states.all()) {
       this.states.set(`${r.rule}\u0000${r.deviceId}`, JSON.parse(r.json) as RuleState);
       this.saved.set(`${r.rule}\u0000${r.deviceId}`, r.json);

@@ -128,8 +128,6 @@ describe('the sweep on the shared state', () => {
     for (const n of [n1, n2]) await eventually(async () => (await offline(n, 'quiet-b')).length === 1, 10_000, 100);
     await eventually(() => hooked('quiet-b', 'device_offline').length === 1, 10_000, 100);
     await new Promise((r) => setTimeout(r, 2000)); // several sweep passes of the new leader
-    if (process.env.SWEEP_DEBUG) console.log(JSON.stringify(hook.received.map((r) => [r.event, r.alert.deviceId, r.alert.rule, r.alert.openedAt, r.alert.resolvedAt, r.alert.resolvedBy])), new Date(killedAt).toISOString(), leader.id,
-      JSON.stringify((await n1.api('/api/v1/events?device=quiet-b')).body), nodes.map((n) => n.child.stderr().slice(-3000)).join('\n----\n'));
     for (const n of [n1, n2]) {
       for (const d of ['quiet-a', 'quiet-b']) expect((await offline(n, d)).map((a) => a.status), `${d} on ${n.id}`).toEqual(['open']);
     }
