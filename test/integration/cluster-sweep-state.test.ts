@@ -3,7 +3,8 @@
  * pools, every statement counted: what a sweep pass costs at N devices, that the locked
  * evaluation trusts the shared state over a node's lagging copy of last-seen, that two
  * sweepers at once (a lease overlap) open one alert, and that the sweep's states and the
- * readings' states are the ones one node would have written.
+ * readings' states are the ones one node would have written; and a node restarting with
+ * an older wave's per-node sweep alert in its SQLite.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
@@ -14,6 +15,11 @@ import { ClusterAlerts, type SweepDevices } from '../../src/alerts/cluster-alert
 import { evaluate, initialState, type AlertInput } from '../../src/alerts/evaluate.js';
 import type { Device } from '../../src/registry/devices.js';
 import type { Alert } from '../../src/alerts/lifecycle.js';
+import { sqliteAlertRepositories } from '../../src/alerts/sqlite-repositories.js';
+import { openDatabase } from '../../src/storage/database.js';
+import { startGateway, tempDir } from '../helpers/gateway.js';
+import { eventually } from '../helpers/mqtt.js';
+import { rmSync } from 'node:fs';
 
 let server: Postgres;
 const pools: pg.Pool[] = [];
@@ -175,4 +181,39 @@ describe('the sweep on the shared state', () => {
     expect(await stateOf('door_held_open', d.id)).toMatchObject({ waiting: false });
     expect((await n1.alerts.sweep(now + 5000, registry([d]), isOpen(n1))).waiting).toBe(50); // the first test's doors only
   });
+});
+
+describe('a cluster node restarting', () => {
+  it('closes its SQLite copy\'s unresolved alerts the shared table does not hold, so the shared sweep\'s alert is copied and listed', async () => {
+    const url = await server.createDatabase('restart');
+    const dataDir = tempDir();
+    const config = { cluster: { nodeId: 'r1', postgres: { url, heartbeatMs: 300, leaseMs: 1200 } } };
+    try {
+      let gw = await startGateway({ dataDir, config });
+      const r = await gw.api('/api/v1/devices', { method: 'POST', json: { id: 'legacy-1', model: 'generic.parking', site: SITE } });
+      expect(r.status).toBe(201);
+      await gw.stop();
+      // an older wave's per-node sweep: an offline alert in this node's SQLite only
+      const db = openDatabase({ dataDir });
+      const now = Date.now();
+      sqliteAlertRepositories(db).alerts.save({ id: '01LEGACYSWEEPALERT0000000', rule: 'device_offline', severity: 'warning', status: 'open', deviceId: 'legacy-1', kind: 'parking', site: SITE,
+        metric: null, value: null, threshold: 3, message: 'legacy', openedAt: now - 60_000, lastSeenAt: now - 60_000, occurrences: 1, acknowledgedAt: null, acknowledgedBy: null,
+        assignee: null, resolvedAt: null, resolvedBy: null, resolution: null, notes: [], silenced: false });
+      db.close();
+      // …and the device silent for longer than 3 × 1 s by the shared registry
+      const shared = new pg.Pool({ connectionString: url, max: 1 });
+      await shared.query(`UPDATE devices SET attributes = '{"reportIntervalS":1}', created_at = $1 WHERE id = 'legacy-1'`, [now - 60_000]);
+
+      gw = await startGateway({ dataDir, config });
+      const list = async () => (await gw.api('/api/v1/alerts?device=legacy-1&status=open,acknowledged,resolved')).body.items as Array<{ id: string; status: string }>;
+      const opened = await eventually(async () => { const items = await list(); return items.find((a) => a.status === 'open' && a.id !== '01LEGACYSWEEPALERT0000000'); }, 10_000, 100);
+      expect((await shared.query("SELECT id, status FROM alerts WHERE device_id = 'legacy-1'")).rows).toEqual([{ id: opened.id, status: 'open' }]);
+      await shared.end();
+      const items = await list();
+      expect(items.map((a) => [a.id === opened.id ? 'shared' : a.id, a.status]).sort()).toEqual([['01LEGACYSWEEPALERT0000000', 'resolved'], ['shared', 'open']]);
+      await gw.stop();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
