@@ -181,6 +181,26 @@ describe('the sweep on the shared state', () => {
     expect(await stateOf('door_held_open', d.id)).toMatchObject({ waiting: false });
     expect((await n1.alerts.sweep(now + 5000, registry([d]), isOpen(n1))).waiting).toBe(50); // the first test's doors only
   });
+
+  it('a burst of denied cards through node 2 opens an alert; node 1\'s sweep resolves it as the window moves on, then the state stops waiting', async () => {
+    const [n1, n2] = nodes as [Node, Node];
+    const now = Date.now();
+    const d = device('door-r', 'generic.door-access', 'door_access', {}, now);
+    const denied = Array.from({ length: 5 }, (_, i): AlertInput => ({ type: 'event', event: { deviceId: d.id, type: 'access_denied', ts: now - 5000 + i * 1000, data: { credential: 'h:card-9' } } }));
+    const opened = await n2.alerts.evaluate([{ device: d, inputs: denied }]);
+    expect(opened.map(([e, a]) => [e, a.rule, a.value])).toEqual([['alert.opened', 'access_denied_burst', 5]]);
+    expect(await stateOf('access_denied_burst', d.id)).toMatchObject({ waiting: true });
+    const sweep = (t: number) => n1.alerts.sweep(t, registry([d]), isOpen(n1));
+    expect((await sweep(now + 1000)).locked).toBe(0); // all five still in the window
+    // the first one leaves the 60 s window at now + 55 s: four left, below the count
+    const moved = await sweep(now + 56_000);
+    expect(moved.events.map(([e, a]) => [e, a.rule])).toEqual([['alert.resolved', 'access_denied_burst']]);
+    expect(await stateOf('access_denied_burst', d.id)).toMatchObject({ waiting: true });
+    const empty = await sweep(now + 62_000);
+    expect(empty).toMatchObject({ events: [], locked: 1 });
+    expect(await stateOf('access_denied_burst', d.id)).toMatchObject({ waiting: false });
+    expect((await n1.store.forRuleDevice('access_denied_burst', d.id)).map((a) => a.status)).toEqual(['resolved']);
+  });
 });
 
 describe('a cluster node restarting', () => {
