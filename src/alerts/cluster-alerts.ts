@@ -185,9 +185,9 @@ export class ClusterAlerts {
   /**
    * The leader's sweep on the shared state: time passing (offline deadlines, doors held
    * open, rate windows). Candidates are found without a lock: offline pairs from this node's
-   * last-seen (synced each second) unless `isOpen` (the node's copy of the unresolved alerts)
-   * or the last pass already left them active; waiting pairs from one query, kept only when a
-   * tick would change them (evaluate() on the committed state, pure). Each candidate is then
+   * last-seen (synced each second) unless `isOpen` (the node's copy of the unresolved alerts,
+   * kept from the events and the feed); waiting pairs from one query, kept only when a tick
+   * would change them (evaluate() on the committed state, pure). Each candidate is then
    * evaluated under its (rule, device) lock exactly as a reading is, on the state read inside
    * the transaction — so two sweeping nodes (a lease overlap) or a reading on another node at
    * the same moment serialize, and a new leader continues from what the old one committed.
