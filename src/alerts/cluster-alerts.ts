@@ -6,6 +6,10 @@
  * evaluateLocked), so readings of one device arriving alternately on two nodes open one alert,
  * count its occurrences and resolve it once — the result one node would reach.
  *
+ * Time passing (offline deadlines, doors held open, rate windows) is the leader's `sweep`:
+ * candidates found in memory and by one query for the states marked `waiting`, then ticked
+ * under the same locks, so a new leader continues from the shared state.
+ *
  * Delivery: webhook rows go to the shared outbox in the same transaction and only the leader
  * delivers them (each webhook gets each event once); `alerts/{site}/{device}` is published
  * on the node that made the change (the broker carries it to consumers on every node through

@@ -80,8 +80,8 @@ export interface AlertServiceDeps {
    */
   saveStates?: (rows: Array<[rule: string, deviceId: string, state: string | null]>) => Promise<void>;
   /**
-   * cluster mode (cluster.postgres.url): readings are evaluated in PostgreSQL under a lock per
-   * (rule, device) (cluster-alerts.ts), webhooks go through the shared outbox (the leader
+   * cluster mode (cluster.postgres.url): readings, and the leader's sweep, are evaluated in
+   * PostgreSQL under a lock per (rule, device) (cluster-alerts.ts), webhooks go through the shared outbox (the leader
    * delivers), other nodes' events reach this node's listeners (SSE) through LISTEN/NOTIFY;
    * each event is also mirrored into this node's SQLite so the REST reads see it
    */
