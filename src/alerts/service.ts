@@ -113,6 +113,7 @@ export class AlertService {
   private delivering = false;
   /** cluster mode: the sweep pass in progress on the shared state (one at a time) */
   private sweeping: Promise<void> | undefined;
+  private sweepFailing = false;
   /** cluster mode: the rules with a no_data condition (their events move devices/{id}/status) */
   private readonly offlineRules: Set<string>;
 
@@ -326,8 +327,14 @@ export class AlertService {
         .finally(() => { this.delivering = false; });
     }
     if (this.cluster && !this.sweeping) {
-      this.sweeping = this.sweepCluster(this.cluster).catch((err: Error) => this.deps.log.error({ err: err.message }, 'the sweep on the shared alert state failed; next period'))
-        .finally(() => { this.sweeping = undefined; });
+      this.sweeping = this.sweepCluster(this.cluster).then(() => {
+        if (this.sweepFailing) this.deps.log.info('the sweep on the shared alert state works again');
+        this.sweepFailing = false;
+      }, (err: Error) => {
+        // PostgreSQL away: once per outage, not once a second
+        if (!this.sweepFailing) this.deps.log.error({ err: err.message }, 'the sweep on the shared alert state failed; retrying each period');
+        this.sweepFailing = true;
+      }).finally(() => { this.sweeping = undefined; });
     }
     try {
       this.inBatch(() => {
