@@ -18,7 +18,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -46,7 +46,6 @@ const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 /** node flags of the start script, so every gateway runs as `npm start` runs it */
 const GATEWAY_NODE_FLAGS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start as string)
   .split(' ').filter((a) => a.startsWith('--') && a !== '--import');
-const CLK_TCK = 100; // Linux USER_HZ, the unit of utime/stime in /proc/<pid>/stat
 
 const KINDS = [
   { model: 'generic.water-quality', payload: (ts: number, seq: number) => ({ ts, ph: 7 + (seq % 50) / 100 }) },
@@ -113,19 +112,18 @@ function toggleProfile(p: { proc: ChildProcess; profDir?: string }, label: strin
 
 // ---- CPU of the servers (PostgreSQL backends, Redis), from /proc: the machine's split ----
 
-function procStat(pid: number): { ppid: number; ticks: number } | undefined {
+function parentOf(pid: number): number {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on; comm may hold spaces
-    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
-  } catch { return undefined; }
+    return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]); // fields from 3 (state) on; comm may hold spaces
+  } catch { return 0; }
 }
 
 /** pids whose command line contains `needle`, and all their descendants */
 function processTree(needle: string): number[] {
   const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
   const roots = all.filter((pid) => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(needle); } catch { return false; } });
-  const parents = new Map(all.map((pid) => [pid, procStat(pid)?.ppid ?? 0]));
+  const parents = new Map(all.map((pid) => [pid, parentOf(pid)]));
   const out = new Set(roots);
   for (let grew = true; grew;) {
     grew = false;
@@ -134,13 +132,33 @@ function processTree(needle: string): number[] {
   return [...out];
 }
 
-/** CPU seconds used so far by the processes matching `needle` (exited backends' time is lost: the pools keep theirs open) */
-function cpuSecondsOf(needle: string | undefined): number | null {
-  if (!needle) return null;
-  const pids = processTree(needle);
-  if (pids.length === 0) return null;
-  return pids.reduce((s, pid) => s + (procStat(pid)?.ticks ?? 0), 0) / CLK_TCK;
+/**
+ * CPU seconds run and seconds spent runnable but waiting for a core, summed over every thread
+ * of these processes (/proc/<pid>/task/<tid>/schedstat: ns on the CPU, ns on a run queue).
+ * The second says whether a process was idle or starved: on this shared 2-core machine a low
+ * CPU figure alone does not tell them apart. Exited threads and backends take their time with
+ * them (the pools keep their connections open through the run).
+ */
+function schedOf(pids: number[] | null): { cpuS: number; waitS: number } | null {
+  if (!pids || pids.length === 0) return null;
+  let cpu = 0;
+  let wait = 0;
+  for (const pid of pids) {
+    let tids: string[] = [];
+    try { tids = readdirSync(`/proc/${pid}/task`); } catch { continue; }
+    for (const tid of tids) {
+      try {
+        const [run, queued] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+        cpu += run!;
+        wait += queued!;
+      } catch { /* exited */ }
+    }
+  }
+  return { cpuS: cpu / 1e9, waitS: wait / 1e9 };
 }
+
+const diff = (a: { cpuS: number; waitS: number } | null, b: { cpuS: number; waitS: number } | null) =>
+  (a && b ? { cpuS: Math.round((b.cpuS - a.cpuS) * 100) / 100, waitS: Math.round((b.waitS - a.waitS) * 100) / 100 } : null);
 
 // ---- probes ----
 
@@ -266,9 +284,9 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
 
     // ---- cluster closed loop, with the cross-node probes ----
     const cpu0 = await Promise.all(nodes.map(async (n) => (await metricsOf(n.http))('gateway_process_cpu_seconds_total')));
-    const pg0 = cpuSecondsOf(pgNeedle);
-    const redis0 = cpuSecondsOf(redisNeedle);
-    const self0 = process.cpuUsage();
+    // the PostgreSQL backends exist by now (the nodes' pools), so the process trees are taken once
+    const groups = { nodes: nodes.map((n) => n.proc.pid!), postgres: pgNeedle ? processTree(pgNeedle) : null, redis: redisNeedle ? processTree(redisNeedle) : null, loadGenerator: [process.pid] };
+    const sched0 = Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, schedOf(pids)]));
     let stopProbes = false;
     const probes = nodes.map((n, k) => sampleQueryable(n, nodes[(k + 1) % nodes.length]!, probeIds[k]!, creds.get(probeIds[k]!)!, () => stopProbes));
     for (const n of nodes) toggleProfile(n, `cluster-${n.name}`);
@@ -277,9 +295,7 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
     for (const n of nodes) toggleProfile(n, `cluster-${n.name}`);
     stopProbes = true;
     const probeResults = await Promise.all(probes);
-    const selfCpu = process.cpuUsage(self0);
-    const pgCpu = pg0 === null ? null : (cpuSecondsOf(pgNeedle) ?? NaN) - pg0;
-    const redisCpu = redis0 === null ? null : (cpuSecondsOf(redisNeedle) ?? NaN) - redis0;
+    const sched = Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, diff(sched0[k] ?? null, schedOf(pids))]));
     const nodeMetrics = await Promise.all(nodes.map((n) => metricsOf(n.http)));
     const c = merged(perNodeLoad);
     const qMs = probeResults.flatMap((p) => p.ms);
@@ -329,15 +345,10 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
       failed: c.failed,
       stored: clusterStored,
       lost: lostOf(ids),
-      // CPU seconds during the load phase, by process group: what the nodes, PostgreSQL,
-      // Redis and the load generator took of the machine's cores
-      cpuS: {
-        nodes: r2(perNode.reduce((s, p) => s + (p.cpuS ?? 0), 0)),
-        postgres: pgCpu === null ? null : r2(pgCpu),
-        redis: redisCpu === null ? null : r2(redisCpu),
-        loadGenerator: r2((selfCpu.user + selfCpu.system) / 1e6),
-        wallS: r2(c.seconds),
-      },
+      // the load phase by process group: seconds on a CPU and seconds runnable but waiting for
+      // one (all threads), so the nodes', PostgreSQL's, Redis' and the load generator's share of
+      // the machine, and whether they were idle or starved
+      sched: { wallS: r2(c.seconds), ...sched },
     };
     log(`cluster: ${cluster.msgsPerSec}/s (${perNode.map((p) => `${p.node} ${p.msgsPerSec}`).join(', ')}), PUBACK p99 ${cluster.ackP99Ms} ms, queryable on another node p99 ${cluster.queryableP99Ms} ms (${qMs.length} probes), lost ${cluster.lost}`);
     await Promise.all(nodeClients.flat().map((cl) => cl.endAsync()));
@@ -354,11 +365,13 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
     const sDevices = loadDevices(ids, sCreds);
     const sClients = await connectAll(`mqtt://127.0.0.1:${single.mqttPort}`, sDevices);
     const sCpu0 = (await metricsOf(single.http))('gateway_process_cpu_seconds_total');
+    const sSched0 = { node: schedOf([single.proc.pid!]), loadGenerator: schedOf([process.pid]) };
     let stopS = false;
     const sProbeRun = sampleQueryable(single, single, sProbe, sCreds.get(sProbe)!, () => stopS);
     toggleProfile(single, 'single-sqlite');
     const sLoad = await runLoad(sClients, sDevices, { seconds: o.duration, window: o.window });
     toggleProfile(single, 'single-sqlite');
+    const sSched = { wallS: r2(sLoad.seconds), node: diff(sSched0.node, schedOf([single.proc.pid!])), loadGenerator: diff(sSched0.loadGenerator, schedOf([process.pid])) };
     stopS = true;
     const sQ = await sProbeRun;
     const sCpu = (await metricsOf(single.http))('gateway_process_cpu_seconds_total') - sCpu0;
@@ -378,6 +391,7 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
       ackP99Ms: r2(percentile(sLoad.ackLatenciesMs, 99)),
       cpuS: r2(sCpu),
       cpuUsPerMsg: sLoad.acked ? Math.round((1e6 * sCpu) / sLoad.acked) : null,
+      sched: sSched,
       acked: sLoad.acked,
       lost: ids.reduce((s, id, i) => s + Math.max(0, sLoad.perDeviceAcked[i]! - (sStored.get(id) ?? 0)), 0),
     };
@@ -432,7 +446,7 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
 }
 
 function printTable(r: {
-  cluster: { nodes: number; msgsPerSec: number; ackP50Ms: number | null; ackP99Ms: number | null; queryableP50Ms: number | null; queryableP99Ms: number | null; queryableSamples: number; acked: number; lost: number; cpuS: { nodes: number | null; postgres: number | null; redis: number | null; loadGenerator: number | null; wallS: number | null }; perNode: Array<{ node: string; devices: number; msgsPerSec: number; ackP99Ms: number | null; queryableP99Ms: number | null; cpuUsPerMsg: number | null; batchMessages: number | null; batchMs: number | null; lost: number }> };
+  cluster: { nodes: number; msgsPerSec: number; ackP50Ms: number | null; ackP99Ms: number | null; queryableP50Ms: number | null; queryableP99Ms: number | null; queryableSamples: number; acked: number; lost: number; sched: Record<string, number | null | { cpuS: number; waitS: number }>; perNode: Array<{ node: string; devices: number; msgsPerSec: number; ackP99Ms: number | null; queryableP99Ms: number | null; cpuUsPerMsg: number | null; batchMessages: number | null; batchMs: number | null; lost: number }> };
   singleNode: { msgsPerSec: number; ackP50Ms: number | null; ackP99Ms: number | null; queryableP50Ms: number | null; queryableP99Ms: number | null; queryableSamples: number; acked: number; lost: number; cpuUsPerMsg: number | null };
   plainAedes: { msgsPerSec: number; ackP50Ms: number | null; ackP99Ms: number | null };
   devices: number; durationSec: number;
@@ -451,6 +465,7 @@ function printTable(r: {
   for (const p of c.perNode) {
     process.stdout.write(`${p.node.padEnd(8)} ${String(p.devices).padStart(7)} ${String(p.msgsPerSec).padStart(7)} ${String(p.ackP99Ms).padStart(11)} ${String(p.queryableP99Ms).padStart(14)} ${String(p.cpuUsPerMsg).padStart(7)} ${String(p.batchMessages).padStart(12)} ${String(p.batchMs).padStart(10)} ${String(p.lost).padStart(5)}\n`);
   }
-  process.stdout.write(`\nCPU seconds in the cluster's ${c.cpuS.wallS} s: nodes ${c.cpuS.nodes}, PostgreSQL ${c.cpuS.postgres ?? 'n/a'}, Redis ${c.cpuS.redis ?? 'n/a'}, load generator ${c.cpuS.loadGenerator}\n`);
+  const g = (k: string) => { const v = c.sched[k] as { cpuS: number; waitS: number } | null; return v ? `${k} ${v.cpuS} (${v.waitS} waiting)` : `${k} n/a`; };
+  process.stdout.write(`\nCPU seconds (and seconds runnable, waiting for a core) in the cluster's ${c.sched.wallS} s on ${cpus().length} cores: ${['nodes', 'postgres', 'redis', 'loadGenerator'].map(g).join(', ')}\n`);
   process.stdout.write(`devices / duration (s): ${r.devices} / ${r.durationSec}\n`);
 }
