@@ -275,6 +275,16 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
         await new Promise((r2) => setTimeout(r2, 100));
       }
     }
+    // PostgreSQL's side of the load phase: transactions committed in the bench database and
+    // WAL fsyncs with their time (track_wal_io_timing, set here on our own server only)
+    const admin = new pg.Client({ connectionString: pgUrl });
+    await admin.connect();
+    cleanup.push(() => admin.end());
+    if (pgServer) await admin.query('ALTER SYSTEM SET track_wal_io_timing = on').then(() => admin.query('SELECT pg_reload_conf()'));
+    const pgStats = async () => {
+      const r = await admin.query<{ commits: string; syncs: string; sync_ms: string }>('SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()) AS commits, wal_sync AS syncs, wal_sync_time AS sync_ms FROM pg_stat_wal');
+      return { commits: Number(r.rows[0]!.commits), syncs: Number(r.rows[0]!.syncs), syncMs: Number(r.rows[0]!.sync_ms) };
+    };
     const devices = loadDevices(ids, creds);
     const home = (i: number) => i % o.nodes;
     const byNode = nodes.map((_, k) => devices.map((d, i) => ({ d, i })).filter(({ i }) => home(i) === k));
@@ -287,6 +297,7 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
     // the PostgreSQL backends exist by now (the nodes' pools), so the process trees are taken once
     const groups = { nodes: nodes.map((n) => n.proc.pid!), postgres: pgNeedle ? processTree(pgNeedle) : null, redis: redisNeedle ? processTree(redisNeedle) : null, loadGenerator: [process.pid] };
     const sched0 = Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, schedOf(pids)]));
+    const pg0 = await pgStats();
     let stopProbes = false;
     const probes = nodes.map((n, k) => sampleQueryable(n, nodes[(k + 1) % nodes.length]!, probeIds[k]!, creds.get(probeIds[k]!)!, () => stopProbes));
     for (const n of nodes) toggleProfile(n, `cluster-${n.name}`);
@@ -296,6 +307,9 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
     stopProbes = true;
     const probeResults = await Promise.all(probes);
     const sched = Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, diff(sched0[k] ?? null, schedOf(pids))]));
+    // pg_stat_* are sent by the backends when idle, at most every 10 s (PGSTAT_MIN_INTERVAL): a short wait so the last ones are in
+    await new Promise((r) => setTimeout(r, 1200));
+    const pg1 = await pgStats();
     const nodeMetrics = await Promise.all(nodes.map((n) => metricsOf(n.http)));
     const c = merged(perNodeLoad);
     const qMs = probeResults.flatMap((p) => p.ms);
@@ -349,6 +363,11 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
       // one (all threads), so the nodes', PostgreSQL's, Redis' and the load generator's share of
       // the machine, and whether they were idle or starved
       sched: { wallS: r2(c.seconds), ...sched },
+      postgres: {
+        transactions: pg1.commits - pg0.commits,
+        walFsyncs: pg1.syncs - pg0.syncs,
+        walFsyncMs: pgServer ? r2(pg1.syncMs - pg0.syncMs) : null,
+      },
     };
     log(`cluster: ${cluster.msgsPerSec}/s (${perNode.map((p) => `${p.node} ${p.msgsPerSec}`).join(', ')}), PUBACK p99 ${cluster.ackP99Ms} ms, queryable on another node p99 ${cluster.queryableP99Ms} ms (${qMs.length} probes), lost ${cluster.lost}`);
     await Promise.all(nodeClients.flat().map((cl) => cl.endAsync()));
@@ -374,7 +393,8 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
     const sSched = { wallS: r2(sLoad.seconds), node: diff(sSched0.node, schedOf([single.proc.pid!])), loadGenerator: diff(sSched0.loadGenerator, schedOf([process.pid])) };
     stopS = true;
     const sQ = await sProbeRun;
-    const sCpu = (await metricsOf(single.http))('gateway_process_cpu_seconds_total') - sCpu0;
+    const sM = await metricsOf(single.http);
+    const sCpu = sM('gateway_process_cpu_seconds_total') - sCpu0;
     await Promise.all(sClients.map((cl) => cl.endAsync()));
     if (profRoot) await new Promise((r) => setTimeout(r, 1500));
     await stopProc(single.proc);
@@ -392,6 +412,8 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
       cpuS: r2(sCpu),
       cpuUsPerMsg: sLoad.acked ? Math.round((1e6 * sCpu) / sLoad.acked) : null,
       sched: sSched,
+      batchMessages: r2(sM('gateway_write_batch_messages_sum') / sM('gateway_write_batch_messages_count')),
+      batchMs: r2((1000 * sM('gateway_write_batch_seconds_sum')) / sM('gateway_write_batch_messages_count')),
       acked: sLoad.acked,
       lost: ids.reduce((s, id, i) => s + Math.max(0, sLoad.perDeviceAcked[i]! - (sStored.get(id) ?? 0)), 0),
     };
@@ -446,8 +468,8 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
 }
 
 function printTable(r: {
-  cluster: { nodes: number; msgsPerSec: number; ackP50Ms: number | null; ackP99Ms: number | null; queryableP50Ms: number | null; queryableP99Ms: number | null; queryableSamples: number; acked: number; lost: number; sched: Record<string, number | null | { cpuS: number; waitS: number }>; perNode: Array<{ node: string; devices: number; msgsPerSec: number; ackP99Ms: number | null; queryableP99Ms: number | null; cpuUsPerMsg: number | null; batchMessages: number | null; batchMs: number | null; lost: number }> };
-  singleNode: { msgsPerSec: number; ackP50Ms: number | null; ackP99Ms: number | null; queryableP50Ms: number | null; queryableP99Ms: number | null; queryableSamples: number; acked: number; lost: number; cpuUsPerMsg: number | null };
+  cluster: { nodes: number; msgsPerSec: number; ackP50Ms: number | null; ackP99Ms: number | null; queryableP50Ms: number | null; queryableP99Ms: number | null; queryableSamples: number; acked: number; lost: number; sched: Record<string, number | null | { cpuS: number; waitS: number }>; postgres: { transactions: number; walFsyncs: number; walFsyncMs: number | null }; perNode: Array<{ node: string; devices: number; msgsPerSec: number; ackP99Ms: number | null; queryableP99Ms: number | null; cpuUsPerMsg: number | null; batchMessages: number | null; batchMs: number | null; lost: number }> };
+  singleNode: { batchMessages: number | null; batchMs: number | null; msgsPerSec: number; ackP50Ms: number | null; ackP99Ms: number | null; queryableP50Ms: number | null; queryableP99Ms: number | null; queryableSamples: number; acked: number; lost: number; cpuUsPerMsg: number | null };
   plainAedes: { msgsPerSec: number; ackP50Ms: number | null; ackP99Ms: number | null };
   devices: number; durationSec: number;
 }): void {
@@ -457,7 +479,8 @@ function printTable(r: {
     ['publish -> PUBACK p50 / p99 (ms)', `${c.ackP50Ms} / ${c.ackP99Ms}`, `${s.ackP50Ms} / ${s.ackP99Ms}`, `${a.ackP50Ms} / ${a.ackP99Ms}`],
     ['publish -> queryable p50 / p99 (ms)', `${c.queryableP50Ms} / ${c.queryableP99Ms} (${c.queryableSamples}, other node)`, `${s.queryableP50Ms} / ${s.queryableP99Ms} (${s.queryableSamples})`, '-'],
     ['acknowledged / lost', `${c.acked} / ${c.lost}`, `${s.acked} / ${s.lost}`, '-'],
-    ['gateway CPU per message (µs)', String(c.perNode.map((p) => p.cpuUsPerMsg).join(' / ')), String(s.cpuUsPerMsg), '-'],
+    ['gateway CPU per message (µs, all threads)', String(c.perNode.map((p) => p.cpuUsPerMsg).join(' / ')), String(s.cpuUsPerMsg), '-'],
+    ['group commit: messages / ms per commit', c.perNode.map((p) => `${p.batchMessages} / ${p.batchMs}`).join(', '), `${s.batchMessages} / ${s.batchMs}`, '-'],
   ];
   process.stdout.write(`${''.padEnd(48)} ${`cluster (${c.nodes} nodes)`.padEnd(34)} ${'one SQLite node'.padEnd(22)} plain aedes\n`);
   for (const [k, v, w, x] of rows) process.stdout.write(`${k.padEnd(48)} ${v.padEnd(34)} ${w.padEnd(22)} ${x}\n`);
@@ -467,5 +490,6 @@ function printTable(r: {
   }
   const g = (k: string) => { const v = c.sched[k] as { cpuS: number; waitS: number } | null; return v ? `${k} ${v.cpuS} (${v.waitS} waiting)` : `${k} n/a`; };
   process.stdout.write(`\nCPU seconds (and seconds runnable, waiting for a core) in the cluster's ${c.sched.wallS} s on ${cpus().length} cores: ${['nodes', 'postgres', 'redis', 'loadGenerator'].map(g).join(', ')}\n`);
+  process.stdout.write(`PostgreSQL during the cluster's load: ${c.postgres.transactions} transactions, ${c.postgres.walFsyncs} WAL fsyncs taking ${c.postgres.walFsyncMs ?? 'n/a'} ms\n`);
   process.stdout.write(`devices / duration (s): ${r.devices} / ${r.durationSec}\n`);
 }
