@@ -261,6 +261,10 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
     const nodes: Node[] = [];
     const addNode = (n: Node) => { nodes.push(n); cleanup.push(async () => { await stopProc(n.proc); rmSync(n.dataDir, { recursive: true, force: true }); }); return n; };
     addNode(await startNode('node1', nodeConfig('node1'), profRoot));
+    // the SQLite node starts beside the other cluster nodes (start-up is most of a short run)
+    // and idles, unprovisioned, until its turn
+    const singleStarting = startNode('sqlite', { mqtt: { rateLimit: { devicePerSecond: 0 } }, http: { rateLimitPerMinute: 0 } }, profRoot);
+    cleanup.push(async () => { const n = await singleStarting.catch(() => undefined); if (n) { await stopProc(n.proc); rmSync(n.dataDir, { recursive: true, force: true }); } });
     (await Promise.all(Array.from({ length: o.nodes - 1 }, (_, k) => startNode(`node${k + 2}`, nodeConfig(`node${k + 2}`), profRoot)))).forEach(addNode);
 
     const probeIds = nodes.map((_, k) => `${tag}-q${k + 1}`);
@@ -374,11 +378,11 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
     cleanup.pop();
     if (profRoot) await new Promise((r) => setTimeout(r, 1500)); // the profiles are written asynchronously
     // the cluster idles through the other two runs: stopped, so its heartbeats and the servers do not compete
-    for (const n of nodes) await stopProc(n.proc);
+    await Promise.all(nodes.map((n) => stopProc(n.proc)));
 
     // ---- one node on embedded defaults (SQLite) ----
     log('one gateway on embedded defaults (SQLite), the same load');
-    const single = addNode(await startNode('sqlite', { mqtt: { rateLimit: { devicePerSecond: 0 } }, http: { rateLimitPerMinute: 0 } }, profRoot));
+    const single = await singleStarting;
     const sProbe = `${tag}-q0`;
     const sCreds = await provision(single.http, [...rows, { id: sProbe, model: 'generic.water-quality', site: 'bench/estate/pump' }]);
     const sDevices = loadDevices(ids, sCreds);
