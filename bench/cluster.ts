@@ -14,7 +14,8 @@
  *
  * Publish → queryable: one probe device per node publishes a unique reading on its node and
  * polls GET /api/v1/telemetry on the *next* node until the reading is there, so the figure
- * includes the commit, the shared store and the other node's query path.
+ * includes the commit, the shared store and the other node's query path (with --cluster 1,
+ * the same node).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -265,7 +266,9 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
     // and idles, unprovisioned, until its turn
     const singleStarting = startNode('sqlite', { mqtt: { rateLimit: { devicePerSecond: 0 } }, http: { rateLimitPerMinute: 0 } }, profRoot);
     cleanup.push(async () => { const n = await singleStarting.catch(() => undefined); if (n) { await stopProc(n.proc); rmSync(n.dataDir, { recursive: true, force: true }); } });
-    (await Promise.all(Array.from({ length: o.nodes - 1 }, (_, k) => startNode(`node${k + 2}`, nodeConfig(`node${k + 2}`), profRoot)))).forEach(addNode);
+    // each added as it comes up, so a failed start of one still stops the others
+    await Promise.all(Array.from({ length: o.nodes - 1 }, (_, k) => startNode(`node${k + 2}`, nodeConfig(`node${k + 2}`), profRoot).then(addNode)));
+    nodes.sort((x, y) => Number(x.name.slice(4)) - Number(y.name.slice(4)));
 
     const probeIds = nodes.map((_, k) => `${tag}-q${k + 1}`);
     log(`provisioning ${o.devices} devices and ${probeIds.length} probes through node1`);
