@@ -192,10 +192,11 @@ export class Gateway {
       registry: this.registry, getModel: (id) => this.catalogue.get(id), metrics: this.metrics, log: log.child({ component: 'connectors' }), clock: this.clock,
       ingest: (connector, deviceId, payload, done) => this.pipeline.ingestPolled(connector, deviceId, payload, done),
     });
+    const bus = config.cluster.redis.url ? clusterBrokerParts({ nodeId: this.nodeId, redisUrl: config.cluster.redis.url, packetTtlS: config.cluster.redis.packetTtlS, log: log.child({ component: 'mqtt-cluster' }) }) : undefined;
     this.broker = new EmbeddedBroker(
       { ...config.mqtt, clock: this.clock },
       { registry: this.registry, integrations: this.integrations, apiKeys: this.apiKeys, pipeline: this.pipeline, metrics: this.metrics, log: log.child({ component: 'mqtt' }), revocations: this.revocations,
-        aedes: config.cluster.redis.url ? clusterBrokerParts({ nodeId: this.nodeId, redisUrl: config.cluster.redis.url, packetTtlS: config.cluster.redis.packetTtlS, log: log.child({ component: 'mqtt-cluster' }) }) : undefined },
+        aedes: bus && { id: bus.id, mq: bus.mq, persistence: bus.persistence }, telemetryPresence: bus?.presence },
     );
     const extraRoutes: Array<(ctx: ApiContext) => FastifyPluginAsync> = [];
     // rules: the configured file; when the default path is missing (started elsewhere), the bundled defaults
@@ -325,8 +326,8 @@ export class Gateway {
       events += e.events.length;
       if (e.deviceId !== undefined) this.registry.markSeen(e.deviceId, e.receivedAt);
       if (e.deadLetter) this.countDeadLetter(e.deadLetter.deviceId);
-      // in a cluster the subscribers may be on other nodes
-      if (e.readings.length > 0 && e.deviceId !== undefined && (this.config.cluster.redis.url !== undefined || this.broker.hasTelemetrySubscribers)) {
+      // here or, in a cluster, on another node
+      if (e.readings.length > 0 && e.deviceId !== undefined && this.broker.hasTelemetrySubscribers) {
         this.broker.publish(`telemetry/${e.deviceId}`, JSON.stringify({
           deviceId: e.deviceId,
           readings: e.readings.map((r) => ({ metric: r.metric, value: r.value, unit: r.unit ?? metricDef(r.metric)?.unit ?? null, ts: new Date(r.ts).toISOString(), ...(r.quality !== 'ok' ? { quality: r.quality } : {}) })),

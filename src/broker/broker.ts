@@ -51,9 +51,17 @@ export interface BrokerDeps {
   revocations?: Revocations;
   /** cluster mode: node id, message bus and persistence shared through Redis (cluster-mq.ts) */
   aedes?: Pick<AedesOptions, 'id' | 'mq' | 'persistence'>;
+  /** cluster mode: telemetry subscribers on the other nodes (cluster-mq.ts TelemetryPresence) */
+  telemetryPresence?: { setLocal(count: number): void; readonly remote: boolean; start(): Promise<void> };
 }
 
-type GatewayClient = Client & { gw?: Principal; gwRefusalLogged?: boolean; gwBucket?: TokenBucket | null };
+type GatewayClient = Client & { gw?: Principal; gwRefusalLogged?: boolean; gwBucket?: TokenBucket | null; gwTelemetry?: Set<string> };
+
+/** a filter that can match telemetry/{id} ('#', '+/…', 'telemetry', 'telemetry/…') */
+const coversTelemetry = (filter: string): boolean => {
+  const first = filter.split('/', 1)[0];
+  return first === 'telemetry' || first === '#' || first === '+';
+};
 
 // [MQTT-3.2.2.3] CONNACK return codes
 const BAD_USERNAME_OR_PASSWORD = 4;
@@ -121,11 +129,18 @@ export class EmbeddedBroker {
       authorizeSubscribe: (client, sub, cb) => this.authorizeSubscribe(client as GatewayClient, sub, cb),
     });
     this.aedes.on('client', () => this.deps.metrics.connectedClients.inc());
+    // aedes empties client.subscriptions before 'clientDisconnect' and emits 'unsubscribe' only
+    // for clean sessions: the telemetry filters each client was granted are counted here
+    this.aedes.on('unsubscribe', (filters, client) => {
+      const mine = (client as GatewayClient).gwTelemetry;
+      if (mine) for (const f of filters) if (mine.delete(f)) this.telemetrySubscriptions--;
+      this.deps.telemetryPresence?.setLocal(this.telemetrySubscriptions);
+    });
     this.aedes.on('clientDisconnect', (client) => {
       this.deps.metrics.connectedClients.dec();
-      const gone = Object.keys((client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions ?? {})
-        .filter((t) => t === 'telemetry' || t.startsWith('telemetry/')).length;
-      this.telemetrySubscriptions = Math.max(0, this.telemetrySubscriptions - gone);
+      const mine = (client as GatewayClient).gwTelemetry;
+      if (mine) { this.telemetrySubscriptions -= mine.size; mine.clear(); }
+      this.deps.telemetryPresence?.setLocal(this.telemetrySubscriptions);
     });
     this.aedes.on('clientError', (client, err) => this.deps.log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'));
     this.deps.revocations?.subscribe(({ principal, reason }) => {
@@ -281,17 +296,22 @@ export class EmbeddedBroker {
       this.refuse(client, 'subscribe', 'filter_not_allowed', { filter: sub.topic.slice(0, 200) });
       return cb(null, null); // SUBACK 0x80 for this filter
     }
-    if (sub.topic === 'telemetry' || sub.topic.startsWith('telemetry/')) this.telemetrySubscriptions++;
+    if (coversTelemetry(sub.topic) && !(client.gwTelemetry ??= new Set()).has(sub.topic)) {
+      client.gwTelemetry.add(sub.topic);
+      this.telemetrySubscriptions++;
+      this.deps.telemetryPresence?.setLocal(this.telemetrySubscriptions);
+    }
     cb(null, sub);
   }
 
   /**
-   * Subscriptions ever granted on telemetry topics, minus those of clients that left: when
-   * zero, nobody can receive telemetry/{id} and the gateway skips building it.
+   * Filters granted that can match telemetry topics, minus those unsubscribed or of clients that left: when
+   * zero here and on every other node, nobody can receive telemetry/{id} and the gateway
+   * skips building it.
    */
   private telemetrySubscriptions = 0;
 
-  get hasTelemetrySubscribers(): boolean { return this.telemetrySubscriptions > 0; }
+  get hasTelemetrySubscribers(): boolean { return this.telemetrySubscriptions > 0 || this.deps.telemetryPresence?.remote === true; }
 
   publish(topic: string, payload: string | Buffer, retain = false): void {
     this.aedes.publish({ cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: 0, retain, dup: false }, () => {});
@@ -323,6 +343,7 @@ export class EmbeddedBroker {
 
   async start(): Promise<BrokerPorts> {
     await this.aedes.listen(); // aedes 1.x: persistence and mq must be ready before the first client
+    await this.deps.telemetryPresence?.start(); // the other nodes' counts, before the first commit
     const ports: BrokerPorts = { mqtt: await this.listen(createServer((socket) => this.aedes.handle(this.guard(socket))), this.opts.port) };
     const tls = this.opts.tls;
     if (tls) {

@@ -10,6 +10,11 @@
  * bandwidth and every node's CPU: the LocalFirstEmitter sends them, and the gateway's own
  * `$gateway/…` topics, to an in-process mqemitter; everything else (alerts/, telemetry/,
  * devices/{id}/status, aedes' $SYS take-over and subscription broadcasts) goes through Redis.
+ *
+ * telemetry/{id} is one message per committed uplink, as many as the uplinks: it crosses
+ * Redis only while some other node has a telemetry subscriber (TelemetryPresence), and is
+ * not even built while no node has one. Publishing it to Redis with nobody listening cost a
+ * cluster node a quarter of its main thread (docs/performance.md, "Cluster").
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -39,6 +44,66 @@ export function isLocalOnly(topic: string): boolean {
   return topic.startsWith('$gateway/') || parseTopic(topic) !== undefined;
 }
 
+const PRESENCE_TOPIC = '$gateway-cluster/telemetry-subscribers';
+
+/**
+ * Which other nodes have MQTT clients subscribed to telemetry/ (aedes' shared subscription
+ * trie holds only QoS > 0 subscriptions, so it cannot tell). Each node announces its count
+ * on the bus when it changes and every `heartbeatMs`, and answers a newcomer's query at
+ * once; a node not heard of for `ttlMs` (killed) counts as none: its subscribers reconnect
+ * to another node and are counted there. A subscription takes effect on the other nodes
+ * after one Redis round trip (about a millisecond), as any subscription through a bus does.
+ */
+export class TelemetryPresence {
+  private readonly others = new Map<string, { count: number; at: number }>();
+  private local = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onMessage: Listener = (message, done) => {
+    try {
+      const m = JSON.parse(String(message.payload)) as { node?: unknown; count?: unknown; query?: unknown };
+      if (typeof m.node === 'string' && m.node !== this.nodeId) {
+        if (m.query === true) this.announce();
+        else if (typeof m.count === 'number') this.others.set(m.node, { count: m.count, at: this.clock() });
+      }
+    } catch { /* not one of ours */ }
+    done();
+  };
+
+  constructor(private readonly bus: Emitter, private readonly nodeId: string,
+    private readonly opts = { heartbeatMs: 5000, ttlMs: 15_000 }, private readonly clock: () => number = Date.now) {}
+
+  start(): Promise<void> {
+    return new Promise((resolve) => this.bus.on(PRESENCE_TOPIC, this.onMessage, () => {
+      this.send({ node: this.nodeId, query: true });
+      this.announce();
+      this.timer = setInterval(() => this.announce(), this.opts.heartbeatMs).unref();
+      resolve();
+    }));
+  }
+
+  stop(): void { clearInterval(this.timer); }
+
+  /** this node's count of telemetry subscriptions (broker.ts) */
+  setLocal(count: number): void {
+    if (count === this.local) return;
+    this.local = count;
+    this.announce();
+  }
+
+  /** some other node, heard of within ttlMs, has a telemetry subscriber */
+  get remote(): boolean {
+    const since = this.clock() - this.opts.ttlMs;
+    for (const o of this.others.values()) if (o.count > 0 && o.at >= since) return true;
+    return false;
+  }
+
+  private announce(): void { this.send({ node: this.nodeId, count: this.local }); }
+
+  private send(body: object): void {
+    this.bus.emit({ topic: PRESENCE_TOPIC, payload: JSON.stringify(body) }, () => undefined);
+  }
+}
+
 /**
  * An mqemitter that routes each message to one of two emitters by topic and listens on
  * both: a message is delivered exactly once, by the emitter it was sent to.
@@ -47,7 +112,9 @@ export class LocalFirstEmitter implements Emitter {
   /** messages kept on this node / sent through Redis (tests and /metrics-style checks) */
   readonly counts = { local: 0, remote: 0 };
 
-  constructor(private readonly local: Emitter, private readonly remote: Emitter, private readonly onClose?: () => Promise<void>) {}
+  constructor(private readonly local: Emitter, private readonly remote: Emitter, private readonly onClose?: () => Promise<void>,
+    /** when set, telemetry/ goes through Redis only while another node has a subscriber */
+    private readonly presence?: TelemetryPresence) {}
 
   on(topic: string, listener: Listener, done?: () => void): this {
     let pending = 2;
@@ -66,7 +133,7 @@ export class LocalFirstEmitter implements Emitter {
   }
 
   emit(message: Message, done?: (err?: Error) => void): this {
-    if (isLocalOnly(message.topic)) {
+    if (isLocalOnly(message.topic) || (this.presence !== undefined && message.topic.startsWith('telemetry/') && !this.presence.remote)) {
       this.counts.local++;
       this.local.emit(message, done);
     } else {
@@ -78,6 +145,7 @@ export class LocalFirstEmitter implements Emitter {
 
   /** the persistence first: its destroy() unsubscribes through this emitter */
   close(done: () => void): this {
+    this.presence?.stop();
     void (this.onClose?.() ?? Promise.resolve()).finally(() => this.local.close(() => this.remote.close(done)));
     return this;
   }
@@ -105,6 +173,7 @@ export interface ClusterBrokerParts {
   id: string;
   mq: LocalFirstEmitter;
   persistence: unknown;
+  presence: TelemetryPresence;
 }
 
 export function defaultNodeId(mqttPort: number): string {
@@ -130,9 +199,10 @@ export function clusterBrokerParts(opts: { nodeId: string; redisUrl: string; pac
   }) as { destroy(cb: () => void): void; addSubscriptions: (client: unknown, subs: object, cb?: unknown) => unknown };
   onceForSubscribe(persistence);
   const local = mqemitter({ matchEmptyLevels: true }) as unknown as Emitter;
+  const presence = new TelemetryPresence(remote, opts.nodeId);
   const mq = new LocalFirstEmitter(local, remote, () => new Promise<void>((resolve) => {
     const t = setTimeout(resolve, 2000); // Redis gone: do not hang the shutdown
     persistence.destroy(() => { clearTimeout(t); resolve(); });
-  }));
-  return { id: opts.nodeId, mq, persistence };
+  }), presence);
+  return { id: opts.nodeId, mq, persistence, presence };
 }

@@ -106,6 +106,8 @@ describe('MQTT access rules', () => {
     await publish(i, 'devices/bin-001/up', '{"fill_pct": 99}');
     expect(await refusals('publish')).toBe(refusedBefore + 1);
     await i.endAsync();
+    // its telemetry filter left with it: nobody can receive telemetry/ and it is not built
+    await eventually(() => !gw.gateway.broker.hasTelemetrySubscribers, 3000, 10);
     const latest = await gw.api('/api/v1/devices/bin-001/latest');
     expect(latest.body.readings.fill_pct.value).toBe(43);
 
