@@ -38,7 +38,8 @@ import { clusterBrokerParts, defaultNodeId } from './broker/cluster-mq.js';
 import { clusterRoutes, type ClusterView } from './api/routes/cluster.js';
 import { AuditLog } from './audit.js';
 import { sqliteRepositories } from './storage/repositories/sqlite.js';
-import { withSharedDeadLetters, type SharedDeadLetterStore } from './storage/shared-dead-letters.js';
+import { sharedDeadLetterWriter, withSharedDeadLetters, type SharedDeadLetterStore } from './storage/shared-dead-letters.js';
+import type { DeadLetter } from './core/types.js';
 import { SharedRegistry } from './cluster/shared-registry.js';
 import type { Repositories } from './storage/repositories/types.js';
 import { UpstreamSource } from './broker/sources.js';
@@ -103,6 +104,8 @@ export class Gateway {
   deadLetterRepo!: Repositories['deadLetters'];
   /** cluster mode: the committer's store, writing dead letters to PostgreSQL */
   private sharedDeadLetters: SharedDeadLetterStore | undefined;
+  /** cluster mode: writes dead letters to PostgreSQL (the committer's, and those the InfluxDB store makes) */
+  private deadLetterWriter: ((letters: readonly DeadLetter[]) => Promise<void>) | undefined;
   leadership: Leadership = SOLE_LEADER;
   nodeId = '';
   /** called after every group commit with the committed entries */
@@ -144,6 +147,7 @@ export class Gateway {
     }
     const repos = this.shared?.repositories ?? sqliteRepositories(this.db);
     this.deadLetterRepo = repos.deadLetters;
+    this.deadLetterWriter = this.shared && sharedDeadLetterWriter(repos.deadLetters, { limits: config.ingest.deadLetters, onEvicted: (n) => this.metrics.deadLettersEvicted.inc(n) });
     this.userModels = new UserModels(repos.userModels, this.catalogue, this.sandbox, this.clock, log.child({ component: 'codecs' }), (id) => this.registry?.refreshKinds(id));
     registerUserModelMetrics(this.metrics.registry, this.userModels);
     await this.userModels.load(); // before the registry: a device's kind comes from its model
@@ -169,7 +173,7 @@ export class Gateway {
 
     const occupiedAtStart = await this.store.latestMany([...this.registry.all()].filter((d) => d.kind === 'parking').map((d) => d.id), ['occupied']);
     // cluster mode: the dead letters of each group commit into PostgreSQL, before its PUBACKs
-    this.sharedDeadLetters = this.shared && withSharedDeadLetters(this.store, repos.deadLetters, { limits: config.ingest.deadLetters, onEvicted: (n) => this.metrics.deadLettersEvicted.inc(n) });
+    this.sharedDeadLetters = this.deadLetterWriter && withSharedDeadLetters(this.store, this.deadLetterWriter);
     this.committer = new GroupCommitter(this.sharedDeadLetters ?? this.store, {
       maxDelayMs: config.ingest.batchMaxDelayMs,
       maxMessages: config.ingest.batchMaxMessages,
@@ -310,6 +314,7 @@ export class Gateway {
       clock: this.clock,
       deadLetters: config.ingest.deadLetters,
       onDeadLettersEvicted: (n) => this.metrics.deadLettersEvicted.inc(n),
+      sharedDeadLetters: this.deadLetterWriter,
     });
   }
 

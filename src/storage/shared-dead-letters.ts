@@ -13,6 +13,7 @@
 import type { DeadLetterRepository } from './repositories/types.js';
 import { deadLetterRow, type DeadLetterLimits } from './sqlite-telemetry.js';
 import type { Readiness, TelemetryStore, WriteBatch } from './telemetry-store.js';
+import type { DeadLetter } from '../core/types.js';
 
 export interface SharedDeadLetterOptions {
   limits: DeadLetterLimits;
@@ -24,26 +25,34 @@ export interface SharedDeadLetterStore extends TelemetryStore {
   deadLetterReadiness(): Readiness;
 }
 
+/**
+ * Writes dead letters to the shared repository: cut and hashed (deadLetterRow), one
+ * multi-row INSERT and the eviction in one transaction; resolves once that is durable.
+ */
+export function sharedDeadLetterWriter(repo: DeadLetterRepository, opts: SharedDeadLetterOptions): (letters: readonly DeadLetter[]) => Promise<void> {
+  return async (letters) => {
+    if (letters.length === 0) return;
+    const evicted = await repo.insert(letters.map((d) => deadLetterRow(d, opts.limits)), opts.limits.maxTotalBytes);
+    if (evicted > 0) opts.onEvicted?.(evicted);
+  };
+}
+
 /** Only commit() differs; everything else is the store's own. */
-export function withSharedDeadLetters(store: TelemetryStore, repo: DeadLetterRepository, opts: SharedDeadLetterOptions): SharedDeadLetterStore {
+export function withSharedDeadLetters(store: TelemetryStore, write: (letters: readonly DeadLetter[]) => Promise<void>): SharedDeadLetterStore {
   let lastError: string | undefined;
   return {
     name: store.name,
     start: () => store.start(),
     async commit(batch: WriteBatch): Promise<void> {
       if (batch.deadLetters.length === 0) return store.commit(batch);
-      // cut and hashed before the readings commit (deadLetterRow: ingest.deadLetters.maxPayloadBytes)
-      const rows = batch.deadLetters.map((d) => deadLetterRow(d, opts.limits));
       await store.commit({ ...batch, deadLetters: [] });
-      let evicted: number;
       try {
-        evicted = await repo.insert(rows, opts.limits.maxTotalBytes);
+        await write(batch.deadLetters);
         lastError = undefined;
       } catch (err) {
         lastError = (err as Error).message;
         throw err;
       }
-      if (evicted > 0) opts.onEvicted?.(evicted);
     },
     series: (q) => store.series(q),
     scan: (q) => store.scan(q),

@@ -15,6 +15,7 @@ import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { connect, eventually, publish } from '../helpers/mqtt.js';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
 import { startRedis, type Redis } from '../helpers/redis.js';
+import { startInfluxd } from '../helpers/influxd.js';
 
 const SITE = 'jiangnan/yuhua-garden/b3';
 const MiB = 1024 * 1024;
@@ -137,6 +138,32 @@ describe('dead letters shared in PostgreSQL', () => {
     const evicted = await metric(a, 'gateway_dead_letters_evicted_total') + await metric(b, 'gateway_dead_letters_evicted_total') - evictedBefore;
     expect(evicted).toBe(before + 7 - 4);
     expect(embeddedDeadLetters(a) + embeddedDeadLetters(b)).toBe(0);
+  }, 60_000);
+});
+
+describe('dead letters an InfluxDB store makes, on a cluster node', () => {
+  it('readings InfluxDB refuses as data are a dead letter in PostgreSQL, listed by the other node', async () => {
+    const influxd = await startInfluxd();
+    let node: TestGateway | undefined;
+    try {
+      node = await startGateway({ config: { ...cfg('node-influx'), store: { type: 'influx-v1', influx: { url: influxd.url, database: 'shared_dl', timeoutMs: 2000 } } } });
+      // ph stored as a string first: InfluxDB then refuses a float ph (field type conflict, HTTP 400)
+      const w = await fetch(`${influxd.url}/write?db=shared_dl&precision=ms`, { method: 'POST', body: `ph,device=wq-influx value="x" ${Date.now() - 60_000}` });
+      expect(w.status).toBe(204);
+      const c = await device(a, node, 'wq-influx', 'generic.water-quality');
+      await publish(c, 'devices/wq-influx/up', JSON.stringify({ ph: 7.2 }));
+      const rows = (await pool.query("SELECT topic, reason, payload FROM dead_letters WHERE topic = 'store/influx-v1'")).rows;
+      expect(rows).toHaveLength(1);
+      expect(rows[0].reason).toMatch(/field type conflict/);
+      expect(Buffer.from(rows[0].payload).toString()).toMatch(/^ph,.*device=wq-influx.* value=7\.2/);
+      const onB = (await listed(b)).filter((d) => d.reason === rows[0].reason);
+      expect(onB).toHaveLength(1);
+      expect(embeddedDeadLetters(node)).toBe(0);
+      await c.endAsync();
+    } finally {
+      await node?.stop();
+      await influxd.stop();
+    }
   }, 60_000);
 });
 
