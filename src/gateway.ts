@@ -403,6 +403,7 @@ export class Gateway {
     await this.connectors?.stop();
     await this.app?.close();
     await this.sandbox?.drain(); // user-codec decodes in flight become entries before the last commit
+    await this.userModels?.settled(); // compiles of models another node changed
     await this.committer?.flush();
     await this.alerts?.stop();
     await this.lease?.stop();

@@ -2,7 +2,7 @@
  * User models behind a repository (table user_models, one JSON definition per row, parsed
  * by UserModelSchema when read back), mirrored into the model catalogue: the embedded file
  * on one node, PostgreSQL in cluster mode, where a model created, replaced or deleted on
- * another node arrives through the change feed (applyChange) and is compiled here first.
+ * another node arrives through the change feed (applyChange) and is compiled here too.
  */
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
@@ -16,6 +16,8 @@ import type { CodecSandbox } from './sandbox.js';
 export class UserModels {
   /** models stored (by another node) that this node could not load: id -> why */
   readonly failed = new Map<string, string>();
+  /** the compiles applyChange started, one after another */
+  private checks: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly repo: UserModelRepository,
@@ -64,10 +66,14 @@ export class UserModels {
 
   /**
    * Another node created, replaced or deleted model `id` (the change feed): the stored row is
-   * read back and its codec compiled in this node's sandbox before it decodes anything. A
-   * codec that does not compile here is logged and counted (gateway_user_models_failed), and
-   * this node drops its copy: its devices' messages dead-letter with the reason rather than
-   * decode with a version the other nodes no longer use.
+   * read back, put into the catalogue and its codec compiled in this node's sandbox. The
+   * compile does not hold the feed (nor the model) back: the first compile on a node starts
+   * its sandbox thread, which under load took more than the 1 s a change may take to reach
+   * every node, and a device provisioned right after its model must not wait behind it; an
+   * uplink that arrives meanwhile queues behind the compile in the same thread. A codec that
+   * does not compile here is logged and counted (gateway_user_models_failed) and this node
+   * drops its copy: the model's uplinks dead-letter here with the reason rather than decode
+   * with a version the other nodes no longer run.
    */
   async applyChange(id: string): Promise<void> {
     if (this.catalogue.isBuiltin(id)) return;
@@ -80,21 +86,31 @@ export class UserModels {
     }
     if (cur && cur.updatedAt === row.updatedAt && cur.createdAt === row.createdAt) return; // this node's own write, already mirrored
     const def = this.parse(row);
-    let compiled = def !== undefined;
-    if (def) {
-      try {
-        await this.sandbox.check(def.decoder);
-      } catch (err) {
-        this.fail(id, `decoder does not compile on this node: ${(err as Error).message}`);
-        compiled = false;
-      }
-    }
-    if (!compiled) {
+    if (!def) {
       if (cur) { this.catalogue.removeUser(id); this.onChanged(id); }
       return;
     }
     this.mirror(row);
     this.onChanged(id);
+    const model = this.get(id);
+    // one compile at a time: a resync of many changed models must not overflow the sandbox's queue (codec busy)
+    this.checks = this.checks.then(async () => {
+      if (this.get(id) !== model) return; // replaced or deleted meanwhile: that change decides
+      try {
+        await this.sandbox.check(def.decoder);
+      } catch (err) {
+        if (this.get(id) !== model) return;
+        this.fail(id, `decoder does not compile on this node: ${(err as Error).message}`);
+        this.catalogue.removeUser(id);
+        this.onChanged(id);
+      }
+    });
+  }
+
+  /** resolves when every compile applyChange started has finished (tests, shutdown) */
+  async settled(): Promise<void> {
+    let last: Promise<void>;
+    do { last = this.checks; await last; } while (last !== this.checks);
   }
 
   /** after the change feed (re)connects: the changes it may have missed */

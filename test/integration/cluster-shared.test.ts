@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes, createHash } from 'node:crypto';
 import pg from 'pg';
+import mqtt from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { connect, eventually, publish } from '../helpers/mqtt.js';
@@ -187,7 +188,9 @@ describe('user models shared in PostgreSQL', () => {
     const c = await device(a, b, 'lid-1', 'user.lid');
     expect(b.gateway.registry.get('lid-1')!.kind).toBe('bin_fill');
     // 0x0316 = 790: 79.0 °F = 26.1 °C; 0x0D48 = 3400 mV
+    t0 = Date.now();
     await publish(c, 'devices/lid-1/up/2', Buffer.from('03160D48', 'hex'));
+    measured['first uplink of the model through B, PUBACK'] = Date.now() - t0;
     let latest = (await a.api('/api/v1/devices/lid-1/latest')).body.readings;
     expect(latest.temperature_c.value).toBeCloseTo((79 - 32) * 5 / 9, 6);
     expect(latest.battery_v.value).toBe(3.4);
@@ -245,4 +248,37 @@ describe('user models shared in PostgreSQL', () => {
       expect(await metric(gw, 'gateway_user_models_failed')).toBe(0);
     }
   }, 30_000);
+});
+
+describe('PostgreSQL unreachable (last: it stops the server)', () => {
+  it('a dead letter is not acknowledged while it cannot be written to PostgreSQL; the resent message is stored once after', async () => {
+    // the telemetry in this node's SQLite: its readings are acknowledged while PostgreSQL is down, its dead letters not
+    const node = await startGateway({ config: { ...cfg('node-sqlite'), store: { type: 'sqlite' } } });
+    const password = await provision(node, 'wq-down', 'generic.water-quality');
+    const client = mqtt.connect(`mqtt://127.0.0.1:${node.mqttPort}`, { username: 'wq-down', password, clientId: 'wq-down', reconnectPeriod: 200 });
+    client.on('error', () => undefined);
+    try {
+      await new Promise<void>((r) => client.once('connect', () => r()));
+      await pgServer.kill();
+      const acked = (payload: string) => new Promise<number>((resolve) => client.publish('devices/wq-down/up', payload, { qos: 1 }, (err) => { if (!err) resolve(Date.now()); }));
+      const reading = await Promise.race([acked(JSON.stringify({ ph: 7.3 })), new Promise<number>((r) => setTimeout(() => r(0), 5000))]);
+      expect(reading, 'a reading acknowledged (stored in this node\'s SQLite)').toBeGreaterThan(0);
+      let badAckedAt = 0;
+      void acked('not json while PostgreSQL is down').then((t) => { badAckedAt = t; });
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(badAckedAt, 'dead letter acknowledged while PostgreSQL was down').toBe(0);
+      expect((await node.api('/readyz', { token: null })).status).toBe(503);
+      const upAt = Date.now();
+      await pgServer.start();
+      await eventually(() => badAckedAt > 0, 20_000, 50);
+      measured['dead letter acknowledged after PostgreSQL restart'] = badAckedAt - upAt;
+      const rows = (await pool.query("SELECT count(*)::int AS n FROM dead_letters WHERE device_id = 'wq-down'")).rows;
+      expect(rows[0].n).toBe(1);
+      expect(embeddedDeadLetters(node)).toBe(0);
+      expect((await node.api('/api/v1/devices/wq-down/latest')).body.readings.ph.value).toBe(7.3);
+    } finally {
+      client.end(true);
+      await node.stop();
+    }
+  }, 60_000);
 });

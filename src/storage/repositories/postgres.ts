@@ -259,6 +259,14 @@ function dataError(err: unknown): Error {
   return err as Error;
 }
 
+/**
+ * A dead-letter write is part of a group commit: a hung server fails it (no PUBACK, the
+ * devices resend) instead of stalling ingest, as the telemetry store's query_timeout does.
+ */
+const DEAD_LETTER_QUERY_TIMEOUT_MS = 15_000;
+// query_timeout per query is read by pg's Client.query (lib/client.js) but missing from its types
+const timed = (c: pg.PoolClient, text: string, values?: unknown[]): Promise<pg.QueryResult> => c.query({ text, values, query_timeout: DEAD_LETTER_QUERY_TIMEOUT_MS } as pg.QueryConfig);
+
 const TotalsRow = z.object({ rows: z.coerce.number().int(), bytes: z.coerce.number().int() });
 const EvictRow = z.object({ id: z.coerce.number().int(), size: z.coerce.number().int() });
 
@@ -271,16 +279,17 @@ export function pgDeadLetters(raw: pg.Pool): DeadLetterRepository {
       throw new StoreUnavailableError('dead letters (PostgreSQL) unavailable; nothing was written', (err as Error).message);
     }
     try {
-      await c.query('BEGIN');
-      const totals = TotalsRow.parse((await c.query('SELECT rows, bytes FROM dead_letter_totals WHERE id = 1 FOR UPDATE')).rows[0]);
+      await timed(c, 'BEGIN');
+      const totals = TotalsRow.parse((await timed(c, 'SELECT rows, bytes FROM dead_letter_totals WHERE id = 1 FOR UPDATE')).rows[0]);
       const out = await fn(c, totals);
-      await c.query('COMMIT');
+      await timed(c, 'COMMIT');
+      c.release();
       return out;
     } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
+      // the connection is discarded, not rolled back: after a timeout a ROLLBACK on it could
+      // hang as long as the server; closing it ends the transaction (and its lock) server-side
+      c.release(true);
       throw dataError(err);
-    } finally {
-      c.release();
     }
   };
   return {
@@ -302,13 +311,13 @@ export function pgDeadLetters(raw: pg.Pool): DeadLetterRepository {
           cols[5].push(payload); cols[6].push(payloadBytes); cols[7].push(sha256); cols[8].push(size);
           added += size;
         }
-        await c.query(`INSERT INTO dead_letters (ts, topic, client_id, device_id, reason, payload, payload_bytes, payload_sha256, size)
+        await timed(c, `INSERT INTO dead_letters (ts, topic, client_id, device_id, reason, payload, payload_bytes, payload_sha256, size)
           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bigint[], $8::text[], $9::bigint[])`, cols);
         // the same oldest-first eviction as evictDeadLetters() on SQLite
         let over = totals.bytes + added - maxTotalBytes;
         let evicted = 0;
         while (over > 0) {
-          const oldest = (await c.query('SELECT id, size FROM dead_letters ORDER BY id LIMIT 512')).rows.map((r: unknown) => EvictRow.parse(r));
+          const oldest = (await timed(c, 'SELECT id, size FROM dead_letters ORDER BY id LIMIT 512')).rows.map((r: unknown) => EvictRow.parse(r));
           if (oldest.length === 0) break;
           let cut = oldest[0]!.id;
           for (const r of oldest) {
@@ -317,7 +326,7 @@ export function pgDeadLetters(raw: pg.Pool): DeadLetterRepository {
             evicted++;
             if (over <= 0) break;
           }
-          await c.query('DELETE FROM dead_letters WHERE id <= $1', [cut]);
+          await timed(c, 'DELETE FROM dead_letters WHERE id <= $1', [cut]);
         }
         return evicted;
       });
@@ -333,7 +342,7 @@ export function pgDeadLetters(raw: pg.Pool): DeadLetterRepository {
       return (await pool.query(`SELECT id, ts, topic, client_id, device_id, reason, payload, payload_bytes, payload_sha256 FROM dead_letters
         WHERE ${where.join(' AND ')} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ${limit}`, args)).rows.map(deadLetterRecord);
     },
-    deleteBefore: async (ts) => locked(async (c) => (await c.query('DELETE FROM dead_letters WHERE ts < $1', [ts])).rowCount ?? 0),
+    deleteBefore: async (ts) => locked(async (c) => (await timed(c, 'DELETE FROM dead_letters WHERE ts < $1', [ts])).rowCount ?? 0),
     totals: async () => TotalsRow.parse((await pool.query('SELECT rows, bytes FROM dead_letter_totals WHERE id = 1')).rows[0]),
   };
 }
