@@ -41,7 +41,6 @@ import { sqliteRepositories } from './storage/repositories/sqlite.js';
 import { sharedDeadLetterWriter, withSharedDeadLetters, type SharedDeadLetterStore } from './storage/shared-dead-letters.js';
 import type { DeadLetter } from './core/types.js';
 import { SharedRegistry } from './cluster/shared-registry.js';
-import type { Repositories } from './storage/repositories/types.js';
 import { UpstreamSource } from './broker/sources.js';
 import { AlertService } from './alerts/service.js';
 import { PostgresAlertStore, migrateAlerts } from './alerts/postgres-repositories.js';
@@ -100,8 +99,6 @@ export class Gateway {
   lease: LeaderLease | undefined;
   /** cluster mode: devices, API keys, integrations, audit, kv, dead letters and user models in PostgreSQL */
   shared: SharedRegistry | undefined;
-  /** where dead letters are listed from: the embedded file, or PostgreSQL in cluster mode */
-  deadLetterRepo!: Repositories['deadLetters'];
   /** cluster mode: the committer's store, writing dead letters to PostgreSQL */
   private sharedDeadLetters: SharedDeadLetterStore | undefined;
   /** cluster mode: writes dead letters to PostgreSQL (the committer's, and those the InfluxDB store makes) */
@@ -146,7 +143,6 @@ export class Gateway {
       await this.shared.migrate();
     }
     const repos = this.shared?.repositories ?? sqliteRepositories(this.db);
-    this.deadLetterRepo = repos.deadLetters;
     this.deadLetterWriter = this.shared && sharedDeadLetterWriter(repos.deadLetters, { limits: config.ingest.deadLetters, onEvicted: (n) => this.metrics.deadLettersEvicted.inc(n) });
     this.userModels = new UserModels(repos.userModels, this.catalogue, this.sandbox, this.clock, log.child({ component: 'codecs' }), (id) => this.registry?.refreshKinds(id));
     registerUserModelMetrics(this.metrics.registry, this.userModels);

@@ -80,7 +80,7 @@ async function listed(gw: TestGateway): Promise<Listed[]> {
   const out: Listed[] = [];
   let cursor: string | undefined;
   do {
-    const r = await gw.api(`/api/v1/dead-letters?order=asc&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const r = await gw.api(`/api/v1/dead-letters?order=asc&limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
     expect(r.status, r.text).toBe(200);
     out.push(...r.body.items);
     cursor = r.body.next ?? undefined;
@@ -113,6 +113,32 @@ describe('dead letters shared in PostgreSQL', () => {
     // nothing of it in either node's embedded file
     expect(embeddedDeadLetters(a) + embeddedDeadLetters(b)).toBe(0);
   }, 30_000);
+
+  it('a burst of 2000 bad payloads through A and B: every one acknowledged and in PostgreSQL, batched (one INSERT per group commit)', async () => {
+    const N = 1000;
+    const ca = await device(a, a, 'wq-burst-a', 'generic.water-quality');
+    const cb = await device(a, b, 'wq-burst-b', 'generic.water-quality');
+    const commits = async () => await metric(a, 'gateway_write_batch_messages_count') + await metric(b, 'gateway_write_batch_messages_count');
+    // counts the INSERT statements on dead_letters (test-only: a statement trigger beside the gateway's)
+    await pool.query(`CREATE TABLE test_dl_inserts (at timestamptz DEFAULT now());
+      CREATE FUNCTION test_dl_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO test_dl_inserts DEFAULT VALUES; RETURN NULL; END $$;
+      CREATE TRIGGER test_dl_insert AFTER INSERT ON dead_letters FOR EACH STATEMENT EXECUTE FUNCTION test_dl_insert();`);
+    const commitsBefore = await commits();
+    const t0 = Date.now();
+    await Promise.all([ca, cb].flatMap((c, k) => Array.from({ length: N }, (_, i) => publish(c, `devices/wq-burst-${k === 0 ? 'a' : 'b'}/up`, `garbage ${i}`))));
+    const ms = Date.now() - t0;
+    measured[`${2 * N} dead letters acknowledged through two nodes`] = ms;
+    const n = (await pool.query("SELECT count(*)::int AS n FROM dead_letters WHERE device_id IN ('wq-burst-a', 'wq-burst-b')")).rows[0].n;
+    expect(n).toBe(2 * N);
+    const used = await commits() - commitsBefore;
+    const inserts = (await pool.query('SELECT count(*)::int AS n FROM test_dl_inserts')).rows[0].n;
+    await pool.query('DROP TRIGGER test_dl_insert ON dead_letters; DROP FUNCTION test_dl_insert(); DROP TABLE test_dl_inserts');
+    console.log(`${2 * N} dead letters in ${ms} ms, ${used} group commits, ${inserts} INSERT statements`);
+    expect(used).toBeLessThan(N / 2);
+    expect(inserts).toBeGreaterThan(0);
+    expect(inserts).toBeLessThanOrEqual(used);
+    expect(embeddedDeadLetters(a) + embeddedDeadLetters(b)).toBe(0);
+  }, 60_000);
 
   it('the cap evicts the oldest of the shared table whichever node wrote them, counted in /metrics, listed alike on both', async () => {
     const before = (await listed(a)).length;
