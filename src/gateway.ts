@@ -24,7 +24,7 @@ import { buildApp } from './api/app.js';
 import { MODELS } from '../devices/index.js';
 import { ModelCatalogue } from './core/catalogue.js';
 import { CodecSandbox, registerSandboxMetrics } from './codecs/sandbox.js';
-import { UserModels } from './codecs/registry.js';
+import { UserModels, registerUserModelMetrics } from './codecs/registry.js';
 import { VOCABULARY, metricDef } from './core/vocabulary.js';
 import { InfluxTelemetryStore } from './storage/influx/store.js';
 import { InfluxV1Backend } from './storage/influx/v1.js';
@@ -38,6 +38,8 @@ import { clusterBrokerParts, defaultNodeId } from './broker/cluster-mq.js';
 import { clusterRoutes, type ClusterView } from './api/routes/cluster.js';
 import { AuditLog } from './audit.js';
 import { sqliteRepositories } from './storage/repositories/sqlite.js';
+import { sharedDeadLetterWriter, withSharedDeadLetters, type SharedDeadLetterStore } from './storage/shared-dead-letters.js';
+import type { DeadLetter } from './core/types.js';
 import { SharedRegistry } from './cluster/shared-registry.js';
 import { UpstreamSource } from './broker/sources.js';
 import { AlertService } from './alerts/service.js';
@@ -95,8 +97,12 @@ export class Gateway {
   private readonly deadLetterDevices = new Set<string>();
   /** cluster mode (cluster.postgres.url): the lease; otherwise undefined and this node always leads */
   lease: LeaderLease | undefined;
-  /** cluster mode: devices, API keys, integrations, audit and kv in PostgreSQL */
+  /** cluster mode: devices, API keys, integrations, audit, kv, dead letters and user models in PostgreSQL */
   shared: SharedRegistry | undefined;
+  /** cluster mode: the committer's store, writing dead letters to PostgreSQL */
+  private sharedDeadLetters: SharedDeadLetterStore | undefined;
+  /** cluster mode: writes dead letters to PostgreSQL (the committer's, and those the InfluxDB store makes) */
+  private deadLetterWriter: ((letters: readonly DeadLetter[]) => Promise<void>) | undefined;
   leadership: Leadership = SOLE_LEADER;
   nodeId = '';
   /** called after every group commit with the committed entries */
@@ -131,14 +137,16 @@ export class Gateway {
     this.db = openDatabase({ dataDir: config.dataDir, synchronous: config.store.sqlite.synchronous });
     this.sandbox = new CodecSandbox(config.codecs, log.child({ component: 'codecs' }));
     registerSandboxMetrics(this.metrics.registry, this.sandbox);
-    this.userModels = new UserModels(this.db, this.catalogue, this.sandbox, this.clock, log.child({ component: 'codecs' }));
-    this.userModels.load(); // before the registry: a device's kind comes from its model
     // CONTRACT v2 "Cluster": with cluster.postgres.url the registry lives in PostgreSQL and none of it in SQLite
     if (config.cluster.postgres.url) {
       this.shared = new SharedRegistry({ url: config.cluster.postgres.url, nodeId: config.cluster.nodeId ?? defaultNodeId(config.mqtt.port), log: log.child({ component: 'shared-registry' }) });
       await this.shared.migrate();
     }
     const repos = this.shared?.repositories ?? sqliteRepositories(this.db);
+    this.deadLetterWriter = this.shared && sharedDeadLetterWriter(repos.deadLetters, { limits: config.ingest.deadLetters, onEvicted: (n) => this.metrics.deadLettersEvicted.inc(n) });
+    this.userModels = new UserModels(repos.userModels, this.catalogue, this.sandbox, this.clock, log.child({ component: 'codecs' }), (id) => this.registry?.refreshKinds(id));
+    registerUserModelMetrics(this.metrics.registry, this.userModels);
+    await this.userModels.load(); // before the registry: a device's kind comes from its model
     this.registry = new DeviceRegistry(repos.devices, this.catalogue, this.clock, this.revocations);
     await this.registry.load();
     this.apiKeys = new ApiKeys(repos.apiKeys, this.clock, this.revocations);
@@ -146,7 +154,7 @@ export class Gateway {
     this.integrations = new Integrations(repos.integrations, this.clock, this.revocations);
     await this.integrations.load();
     this.audit = new AuditLog(repos.audit, this.clock, log.child({ component: 'audit' }));
-    await this.shared?.follow({ devices: this.registry, apiKeys: this.apiKeys, integrations: this.integrations });
+    await this.shared?.follow({ devices: this.registry, apiKeys: this.apiKeys, integrations: this.integrations, userModels: this.userModels });
 
     this.nodeId = config.cluster.nodeId ?? defaultNodeId(config.mqtt.port);
     if (config.cluster.postgres.url) {
@@ -157,10 +165,12 @@ export class Gateway {
     this.store = this.createStore();
     await this.store.start();
     const pgStore = this.store instanceof PostgresTelemetryStore ? this.store : undefined;
-    this.retention = new Retention(this.db, config.retention, { clock: this.clock, log: log.child({ component: 'retention' }), rollups: config.store.type === 'sqlite', maintain: pgStore && ((now) => pgStore.maintain(now)) });
+    this.retention = new Retention(this.db, config.retention, { clock: this.clock, log: log.child({ component: 'retention' }), rollups: config.store.type === 'sqlite', maintain: pgStore && ((now) => pgStore.maintain(now)), deadLetters: this.shared && repos.deadLetters });
 
     const occupiedAtStart = await this.store.latestMany([...this.registry.all()].filter((d) => d.kind === 'parking').map((d) => d.id), ['occupied']);
-    this.committer = new GroupCommitter(this.store, {
+    // cluster mode: the dead letters of each group commit into PostgreSQL, before its PUBACKs
+    this.sharedDeadLetters = this.deadLetterWriter && withSharedDeadLetters(this.store, this.deadLetterWriter);
+    this.committer = new GroupCommitter(this.sharedDeadLetters ?? this.store, {
       maxDelayMs: config.ingest.batchMaxDelayMs,
       maxMessages: config.ingest.batchMaxMessages,
       onCommitted: (entries, ms) => { this.pipeline.flushCounters(); this.onCommitted(entries, ms); },
@@ -228,7 +238,7 @@ export class Gateway {
     extraRoutes.push((ctx) => clusterRoutes(ctx, this.lease ?? soleNode));
     extraRoutes.push((ctx) => alertStatsRoutes(ctx, this.alerts), reportRoutes);
     this.app = await buildApp({
-      catalogue: this.catalogue, userModels: this.userModels, pseudonymise,
+      catalogue: this.catalogue, userModels: this.userModels, deadLetters: repos.deadLetters, pseudonymise,
       db: this.db, registry: this.registry, apiKeys: this.apiKeys, integrations: this.integrations, store: this.store, metrics: this.metrics,
       clock: this.clock, readiness: () => this.readiness(), isOnline: (d) => this.isOnline(d), extraRoutes, audit: this.audit, revocations: this.revocations, timePolicy: { maxFutureMs: config.ingest.maxFutureS * 1000 },
       connectors: this.connectors, timezone: config.retention.timezone,
@@ -273,6 +283,7 @@ export class Gateway {
       if (!url) throw new ConfigError('store.postgres.url: required for store.type postgres (or set GATEWAY_POSTGRES_URL)');
       const r = config.retention;
       return new PostgresTelemetryStore(this.db, {
+        deadLetters: config.ingest.deadLetters, onDeadLettersEvicted: (n) => this.metrics.deadLettersEvicted.inc(n),
         url, poolSize: config.store.postgres.poolSize, partitionsAhead: config.store.postgres.partitionsAhead,
         retention: { rawDays: r.rawDays, hourlyDays: r.hourlyDays, dailyDays: r.dailyDays, timezone: r.timezone },
         numericMetrics: Object.entries(VOCABULARY).filter(([, d]) => d.type === 'number').map(([m]) => m),
@@ -300,13 +311,16 @@ export class Gateway {
       clock: this.clock,
       deadLetters: config.ingest.deadLetters,
       onDeadLettersEvicted: (n) => this.metrics.deadLettersEvicted.inc(n),
+      sharedDeadLetters: this.deadLetterWriter,
     });
   }
 
   readiness(): { ok: boolean; degraded?: boolean; reason?: string } {
     if (this.stopping) return { ok: false, reason: 'shutting down' };
     if (!this.broker?.isListening) return { ok: false, reason: 'MQTT broker not listening' };
-    const store = this.store.readiness();
+    const own = this.store.readiness();
+    const dead = this.sharedDeadLetters?.deadLetterReadiness();
+    const store = !own.ok || !dead || dead.ok ? own : dead;
     // a node that cannot hear the others' revocations could admit a revoked credential
     const shared = this.shared?.readiness();
     if (shared && !shared.ok) return { ok: false, reason: [shared.reason, store.ok ? undefined : store.reason].filter(Boolean).join('; ') };
@@ -386,6 +400,7 @@ export class Gateway {
     await this.connectors?.stop();
     await this.app?.close();
     await this.sandbox?.drain(); // user-codec decodes in flight become entries before the last commit
+    await this.userModels?.settled(); // compiles of models another node changed
     await this.committer?.flush();
     await this.alerts?.stop();
     await this.lease?.stop();

@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics.js';
 import type { AuditLog } from '../audit.js';
 import type { ModelCatalogue } from '../core/catalogue.js';
 import type { UserModels } from '../codecs/registry.js';
+import type { DeadLetterRepository } from '../storage/repositories/types.js';
 import type { Revocations } from '../registry/revocations.js';
 import type { ConnectorSnapshot } from '../connectors/connector.js';
 
@@ -26,6 +27,8 @@ export interface ApiContext {
   /** built-in and user models (devices name one of them) */
   catalogue: ModelCatalogue;
   userModels: UserModels;
+  /** the embedded file's, or PostgreSQL's in cluster mode */
+  deadLetters: DeadLetterRepository;
   /** the ingest pipeline's credential pseudonymiser: the decode endpoint stores-as-if */
   pseudonymise: (raw: string) => string;
   /** the estate's time zone (retention.timezone): the console shows times in it */

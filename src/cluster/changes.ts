@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { REGISTRY_CHANNEL } from '../storage/repositories/postgres.js';
 
-export const ChangeSchema = z.object({ kind: z.enum(['device', 'api_key', 'integration']), id: z.string() });
+export const ChangeSchema = z.object({ kind: z.enum(['device', 'api_key', 'integration', 'user_model']), id: z.string() });
 export type RegistryChange = z.infer<typeof ChangeSchema>;
 
 export interface ChangeFeedOptions {

@@ -11,6 +11,7 @@ import type { Repositories } from '../storage/repositories/types.js';
 import type { DeviceRegistry } from '../registry/devices.js';
 import type { ApiKeys } from '../registry/api-keys.js';
 import type { Integrations } from '../registry/integrations.js';
+import type { UserModels } from '../codecs/registry.js';
 import { ChangeFeed, type RegistryChange } from './changes.js';
 
 export interface SharedRegistryOptions {
@@ -22,6 +23,9 @@ export interface SharedRegistryOptions {
   seenSyncMs?: number;
 }
 
+/** what the change feed keeps in step: user models (codecs) too, so a device's kind and decoder are those of the other nodes */
+type Followed = { devices: DeviceRegistry; apiKeys: ApiKeys; integrations: Integrations; userModels?: UserModels };
+
 export class SharedRegistry {
   readonly pool: pg.Pool;
   readonly repositories: Repositories;
@@ -29,7 +33,7 @@ export class SharedRegistry {
   private seenTimer: NodeJS.Timeout | undefined;
   private seenRunning: Promise<void> | undefined;
   private seenError: string | undefined;
-  private registries: { devices: DeviceRegistry; apiKeys: ApiKeys; integrations: Integrations } | undefined;
+  private registries: Followed | undefined;
 
   constructor(private readonly opts: SharedRegistryOptions) {
     this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 4, connectionTimeoutMillis: 3000, keepAlive: true });
@@ -46,7 +50,7 @@ export class SharedRegistry {
   }
 
   /** after they loaded: follow the other nodes' changes */
-  async follow(registries: { devices: DeviceRegistry; apiKeys: ApiKeys; integrations: Integrations }): Promise<void> {
+  async follow(registries: Followed): Promise<void> {
     this.registries = registries;
     this.feed = new ChangeFeed({
       url: this.opts.url,
@@ -54,6 +58,7 @@ export class SharedRegistry {
       log: this.opts.log,
       onChange: (c) => this.apply(c),
       onResync: async () => {
+        await registries.userModels?.resync(); // first: a device's kind comes from its model
         await registries.devices.resync();
         await registries.apiKeys.resync();
         await registries.integrations.resync();
@@ -70,6 +75,7 @@ export class SharedRegistry {
     const r = this.registries!;
     if (c.kind === 'device') await r.devices.applyChange(c.id);
     else if (c.kind === 'api_key') await r.apiKeys.applyChange(c.id);
+    else if (c.kind === 'user_model') await r.userModels?.applyChange(c.id);
     else await r.integrations.applyChange(c.id);
   }
 

@@ -1,36 +1,125 @@
 /**
- * User models in the embedded store (table user_models, one JSON definition per row, parsed
- * by UserModelSchema when read back), mirrored into the model catalogue.
+ * User models behind a repository (table user_models, one JSON definition per row, parsed
+ * by UserModelSchema when read back), mirrored into the model catalogue: the embedded file
+ * on one node, PostgreSQL in cluster mode, where a model created, replaced or deleted on
+ * another node arrives through the change feed (applyChange) and is compiled here too.
  */
 import type { Logger } from 'pino';
-import type { Db } from '../storage/database.js';
+import { Gauge, type Registry } from 'prom-client';
 import type { ModelCatalogue } from '../core/catalogue.js';
 import { RegistryError } from '../registry/devices.js';
+import { ConflictError, type UserModelRecord, type UserModelRepository } from '../storage/repositories/types.js';
 import { UserModelSchema, type UserModelDefinition } from './schema.js';
 import { userModel, type UserModel } from './model.js';
 import type { CodecSandbox } from './sandbox.js';
 
-interface Row { id: string; definition: string; created_at: number; updated_at: number }
-
 export class UserModels {
+  /** models stored (by another node) that this node could not load: id -> why */
+  readonly failed = new Map<string, string>();
+  /** the compiles applyChange started, one after another */
+  private checks: Promise<void> = Promise.resolve();
+
   constructor(
-    private readonly db: Db,
+    private readonly repo: UserModelRepository,
     private readonly catalogue: ModelCatalogue,
     private readonly sandbox: CodecSandbox,
     private readonly clock: () => number,
     private readonly log: Logger,
+    /** a model's kind changed or it came or went: the registry re-reads its devices' kinds */
+    private readonly onChanged: (id: string) => void = () => undefined,
   ) {}
 
-  load(): void {
-    for (const row of this.db.prepare('SELECT id, definition, created_at, updated_at FROM user_models').all() as Row[]) {
-      const parsed = UserModelSchema.safeParse(JSON.parse(row.definition));
-      if (!parsed.success) {
-        // a definition this version no longer accepts: its devices dead-letter with "unknown model" until it is fixed
-        this.log.error({ model: row.id, issue: parsed.error.issues[0] }, 'stored user model does not validate; not loaded');
-        continue;
-      }
-      this.catalogue.putUser(userModel(parsed.data, this.sandbox, { createdAt: row.created_at, updatedAt: row.updated_at }));
+  /** at start, before the registry loads (a device's kind comes from its model) */
+  async load(): Promise<void> {
+    for (const row of await this.repo.all()) this.mirror(row);
+  }
+
+  /** the stored definition, or undefined (logged, counted in failed) when this version no longer accepts it */
+  private parse(row: UserModelRecord): UserModelDefinition | undefined {
+    let json: unknown;
+    try { json = JSON.parse(row.definition); } catch (err) {
+      this.fail(row.id, `definition is not JSON: ${(err as Error).message}`);
+      return undefined;
     }
+    const parsed = UserModelSchema.safeParse(json);
+    if (!parsed.success) {
+      // its devices dead-letter with "unknown model" until it is fixed
+      const issue = parsed.error.issues[0];
+      this.fail(row.id, `definition does not validate: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`);
+      return undefined;
+    }
+    return parsed.data;
+  }
+
+  private fail(id: string, why: string): void {
+    this.failed.set(id, why);
+    this.log.error({ model: id, err: why }, 'stored user model not loaded on this node');
+  }
+
+  private mirror(row: UserModelRecord): boolean {
+    const def = this.parse(row);
+    if (!def) return false;
+    this.failed.delete(row.id);
+    this.catalogue.putUser(userModel(def, this.sandbox, { createdAt: row.createdAt, updatedAt: row.updatedAt }));
+    return true;
+  }
+
+  /**
+   * Another node created, replaced or deleted model `id` (the change feed): the stored row is
+   * read back, put into the catalogue and its codec compiled in this node's sandbox. The
+   * compile does not hold the feed (nor the model) back: the first compile on a node starts
+   * its sandbox thread, which under load took more than the 1 s a change may take to reach
+   * every node, and a device provisioned right after its model must not wait behind it; an
+   * uplink that arrives meanwhile queues behind the compile in the same thread. A codec that
+   * does not compile here is logged and counted (gateway_user_models_failed) and this node
+   * drops its copy: the model's uplinks dead-letter here with the reason rather than decode
+   * with a version the other nodes no longer run.
+   */
+  async applyChange(id: string): Promise<void> {
+    if (this.catalogue.isBuiltin(id)) return;
+    const row = await this.repo.get(id);
+    const cur = this.get(id);
+    if (!row) {
+      this.failed.delete(id);
+      if (cur) { this.catalogue.removeUser(id); this.onChanged(id); }
+      return;
+    }
+    if (cur && cur.updatedAt === row.updatedAt && cur.createdAt === row.createdAt) return; // this node's own write, already mirrored
+    const def = this.parse(row);
+    if (!def) {
+      if (cur) { this.catalogue.removeUser(id); this.onChanged(id); }
+      return;
+    }
+    this.mirror(row);
+    this.onChanged(id);
+    const model = this.get(id);
+    // one compile at a time: a resync of many changed models must not overflow the sandbox's queue (codec busy)
+    this.checks = this.checks.then(async () => {
+      if (this.get(id) !== model) return; // replaced or deleted meanwhile: that change decides
+      try {
+        await this.sandbox.check(def.decoder);
+      } catch (err) {
+        if (this.get(id) !== model) return;
+        this.fail(id, `decoder does not compile on this node: ${(err as Error).message}`);
+        this.catalogue.removeUser(id);
+        this.onChanged(id);
+      }
+    });
+  }
+
+  /** resolves when every compile applyChange started has finished (tests, shutdown) */
+  async settled(): Promise<void> {
+    let last: Promise<void>;
+    do { last = this.checks; await last; } while (last !== this.checks);
+  }
+
+  /** after the change feed (re)connects: the changes it may have missed */
+  async resync(): Promise<void> {
+    const rows = await this.repo.all();
+    const present = new Set(rows.map((r) => r.id));
+    for (const m of this.catalogue.all()) if (m.source === 'user' && !present.has(m.id)) await this.applyChange(m.id);
+    for (const id of [...this.failed.keys()]) if (!present.has(id)) this.failed.delete(id);
+    for (const r of rows) await this.applyChange(r.id);
   }
 
   get(id: string): UserModel | undefined {
@@ -51,7 +140,13 @@ export class UserModels {
     await this.compile(def);
     if (this.catalogue.get(def.id)) throw new RegistryError(409, `model ${def.id} already exists`, 'id');
     const now = this.clock();
-    this.db.prepare('INSERT INTO user_models (id, definition, created_at, updated_at) VALUES (?, ?, ?, ?)').run(def.id, JSON.stringify(def), now, now);
+    try {
+      await this.repo.insert({ id: def.id, definition: JSON.stringify(def), createdAt: now, updatedAt: now });
+    } catch (err) {
+      // created meanwhile on another node (cluster mode)
+      if (err instanceof ConflictError) throw new RegistryError(409, `model ${def.id} already exists`, 'id');
+      throw err;
+    }
     const model = userModel(def, this.sandbox, { createdAt: now, updatedAt: now });
     this.catalogue.putUser(model);
     return model;
@@ -71,19 +166,28 @@ export class UserModels {
     await this.compile(def);
     if (!this.get(id)) throw new RegistryError(404, `model ${id} not found`);
     const now = Math.max(this.clock(), cur.updatedAt + 1);
-    this.db.prepare('UPDATE user_models SET definition = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(def), now, id);
+    // deleted meanwhile on another node (cluster mode)
+    if (!(await this.repo.update(id, JSON.stringify(def), now))) {
+      this.catalogue.removeUser(id);
+      throw new RegistryError(404, `model ${id} not found`);
+    }
     const model = userModel(def, this.sandbox, { createdAt: cur.createdAt, updatedAt: now });
     this.catalogue.putUser(model);
     return model;
   }
 
-  delete(id: string, devicesUsing: string[]): void {
+  async delete(id: string, devicesUsing: string[]): Promise<void> {
     if (this.catalogue.isBuiltin(id)) throw new RegistryError(409, `model ${id} is built in and cannot be deleted`);
     if (!this.get(id)) throw new RegistryError(404, `model ${id} not found`);
     if (devicesUsing.length > 0) {
       throw new RegistryError(409, `model ${id} is used by ${devicesUsing.length} device(s) (${devicesUsing.slice(0, 5).join(', ')}): delete or move them first`);
     }
-    this.db.prepare('DELETE FROM user_models WHERE id = ?').run(id);
+    await this.repo.delete(id);
     this.catalogue.removeUser(id);
   }
+}
+
+/** gateway_user_models_failed: stored user models this node could not load (logged with the reason) */
+export function registerUserModelMetrics(registry: Registry, models: UserModels): void {
+  new Gauge({ name: 'gateway_user_models_failed', help: 'stored user models this node could not load (invalid definition, or a codec that does not compile here); the log says why', registers: [registry], collect() { this.set(models.failed.size); } });
 }

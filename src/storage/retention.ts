@@ -17,6 +17,7 @@ import { DateTime } from 'luxon';
 import type { Logger } from 'pino';
 import type { Db } from './database.js';
 import type { RollupPeriod } from './telemetry-store.js';
+import type { DeadLetterRepository } from './repositories/types.js';
 import { metricDef } from '../core/vocabulary.js';
 
 export interface RetentionConfig {
@@ -56,7 +57,11 @@ export class Retention {
   constructor(
     private readonly db: Db,
     private readonly cfg: RetentionConfig,
-    private readonly opts: { clock: () => number; log: Logger; rollups: boolean; maintain?: (now: number) => Promise<object> },
+    private readonly opts: {
+      clock: () => number; log: Logger; rollups: boolean; maintain?: (now: number) => Promise<object>;
+      /** cluster mode: the shared dead letters (PostgreSQL), pruned past deadLetterDays too */
+      deadLetters?: Pick<DeadLetterRepository, 'deleteBefore'>;
+    },
   ) {}
 
   start(): void {
@@ -86,6 +91,7 @@ export class Retention {
     // maintain: a store's own rollups and pruning (PostgreSQL), after the embedded tables'
     this.running ??= Promise.resolve().then(async () => {
       const report = this.pass();
+      if (this.opts.deadLetters) report.deadLettersDeleted += await this.opts.deadLetters.deleteBefore(this.opts.clock() - this.cfg.deadLetterDays * DAY);
       return this.opts.maintain ? { ...report, store: await this.opts.maintain(this.opts.clock()) } : report;
     }).finally(() => { this.running = undefined; });
     return this.running;

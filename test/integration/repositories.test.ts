@@ -11,6 +11,8 @@ import { REGISTRY_CHANNEL, migrateState, pgRepositories } from '../../src/storag
 import { ConflictError, type Repositories } from '../../src/storage/repositories/types.js';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/gateway.js';
+import { deadLetterRow } from '../../src/storage/sqlite-telemetry.js';
+import { createHash } from 'node:crypto';
 
 interface Engine { name: string; open: () => Promise<Repositories>; close: () => Promise<void> }
 
@@ -162,6 +164,79 @@ describe.each(engines)('repositories on $name', (engine) => {
     await r.kv.set('k', 'two');
     expect(await r.kv.get('k')).toBe('two');
   });
+
+  const limits = { maxPayloadBytes: 8, maxTotalBytes: 1 << 30 };
+  const letter = (ts: number, deviceId: string | undefined, payload: Buffer, reason = `bad ${ts}`) =>
+    deadLetterRow({ ts, topic: `devices/${deviceId ?? 'x'}/up`, clientId: `c-${ts}`, deviceId, reason, payload }, limits);
+
+  it('dead letters: one insert of many rows; bytes, nulls, the cut payload with its length and sha256; filters, order, keyset, limit', async () => {
+    const big = Buffer.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0xff]);
+    expect(await r.deadLetters.insert([letter(100, 'wq-1', big), letter(200, undefined, Buffer.from('{"x":')), letter(300, 'wq-1', Buffer.alloc(0)), letter(400, 'wq-2', Buffer.from([0xde, 0xad]))], limits.maxTotalBytes)).toBe(0);
+    const all = await r.deadLetters.query({ from: 0, to: 1e15, limit: 10 });
+    expect(all.map((d) => d.ts)).toEqual([100, 200, 300, 400]);
+    expect(all[0]).toEqual({
+      id: expect.any(Number), ts: 100, topic: 'devices/wq-1/up', clientId: 'c-100', deviceId: 'wq-1', reason: 'bad 100',
+      payload: big.subarray(0, 8), payloadBytes: 11, payloadSha256: createHash('sha256').update(big).digest('hex'),
+    });
+    expect(Buffer.isBuffer(all[0]!.payload)).toBe(true);
+    expect(all[1]!.deviceId).toBeNull();
+    expect(all[2]!.payload.length).toBe(0);
+    const ids = all.map((d) => d.id);
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids); // id order is arrival order
+    expect((await r.deadLetters.query({ from: 0, to: 1e15, limit: 10, order: 'desc' })).map((d) => d.ts)).toEqual([400, 300, 200, 100]);
+    expect((await r.deadLetters.query({ from: 0, to: 1e15, deviceId: 'wq-1', limit: 10 })).map((d) => d.ts)).toEqual([100, 300]);
+    expect((await r.deadLetters.query({ from: 200, to: 400, limit: 10 })).map((d) => d.ts)).toEqual([200, 300]);
+    expect((await r.deadLetters.query({ from: 0, to: 1e15, limit: 2, afterId: ids[1] })).map((d) => d.ts)).toEqual([300, 400]);
+    expect((await r.deadLetters.query({ from: 0, to: 1e15, limit: 1, order: 'desc', afterId: ids[2] })).map((d) => d.ts)).toEqual([200]);
+    const totals = await r.deadLetters.totals();
+    expect(totals.rows).toBe(4);
+    expect(totals.bytes).toBe([100, 200, 300, 400].reduce((n, ts, i) => n + [letter(100, 'wq-1', big), letter(200, undefined, Buffer.from('{"x":')), letter(300, 'wq-1', Buffer.alloc(0)), letter(400, 'wq-2', Buffer.from([0xde, 0xad]))][i]![8], 0));
+    expect(await r.deadLetters.deleteBefore(300)).toBe(2);
+    expect((await r.deadLetters.query({ from: 0, to: 1e15, limit: 10 })).map((d) => d.ts)).toEqual([300, 400]);
+    expect((await r.deadLetters.totals()).rows).toBe(2);
+    await r.deadLetters.deleteBefore(1e15);
+    expect(await r.deadLetters.totals()).toEqual({ rows: 0, bytes: 0 });
+  });
+
+  it('dead letters: past maxTotalBytes the oldest are evicted in the inserting transaction, counted, and the totals follow', async () => {
+    const rows = Array.from({ length: 10 }, (_, i) => letter(1000 + i, 'wq-e', Buffer.alloc(8, i)));
+    const size = rows[0]![8];
+    expect(rows.every((x) => x[8] === size)).toBe(true);
+    expect(await r.deadLetters.insert(rows.slice(0, 6), 6 * size)).toBe(0);
+    // 4 more with room for 6: the 4 oldest go, newest kept
+    expect(await r.deadLetters.insert(rows.slice(6), 6 * size)).toBe(4);
+    expect((await r.deadLetters.query({ from: 0, to: 1e15, limit: 20 })).map((d) => d.ts)).toEqual([1004, 1005, 1006, 1007, 1008, 1009]);
+    expect(await r.deadLetters.totals()).toEqual({ rows: 6, bytes: 6 * size });
+    // a row larger than the whole cap: oldest first until within it, so it goes too (as the SQLite store always did)
+    expect(await r.deadLetters.insert([letter(2000, 'wq-e', Buffer.alloc(8, 9), 'x'.repeat(500))], 2 * size)).toBe(7);
+    expect((await r.deadLetters.query({ from: 0, to: 1e15, limit: 20 })).map((d) => d.ts)).toEqual([]);
+    expect(await r.deadLetters.totals()).toEqual({ rows: 0, bytes: 0 });
+    expect(await r.deadLetters.insert([], 0)).toBe(0);
+  });
+
+  it('dead letters: a U+0000 in the text columns is kept readable (PostgreSQL text cannot hold it: U+FFFD there)', async () => {
+    await r.deadLetters.insert([deadLetterRow({ ts: 5, topic: 'a\u0000b', clientId: '\u0000', deviceId: 'd\u0000', reason: 'r\u0000', payload: Buffer.from([0]) }, limits)], limits.maxTotalBytes);
+    const [d] = await r.deadLetters.query({ from: 0, to: 10, limit: 1 });
+    const nul = engine.name === 'postgres' ? '\uFFFD' : '\u0000';
+    expect(d).toMatchObject({ topic: `a${nul}b`, clientId: nul, deviceId: `d${nul}`, reason: `r${nul}`, payload: Buffer.from([0]) });
+    await r.deadLetters.deleteBefore(1e15);
+  });
+
+  it('user models: insert, a taken id, get, update, delete report whether the model existed', async () => {
+    const m = { id: 'user.tank', definition: '{"id":"user.tank"}', createdAt: 1_700_000_000_000, updatedAt: 1_700_000_000_000 };
+    await r.userModels.insert(m);
+    const taken = await rejection(r.userModels.insert({ ...m, definition: '{}' }));
+    expect(taken).toBeInstanceOf(ConflictError);
+    expect((taken as ConflictError).field).toBe('id');
+    expect(await r.userModels.get('user.tank')).toEqual(m);
+    expect(await r.userModels.get('user.nope')).toBeUndefined();
+    expect(await r.userModels.update('user.tank', '{"v":2}', m.updatedAt + 1)).toBe(true);
+    expect(await r.userModels.update('user.nope', '{}', 1)).toBe(false);
+    expect(await r.userModels.all()).toEqual([{ ...m, definition: '{"v":2}', updatedAt: m.updatedAt + 1 }]);
+    expect(await r.userModels.delete('user.tank')).toBe(true);
+    expect(await r.userModels.delete('user.tank')).toBe(false);
+    expect(await r.userModels.all()).toEqual([]);
+  });
 });
 
 describe('PostgreSQL change notifications', () => {
@@ -186,6 +261,10 @@ describe('PostgreSQL change notifications', () => {
     await r.apiKeys.upsert({ name: 'k', role: 'crew', tokenHash: 'h', createdAt: 1 }); // unchanged: not announced
     await r.apiKeys.delete('k');
     await r.integrations.insert({ id: 'i', type: 'ttn-v3', secretHash: 's', createdAt: 1 });
+    await r.userModels.insert({ id: 'user.m', definition: '{}', createdAt: 1, updatedAt: 1 });
+    await r.userModels.update('user.m', '{"v":2}', 2);
+    await r.userModels.delete('user.m');
+    await r.deadLetters.insert([deadLetterRow({ ts: 1, topic: 't', clientId: 'c', reason: 'r', payload: Buffer.from('x') }, { maxPayloadBytes: 10, maxTotalBytes: 100 })], 100); // not a registry change
     // a rolled-back change is never announced
     const c = await pool.connect();
     await c.query('BEGIN');
@@ -198,6 +277,7 @@ describe('PostgreSQL change notifications', () => {
       { kind: 'device', id: 'd1' }, { kind: 'device', id: 'd1' }, { kind: 'device', id: 'd1' }, { kind: 'device', id: 'd1' },
       { kind: 'api_key', id: 'k' }, { kind: 'api_key', id: 'k' },
       { kind: 'integration', id: 'i' },
+      { kind: 'user_model', id: 'user.m' }, { kind: 'user_model', id: 'user.m' }, { kind: 'user_model', id: 'user.m' },
     ]);
   }, 60_000);
 });

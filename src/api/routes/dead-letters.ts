@@ -27,20 +27,16 @@ export const deadLetterRoutes = (ctx: ApiContext): FastifyPluginAsync => async (
     const q = req.query;
     const scope = cursorScope(q);
     const c = decodeCursor(q.cursor, scope);
-    const desc = q.order === 'desc';
-    const where = ['ts >= ?', 'ts < ?'];
-    const args: Array<string | number> = [q.from ?? 0, q.to ?? 8.64e15];
-    if (q.device !== undefined) { where.push('device_id = ?'); args.push(q.device); }
     // id order is arrival order (ts is the receive time of the same arrival)
-    if (c) { where.push(`id ${desc ? '<' : '>'} ?`); args.push(Number(c[0])); }
-    const rows = ctx.db.prepare(`SELECT id, ts, topic, client_id, device_id, reason, payload, payload_bytes, payload_sha256 FROM dead_letters WHERE ${where.join(' AND ')} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ?`)
-      .all(...args, q.limit + 1) as Array<{ id: number; ts: number; topic: string; client_id: string; device_id: string | null; reason: string; payload: Buffer; payload_bytes: number | null; payload_sha256: string | null }>;
+    const rows = await ctx.deadLetters.query({
+      from: q.from ?? 0, to: q.to ?? 8.64e15, deviceId: q.device, order: q.order === 'desc' ? 'desc' : 'asc', afterId: c ? Number(c[0]) : undefined, limit: q.limit + 1,
+    });
     return page(rows, q.limit, (d) => [d.id], scope, (d) => ({
-      id: String(d.id), ts: iso(d.ts)!, topic: d.topic, clientId: d.client_id, ...(d.device_id ? { deviceId: d.device_id } : {}),
-      reason: d.reason, payloadBase64: Buffer.from(d.payload).toString('base64'),
+      id: String(d.id), ts: iso(d.ts)!, topic: d.topic, clientId: d.clientId, ...(d.deviceId ? { deviceId: d.deviceId } : {}),
+      reason: d.reason, payloadBase64: d.payload.toString('base64'),
       // the payload is kept up to ingest.deadLetters.maxPayloadBytes: its full size and hash
-      payloadBytes: d.payload_bytes ?? Buffer.from(d.payload).length, ...(d.payload_sha256 ? { payloadSha256: d.payload_sha256 } : {}),
-      truncated: (d.payload_bytes ?? 0) > Buffer.from(d.payload).length,
+      payloadBytes: d.payloadBytes ?? d.payload.length, ...(d.payloadSha256 ? { payloadSha256: d.payloadSha256 } : {}),
+      truncated: (d.payloadBytes ?? 0) > d.payload.length,
     }));
   });
 };

@@ -200,7 +200,7 @@ export const modelRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) 
     schema: { tags: ['models'], summary: 'Delete a user codec; refused (409 MODEL_IN_USE) while devices use it', params: IdParams, response: { 204: NoContent, ...errorResponses(400, 404, 409, ...AUTH_ERRORS) } },
   }, async (req, reply) => {
     try {
-      ctx.userModels.delete(req.params.id, ctx.registry.usingModel(req.params.id));
+      await ctx.userModels.delete(req.params.id, ctx.registry.usingModel(req.params.id));
     } catch (err) {
       throw httpOf(err);
     }

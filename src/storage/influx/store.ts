@@ -38,6 +38,8 @@ export interface InfluxStoreOptions {
   /** dead letters are kept in the embedded store: their bounds (ingest.deadLetters) */
   deadLetters?: DeadLetterLimits;
   onDeadLettersEvicted?: (n: number) => void;
+  /** cluster mode: the dead letters this store makes (rejected readings) go to PostgreSQL instead, durable before the commit resolves */
+  sharedDeadLetters?: (letters: readonly DeadLetter[]) => Promise<void>;
 }
 
 const SCAN_PAGE = 10_000;
@@ -120,13 +122,14 @@ export class InfluxTelemetryStore implements TelemetryStore {
         if (toSpool) this.spool.append(lines);
         // history is in the rollups only: /latest of a device whose only upload is its history comes from here
         if (history.length > 0) this.embedded.rememberLatest(history);
-        this.embedded.commitSync({ readings: [], events: batch.events, deadLetters, seen: batch.seen });
+        this.embedded.commitSync({ readings: [], events: batch.events, deadLetters: this.opts.sharedDeadLetters ? batch.deadLetters : deadLetters, seen: batch.seen });
       })();
       this.embeddedError = undefined;
     } catch (err) {
       if (!isStoreDataError(err)) this.embeddedError = (err as Error).message;
       throw err;
     }
+    if (this.opts.sharedDeadLetters) await this.opts.sharedDeadLetters(deadLetters.slice(batch.deadLetters.length));
     if (toSpool) {
       this.opts.metrics.spooledPoints.inc(lines.length);
       this.updateGauges();
@@ -213,7 +216,10 @@ export class InfluxTelemetryStore implements TelemetryStore {
           await this.backend.write(chunk.lines);
         } catch (err) {
           if (!(err instanceof RejectedWrite)) throw err;
-          this.db.transaction(() => this.embedded.commitSync({ readings: [], events: [], deadLetters: [this.rejected(err, chunk!.points, chunk!.lines)], seen: new Map() }))();
+          const letter = this.rejected(err, chunk.points, chunk.lines);
+          // a shared write that fails leaves the chunk in the spool: the next round retries it
+          if (this.opts.sharedDeadLetters) await this.opts.sharedDeadLetters([letter]);
+          else this.db.transaction(() => this.embedded.commitSync({ readings: [], events: [], deadLetters: [letter], seen: new Map() }))();
         }
         this.spool.remove(chunk);
         this.opts.metrics.drainedPoints.inc(chunk.points);

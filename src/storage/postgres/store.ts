@@ -1,7 +1,7 @@
 /**
  * Readings, latest values, events and rollups in PostgreSQL (store.type postgres); dead
- * letters and last-seen stay in the embedded store beside the registry in this wave
- * (docs/cluster.md "What is not yet shared").
+ * letters stay in the embedded store beside the registry on one node (in cluster mode the
+ * committer hands them to PostgreSQL instead: src/storage/shared-dead-letters.ts).
  *
  * One group commit = one PostgreSQL transaction: the batch's readings in one multi-row
  * INSERT (unnest of column arrays: one statement and one round trip whatever the batch
@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../database.js';
 import type { ReadingValue } from '../../core/model.js';
 import type { Reading } from '../../core/types.js';
-import { SqliteTelemetryStore, fromSql } from '../sqlite-telemetry.js';
+import { SqliteTelemetryStore, fromSql, type DeadLetterLimits } from '../sqlite-telemetry.js';
 import type { EventQuery, LatestValue, Readiness, RollupPeriod, RollupPoint, RollupQuery, SeriesQuery, StoredEvent, StoredPoint, TelemetryStore, WriteBatch } from '../telemetry-store.js';
 import { ensureMonth, listPartitions, migrate, monthOf, nextMonth } from './schema.js';
 
@@ -49,6 +49,9 @@ export interface PostgresStoreOptions {
   numericMetrics: string[];
   log: Logger;
   clock?: () => number;
+  /** dead letters are kept in the embedded store (in cluster mode in PostgreSQL, src/storage/shared-dead-letters.ts): their bounds */
+  deadLetters?: DeadLetterLimits;
+  onDeadLettersEvicted?: (n: number) => void;
 }
 
 export interface PgMaintenanceReport {
@@ -97,7 +100,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
 
   constructor(private readonly db: Db, private readonly opts: PostgresStoreOptions) {
     this.clock = opts.clock ?? Date.now;
-    this.embedded = new SqliteTelemetryStore(db);
+    this.embedded = new SqliteTelemetryStore(db, undefined, { deadLetters: opts.deadLetters, onEvicted: opts.onDeadLettersEvicted });
     // a hung server fails the commit (no PUBACK, the device retries) instead of stalling ingest
     this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize, types, connectionTimeoutMillis: 5000, query_timeout: 15_000, application_name: 'estate-gateway' });
     // an idle client's connection dropped (server restart): the pool replaces it; not fatal

@@ -13,9 +13,11 @@ import { runMigrations } from '../postgres/schema.js';
 import type pg from 'pg';
 import { z } from 'zod';
 import {
-  ConflictError, StoreUnavailableError, actionFilter, apiKeyRecord, auditRecord, deviceRecord, integrationRecord,
-  type ApiKeyRepository, type AuditRepository, type DeviceRepository, type IntegrationRepository, type KvRepository, type Repositories,
+  ConflictError, StoreUnavailableError, actionFilter, apiKeyRecord, auditRecord, deadLetterRecord, deviceRecord, integrationRecord, userModelRecord,
+  type ApiKeyRepository, type AuditRepository, type DeadLetterRepository, type DeviceRepository, type IntegrationRepository, type KvRepository, type Repositories,
+  type UserModelRepository,
 } from './types.js';
+import { StoreDataError } from '../telemetry-store.js';
 
 export const REGISTRY_CHANNEL = 'gateway_registry';
 
@@ -56,6 +58,51 @@ const MIGRATIONS: Array<[string, string]> = [
     EXECUTE FUNCTION gateway_registry_notify('device', 'id');
   CREATE TRIGGER api_keys_changed AFTER INSERT OR UPDATE OR DELETE ON api_keys FOR EACH ROW EXECUTE FUNCTION gateway_registry_notify('api_key', 'name');
   CREATE TRIGGER integrations_changed AFTER INSERT OR UPDATE OR DELETE ON integrations FOR EACH ROW EXECUTE FUNCTION gateway_registry_notify('integration', 'id');
+  `],
+  // the columns of the embedded store's dead_letters (005-strict); dead_letter_totals is kept
+  // by statement triggers, so a psql DELETE or TRUNCATE keeps what counts against
+  // maxTotalBytes right, and a multi-row INSERT updates the totals row once
+  ['002-dead-letters', `
+  CREATE TABLE dead_letters (
+    id bigserial PRIMARY KEY,
+    ts bigint NOT NULL,
+    topic text NOT NULL,
+    client_id text NOT NULL,
+    device_id text,
+    reason text NOT NULL,
+    payload bytea NOT NULL,
+    payload_bytes bigint,
+    payload_sha256 text,
+    size bigint NOT NULL
+  );
+  CREATE INDEX dead_letters_ts ON dead_letters (ts);
+  CREATE INDEX dead_letters_device ON dead_letters (device_id, id);
+  CREATE TABLE dead_letter_totals (id int PRIMARY KEY CHECK (id = 1), rows bigint NOT NULL, bytes bigint NOT NULL);
+  INSERT INTO dead_letter_totals VALUES (1, 0, 0);
+  CREATE FUNCTION gateway_dead_letters_added() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    UPDATE dead_letter_totals SET rows = rows + (SELECT count(*) FROM added), bytes = bytes + (SELECT coalesce(sum(size), 0) FROM added) WHERE id = 1;
+    RETURN NULL;
+  END $$;
+  CREATE FUNCTION gateway_dead_letters_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    UPDATE dead_letter_totals SET rows = rows - (SELECT count(*) FROM removed), bytes = bytes - (SELECT coalesce(sum(size), 0) FROM removed) WHERE id = 1;
+    RETURN NULL;
+  END $$;
+  CREATE FUNCTION gateway_dead_letters_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    UPDATE dead_letter_totals SET rows = 0, bytes = 0 WHERE id = 1;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER dead_letters_added AFTER INSERT ON dead_letters REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION gateway_dead_letters_added();
+  CREATE TRIGGER dead_letters_removed AFTER DELETE ON dead_letters REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION gateway_dead_letters_removed();
+  CREATE TRIGGER dead_letters_truncated AFTER TRUNCATE ON dead_letters FOR EACH STATEMENT EXECUTE FUNCTION gateway_dead_letters_truncated();
+  `],
+  // user models (codecs) announced on the registry channel: a model created before a device
+  // of it is provisioned reaches the other nodes first (NOTIFY is delivered in commit order)
+  ['003-user-models', `
+  CREATE TABLE user_models (id text PRIMARY KEY, definition text NOT NULL, created_at bigint NOT NULL, updated_at bigint NOT NULL);
+  CREATE TRIGGER user_models_changed AFTER INSERT OR UPDATE OR DELETE ON user_models FOR EACH ROW EXECUTE FUNCTION gateway_registry_notify('user_model', 'id');
   `],
 ];
 
@@ -198,6 +245,126 @@ export function pgKv(raw: pg.Pool): KvRepository {
   };
 }
 
+/**
+ * PostgreSQL text cannot hold U+0000, which SQLite and MQTT topics, client ids and decoder
+ * messages can: a dead letter is kept with it replaced (the payload, bytea, is kept as it came).
+ * Refused, it would fail the group commit again on every redelivery.
+ */
+const pgText = (s: string): string => (s.includes('\u0000') ? s.replace(/\u0000/g, '\uFFFD') : s);
+
+/** SQLSTATE classes about the statement's data (22 data exception, 23 integrity): the committer bisects the batch */
+function dataError(err: unknown): Error {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code)) return new StoreDataError((err as Error).message, code);
+  return err as Error;
+}
+
+/**
+ * A dead-letter write is part of a group commit: a hung server fails it (no PUBACK, the
+ * devices resend) instead of stalling ingest, as the telemetry store's query_timeout does.
+ */
+const DEAD_LETTER_QUERY_TIMEOUT_MS = 15_000;
+// query_timeout per query is read by pg's Client.query (lib/client.js) but missing from its types
+const timed = (c: pg.PoolClient, text: string, values?: unknown[]): Promise<pg.QueryResult> => c.query({ text, values, query_timeout: DEAD_LETTER_QUERY_TIMEOUT_MS } as pg.QueryConfig);
+
+const TotalsRow = z.object({ rows: z.coerce.number().int(), bytes: z.coerce.number().int() });
+const EvictRow = z.object({ id: z.coerce.number().int(), size: z.coerce.number().int() });
+
+export function pgDeadLetters(raw: pg.Pool): DeadLetterRepository {
+  const pool = guarded(raw);
+  /** one transaction on one client, the totals row locked first (see insert) */
+  const locked = async <T>(fn: (c: pg.PoolClient, totals: { rows: number; bytes: number }) => Promise<T>): Promise<T> => {
+    let c: pg.PoolClient;
+    try { c = await raw.connect(); } catch (err) {
+      throw new StoreUnavailableError('dead letters (PostgreSQL) unavailable; nothing was written', (err as Error).message);
+    }
+    try {
+      await timed(c, 'BEGIN');
+      const totals = TotalsRow.parse((await timed(c, 'SELECT rows, bytes FROM dead_letter_totals WHERE id = 1 FOR UPDATE')).rows[0]);
+      const out = await fn(c, totals);
+      await timed(c, 'COMMIT');
+      c.release();
+      return out;
+    } catch (err) {
+      // the connection is discarded, not rolled back: after a timeout a ROLLBACK on it could
+      // hang as long as the server; closing it ends the transaction (and its lock) server-side
+      c.release(true);
+      throw dataError(err);
+    }
+  };
+  return {
+    /**
+     * Every writer locks the totals row before it inserts or deletes: the nodes' commits and
+     * the leader's retention take their locks in one order (no deadlock between an eviction
+     * and a retention delete of the same oldest rows), ids are drawn in commit order (a
+     * client paging by id does not skip a row committed late with a lower id), and each
+     * eviction sees the totals of the commits before it (two nodes do not both evict for
+     * the same excess).
+     */
+    insert: async (rows, maxTotalBytes) => {
+      if (rows.length === 0) return 0;
+      return locked(async (c, totals) => {
+        const cols: [number[], string[], string[], Array<string | null>, string[], Buffer[], number[], string[], number[]] = [[], [], [], [], [], [], [], [], []];
+        let added = 0;
+        for (const [ts, topic, clientId, deviceId, reason, payload, payloadBytes, sha256, size] of rows) {
+          cols[0].push(ts); cols[1].push(pgText(topic)); cols[2].push(pgText(clientId)); cols[3].push(deviceId === null ? null : pgText(deviceId)); cols[4].push(pgText(reason));
+          cols[5].push(payload); cols[6].push(payloadBytes); cols[7].push(sha256); cols[8].push(size);
+          added += size;
+        }
+        await timed(c, `INSERT INTO dead_letters (ts, topic, client_id, device_id, reason, payload, payload_bytes, payload_sha256, size)
+          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bigint[], $8::text[], $9::bigint[])`, cols);
+        // the same oldest-first eviction as evictDeadLetters() on SQLite
+        let over = totals.bytes + added - maxTotalBytes;
+        let evicted = 0;
+        while (over > 0) {
+          const oldest = (await timed(c, 'SELECT id, size FROM dead_letters ORDER BY id LIMIT 512')).rows.map((r: unknown) => EvictRow.parse(r));
+          if (oldest.length === 0) break;
+          let cut = oldest[0]!.id;
+          for (const r of oldest) {
+            cut = r.id;
+            over -= r.size;
+            evicted++;
+            if (over <= 0) break;
+          }
+          await timed(c, 'DELETE FROM dead_letters WHERE id <= $1', [cut]);
+        }
+        return evicted;
+      });
+    },
+    query: async (q) => {
+      const args: Array<string | number> = [q.from, q.to];
+      const where = ['ts >= $1', 'ts < $2'];
+      const arg = (v: string | number) => { args.push(v); return `$${args.length}`; };
+      if (q.deviceId !== undefined) where.push(`device_id = ${arg(q.deviceId)}`);
+      const desc = q.order === 'desc';
+      if (q.afterId !== undefined) where.push(`id ${desc ? '<' : '>'} ${arg(q.afterId)}`);
+      const limit = arg(q.limit);
+      return (await pool.query(`SELECT id, ts, topic, client_id, device_id, reason, payload, payload_bytes, payload_sha256 FROM dead_letters
+        WHERE ${where.join(' AND ')} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ${limit}`, args)).rows.map(deadLetterRecord);
+    },
+    deleteBefore: async (ts) => locked(async (c) => (await timed(c, 'DELETE FROM dead_letters WHERE ts < $1', [ts])).rowCount ?? 0),
+    totals: async () => TotalsRow.parse((await pool.query('SELECT rows, bytes FROM dead_letter_totals WHERE id = 1')).rows[0]),
+  };
+}
+
+export function pgUserModels(raw: pg.Pool): UserModelRepository {
+  const pool = guarded(raw);
+  return {
+    all: async () => (await pool.query('SELECT id, definition, created_at, updated_at FROM user_models')).rows.map(userModelRecord),
+    get: async (id) => { const r = (await pool.query('SELECT id, definition, created_at, updated_at FROM user_models WHERE id = $1', [id])).rows[0]; return r === undefined ? undefined : userModelRecord(r); },
+    insert: async (m) => {
+      try {
+        await pool.query('INSERT INTO user_models (id, definition, created_at, updated_at) VALUES ($1, $2, $3, $4)', [m.id, m.definition, m.createdAt, m.updatedAt]);
+      } catch (err) { conflict(err, { user_models_pkey: 'id' }); }
+    },
+    update: async (id, definition, updatedAt) => ((await pool.query('UPDATE user_models SET definition = $1, updated_at = $2 WHERE id = $3', [definition, updatedAt, id])).rowCount ?? 0) > 0,
+    delete: async (id) => ((await pool.query('DELETE FROM user_models WHERE id = $1', [id])).rowCount ?? 0) > 0,
+  };
+}
+
 export function pgRepositories(pool: pg.Pool): Repositories {
-  return { devices: pgDevices(pool), apiKeys: pgApiKeys(pool), integrations: pgIntegrations(pool), audit: pgAudit(pool), kv: pgKv(pool) };
+  return {
+    devices: pgDevices(pool), apiKeys: pgApiKeys(pool), integrations: pgIntegrations(pool), audit: pgAudit(pool), kv: pgKv(pool),
+    deadLetters: pgDeadLetters(pool), userModels: pgUserModels(pool),
+  };
 }

@@ -5,9 +5,11 @@
  */
 import type { Db } from '../database.js';
 import {
-  ConflictError, actionFilter, apiKeyRecord, auditRecord, deviceRecord, integrationRecord,
-  type ApiKeyRepository, type AuditRepository, type DeviceRepository, type IntegrationRepository, type KvRepository, type Repositories,
+  ConflictError, actionFilter, apiKeyRecord, auditRecord, deadLetterRecord, deviceRecord, integrationRecord, userModelRecord,
+  type ApiKeyRepository, type AuditRepository, type DeadLetterRepository, type DeviceRepository, type IntegrationRepository, type KvRepository, type Repositories,
+  type UserModelRepository,
 } from './types.js';
+import { INSERT_DEAD_LETTER, evictDeadLetters } from '../sqlite-telemetry.js';
 import { z } from 'zod';
 
 /** SQLite names the column of a failed UNIQUE: "UNIQUE constraint failed: devices.dev_eui" */
@@ -126,6 +128,57 @@ export function sqliteKv(db: Db): KvRepository {
   };
 }
 
+/**
+ * Dead letters in the embedded file. The ingest hot path does not come through insert():
+ * the SQLite store writes a batch's dead letters inside the group commit's own transaction
+ * (on its writer thread), with the same statement and eviction as here.
+ */
+export function sqliteDeadLetters(db: Db): DeadLetterRepository {
+  const add = db.prepare(INSERT_DEAD_LETTER);
+  const insert = db.transaction((rows: readonly unknown[][], maxTotalBytes: number) => {
+    for (const r of rows) add.run(r);
+    return rows.length > 0 ? evictDeadLetters(db, maxTotalBytes) : 0;
+  });
+  const totals = db.prepare('SELECT rows, bytes FROM dead_letter_totals WHERE id = 1');
+  const TotalsRow = z.object({ rows: z.number().int(), bytes: z.number().int() });
+  return {
+    insert: async (rows, maxTotalBytes) => insert(rows, maxTotalBytes),
+    query: async (q) => {
+      const where = ['ts >= ?', 'ts < ?'];
+      const args: Array<string | number> = [q.from, q.to];
+      if (q.deviceId !== undefined) { where.push('device_id = ?'); args.push(q.deviceId); }
+      const desc = q.order === 'desc';
+      if (q.afterId !== undefined) { where.push(`id ${desc ? '<' : '>'} ?`); args.push(q.afterId); }
+      return db.prepare(`SELECT id, ts, topic, client_id, device_id, reason, payload, payload_bytes, payload_sha256 FROM dead_letters
+        WHERE ${where.join(' AND ')} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ?`).all(...args, q.limit).map(deadLetterRecord);
+    },
+    deleteBefore: async (ts) => db.prepare('DELETE FROM dead_letters WHERE ts < ?').run(ts).changes,
+    totals: async () => TotalsRow.parse(totals.get() ?? { rows: 0, bytes: 0 }),
+  };
+}
+
+export function sqliteUserModels(db: Db): UserModelRepository {
+  const s = {
+    all: db.prepare('SELECT id, definition, created_at, updated_at FROM user_models'),
+    get: db.prepare('SELECT id, definition, created_at, updated_at FROM user_models WHERE id = ?'),
+    insert: db.prepare('INSERT INTO user_models (id, definition, created_at, updated_at) VALUES (?, ?, ?, ?)'),
+    update: db.prepare('UPDATE user_models SET definition = ?, updated_at = ? WHERE id = ?'),
+    delete: db.prepare('DELETE FROM user_models WHERE id = ?'),
+  };
+  return {
+    all: async () => s.all.all().map(userModelRecord),
+    get: async (id) => { const r = s.get.get(id); return r === undefined ? undefined : userModelRecord(r); },
+    insert: async (m) => {
+      try { s.insert.run(m.id, m.definition, m.createdAt, m.updatedAt); } catch (err) { conflict(err, { 'user_models.id': 'id' }); }
+    },
+    update: async (id, definition, updatedAt) => s.update.run(definition, updatedAt, id).changes > 0,
+    delete: async (id) => s.delete.run(id).changes > 0,
+  };
+}
+
 export function sqliteRepositories(db: Db): Repositories {
-  return { devices: sqliteDevices(db), apiKeys: sqliteApiKeys(db), integrations: sqliteIntegrations(db), audit: sqliteAudit(db), kv: sqliteKv(db) };
+  return {
+    devices: sqliteDevices(db), apiKeys: sqliteApiKeys(db), integrations: sqliteIntegrations(db), audit: sqliteAudit(db), kv: sqliteKv(db),
+    deadLetters: sqliteDeadLetters(db), userModels: sqliteUserModels(db),
+  };
 }

@@ -133,6 +133,8 @@ export interface Repositories {
   integrations: IntegrationRepository;
   audit: AuditRepository;
   kv: KvRepository;
+  deadLetters: DeadLetterRepository;
+  userModels: UserModelRepository;
 }
 
 /**
@@ -142,4 +144,78 @@ export interface Repositories {
  */
 export function actionFilter(action: string): { prefix: boolean; value: string } {
   return action.endsWith('*') ? { prefix: true, value: action.slice(0, -1) } : { prefix: false, value: action };
+}
+
+/**
+ * A dead letter as stored (ingest.deadLetters): the payload cut at maxPayloadBytes, with
+ * the original length and sha256 (storage/sqlite-telemetry.ts deadLetterRow builds the row).
+ */
+export interface DeadLetterRecord {
+  id: number;
+  ts: number;
+  topic: string;
+  clientId: string;
+  deviceId: string | null;
+  reason: string;
+  payload: Buffer;
+  /** the original payload's length; null on rows from before payloads were cut */
+  payloadBytes: number | null;
+  payloadSha256: string | null;
+}
+
+const Bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes').transform((b) => (Buffer.isBuffer(b) ? b : Buffer.from(b)));
+
+export const DeadLetterRowSchema = z.object({
+  id: z.coerce.number().int(), ts: Millis, topic: z.string(), client_id: z.string(), device_id: z.string().nullable(), reason: z.string(),
+  payload: Bytes, payload_bytes: Millis.nullable(), payload_sha256: z.string().nullable(),
+});
+export function deadLetterRecord(row: unknown): DeadLetterRecord {
+  const r = DeadLetterRowSchema.parse(row);
+  return { id: r.id, ts: r.ts, topic: r.topic, clientId: r.client_id, deviceId: r.device_id, reason: r.reason, payload: r.payload, payloadBytes: r.payload_bytes, payloadSha256: r.payload_sha256 };
+}
+
+export interface DeadLetterQuery {
+  from: number;
+  to: number;
+  deviceId?: string;
+  limit: number;
+  /** oldest first unless desc */
+  order?: 'asc' | 'desc';
+  /** keyset continuation on id (id order is arrival order) */
+  afterId?: number;
+}
+
+/** the columns of a new dead letter, in INSERT order (sqlite-telemetry.ts DeadLetterRow) */
+export type NewDeadLetter = [ts: number, topic: string, clientId: string, deviceId: string | null, reason: string, payload: Buffer, payloadBytes: number, sha256: string, size: number];
+
+export interface DeadLetterRepository {
+  /**
+   * The rows in one multi-row INSERT, then the oldest dead letters deleted until all of them
+   * take at most maxTotalBytes, in one transaction; resolves (with how many were evicted)
+   * once that transaction is durable.
+   */
+  insert(rows: readonly NewDeadLetter[], maxTotalBytes: number): Promise<number>;
+  query(q: DeadLetterQuery): Promise<DeadLetterRecord[]>;
+  /** retention: the dead letters received before ts; returns how many */
+  deleteBefore(ts: number): Promise<number>;
+  /** what counts against maxTotalBytes */
+  totals(): Promise<{ rows: number; bytes: number }>;
+}
+
+/** a user model (codec) as stored: its definition as posted, as JSON (parsed by UserModelSchema when loaded) */
+export interface UserModelRecord { id: string; definition: string; createdAt: number; updatedAt: number }
+export const UserModelRowSchema = z.object({ id: z.string(), definition: z.string(), created_at: Millis, updated_at: Millis });
+export function userModelRecord(row: unknown): UserModelRecord {
+  const r = UserModelRowSchema.parse(row);
+  return { id: r.id, definition: r.definition, createdAt: r.created_at, updatedAt: r.updated_at };
+}
+
+export interface UserModelRepository {
+  all(): Promise<UserModelRecord[]>;
+  get(id: string): Promise<UserModelRecord | undefined>;
+  /** ConflictError('id') when the id exists */
+  insert(m: UserModelRecord): Promise<void>;
+  /** false: no such model */
+  update(id: string, definition: string, updatedAt: number): Promise<boolean>;
+  delete(id: string): Promise<boolean>;
 }
