@@ -265,9 +265,9 @@ export class PostgresTelemetryStore implements TelemetryStore {
             toSpool = true;
             this.noteFailure(err as Error);
           } else {
-            this.lastError = (err as Error).message;
-            // a value PostgreSQL refuses: the committer bisects and dead-letters that entry alone
+            // a value PostgreSQL refuses: the committer bisects and dead-letters that entry alone; the store itself is fine
             if (isPgDataError(err)) throw new StoreDataError(`postgres refused the batch: ${(err as Error).message}`, (err as { code?: string }).code);
+            this.lastError = (err as Error).message;
             throw err;
           }
         }
@@ -347,12 +347,15 @@ export class PostgresTelemetryStore implements TelemetryStore {
           if (e) entries.push(e);
           else if (line.length > 0) foreign.push(line);
         }
-        await this.drainEntries(entries);
-        if (foreign.length > 0) {
-          // line protocol from store.type influx-*, or a damaged row: kept, visible, with the reason
-          this.deadLetter(`spooled for another store (not a PostgreSQL spool entry): ${foreign.length} lines`, foreign.join('\n'));
-        }
-        this.spool.remove(chunk);
+        const refused: DeadLetter[] = [];
+        await this.drainEntries(entries, refused);
+        // line protocol from store.type influx-*, or a damaged row: kept, visible, with the reason
+        if (foreign.length > 0) refused.push(this.deadLetter(`spooled for another store (not a PostgreSQL spool entry): ${foreign.length} lines`, foreign.join('\n')));
+        // with the delete: a crash before it replays the chunk (upserts: no change) and makes these once
+        this.db.transaction(() => {
+          if (refused.length > 0) this.embedded.commitSync({ readings: [], events: [], deadLetters: refused, seen: new Map() });
+          this.spool.remove(chunk);
+        })();
         this.opts.metrics?.drainedPoints.inc(chunk.points);
         this.spoolFull = false;
         this.updateGauges();
@@ -373,7 +376,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
    * of a key wins, as in consecutive commits). Refused as data: halves until the refused entry
    * is alone, which becomes a dead letter; unreachable: thrown, the chunk is retried whole.
    */
-  private async drainEntries(entries: SpoolEntry[]): Promise<void> {
+  private async drainEntries(entries: SpoolEntry[], refused: DeadLetter[]): Promise<void> {
     if (entries.length === 0) return;
     const readings: Reading[] = [];
     const events: DeviceEventRecord[] = [];
@@ -388,19 +391,18 @@ export class PostgresTelemetryStore implements TelemetryStore {
     } catch (err) {
       if (!isPgDataError(err)) throw err;
       if (entries.length === 1) {
-        this.deadLetter(`postgres refused a spooled entry: ${(err as Error).message}`, JSON.stringify(entries[0]));
+        refused.push(this.deadLetter(`postgres refused a spooled entry: ${(err as Error).message}`, JSON.stringify(entries[0])));
         return;
       }
       const mid = entries.length >> 1;
-      await this.drainEntries(entries.slice(0, mid));
-      await this.drainEntries(entries.slice(mid));
+      await this.drainEntries(entries.slice(0, mid), refused);
+      await this.drainEntries(entries.slice(mid), refused);
     }
   }
 
-  private deadLetter(reason: string, payload: string): void {
+  private deadLetter(reason: string, payload: string): DeadLetter {
     this.opts.log.error({ reason }, 'spooled entries not written to PostgreSQL; kept as a dead letter');
-    const dl: DeadLetter = { ts: this.clock(), topic: `store/${this.name}`, clientId: 'gateway', reason, payload: Buffer.from(payload) };
-    this.db.transaction(() => this.embedded.commitSync({ readings: [], events: [], deadLetters: [dl], seen: new Map() }))();
+    return { ts: this.clock(), topic: `store/${this.name}`, clientId: 'gateway', reason, payload: Buffer.from(payload) };
   }
 
   /** resolves when the spool is empty (tests, shutdown reports) */
