@@ -12,7 +12,7 @@ import { rmSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
 import pino from 'pino';
-import { ADMIN_TOKEN, apiClient, spawnGateway, tempDir, type ChildGateway } from '../helpers/gateway.js';
+import { ADMIN_TOKEN, apiClient, spawnGateway, startGateway, tempDir, type ChildGateway } from '../helpers/gateway.js';
 import { eventually } from '../helpers/mqtt.js';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
 import { openDatabase, type Db } from '../../src/storage/database.js';
@@ -161,6 +161,47 @@ describe('PostgreSQL telemetry store spools while the server is unreachable', ()
     expect((await child.exited).code).toBe(0);
     child = undefined;
   }, 90_000);
+});
+
+describe('cluster mode with a separate telemetry server', () => {
+  it('spools while the telemetry server is down and the cluster state is up (ready, degraded); drains after', async () => {
+    // with store.postgres.url unset (the state's server) the spool is off: cluster-postgres-down.test.ts
+    const telemetry = await startPostgres();
+    try {
+      const stateUrl = await server.createDatabase('spool_state');
+      const telemetryUrl = await telemetry.createDatabase('spool_telemetry');
+      const gw = await startGateway({ config: { cluster: { nodeId: 'n1', postgres: { url: stateUrl } }, store: { type: 'postgres', postgres: { url: telemetryUrl } } } });
+      try {
+        const created = await gw.api('/api/v1/devices', { method: 'POST', json: { id: 'wq-cl', model: 'generic.water-quality' } });
+        expect(created.status).toBe(201);
+        const state = { sent: 0, acks: [] as Array<{ seq: number; at: number }>, stopped: false };
+        const client = await connectDevice(gw.mqttPort, 'wq-cl', created.body.credentials.password);
+        pump(client, 'wq-cl', state);
+        await eventually(() => state.acks.length > 20, 10_000, 50);
+        await telemetry.kill();
+        const downAt = Date.now();
+        await eventually(() => state.acks.filter((a) => a.at > downAt + 200).length > 20, 10_000, 50);
+        const ready = await gw.api('/readyz', { token: null });
+        expect(ready.status).toBe(200);
+        expect(ready.body).toMatchObject({ status: 'degraded', reason: expect.stringMatching(/^postgres: .+ readings in \d+ batches spooled on disk/) });
+        // the registry (the state's server) still takes writes
+        expect((await gw.api('/api/v1/devices', { method: 'POST', json: { id: 'wq-cl2', model: 'generic.water-quality' } })).status).toBe(201);
+        await telemetry.start();
+        await eventually(async () => (await gw.api('/readyz', { token: null })).body.status === 'ready', 20_000, 100);
+        state.stopped = true;
+        await new Promise((r) => setTimeout(r, 300));
+        client.end(true);
+        const points = (await gw.api('/api/v1/telemetry?device=wq-cl&metric=ph&limit=100000')).body.points as Array<{ ts: string }>;
+        const seqs = points.map((p) => (Date.parse(p.ts) - base) / 1000);
+        expect(new Set(seqs).size).toBe(seqs.length);
+        expect(state.acks.filter((a) => !seqs.includes(a.seq)).map((a) => a.seq), 'acknowledged but lost').toEqual([]);
+      } finally {
+        await gw.stop();
+      }
+    } finally {
+      await telemetry.stop();
+    }
+  }, 60_000);
 });
 
 describe('PostgreSQL spool at store level', () => {
