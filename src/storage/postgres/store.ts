@@ -287,7 +287,8 @@ export class PostgresTelemetryStore implements TelemetryStore {
 
   /** durable on disk before commit() resolves (the PUBACK); refused when the spool is full */
   private spoolBatch(rs: Reading[], events: DeviceEventRecord[]): void {
-    if (this.spool.points + rs.length > this.spoolMax) {
+    // readings bound the size; batches bound event-only ones (each is at least one line)
+    if (this.spool.points + rs.length > this.spoolMax || this.spool.batches >= this.spoolMax) {
       if (!this.spoolFull) this.opts.log.error({ points: this.spool.points, max: this.spoolMax }, 'PostgreSQL unreachable and the spool is full (store.postgres.spoolMaxReadings): PUBACKs withheld');
       this.spoolFull = true;
       throw new Error(`postgres unreachable (${this.lastError ?? 'draining'}) and the on-disk spool is full (${this.spool.points} readings, store.postgres.spoolMaxReadings ${this.spoolMax})`);
