@@ -451,7 +451,10 @@ export class PostgresTelemetryStore implements TelemetryStore {
         let minReceived = Infinity;
         for (const r of rs) { if (r.ts < minTs) minTs = r.ts; if (r.receivedAt < minReceived) minReceived = r.receivedAt; }
         const from = Math.max(minTs, minReceived - LOOKBACK_MS);
-        await c.query("UPDATE store_kv SET value = LEAST(value::bigint, $1::bigint)::text WHERE key IN ('rollup.1h.done', 'rollup.1d.done')", [from + LOOKBACK_MS]);
+        // one key at a time in a fixed order (two nodes draining lock them alike), and only when it must move
+        for (const key of ['rollup.1d.done', 'rollup.1h.done']) {
+          await c.query('UPDATE store_kv SET value = $2::text WHERE key = $1 AND value::bigint > $2::bigint', [key, from + LOOKBACK_MS]);
+        }
       }
       if (rs.length > 0) {
         const cols: [string[], string[], number[], Array<number | null>, Array<string | null>, number[], number[]] = [[], [], [], [], [], [], []];
@@ -605,7 +608,9 @@ export class PostgresTelemetryStore implements TelemetryStore {
             WHERE ts >= $2 AND ts < $3 AND quality = 0 AND num IS NOT NULL AND metric = ANY($4::text[])) r
       GROUP BY device_id, metric, bucket
       ON CONFLICT (period, device_id, metric, bucket) DO UPDATE SET count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max, first = excluded.first, last = excluded.last`, args);
-    await this.pool.query('INSERT INTO store_kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, String(end)]);
+    // unless a drained spool moved the mark back meanwhile (writePg late): the next run starts there
+    if (done === undefined) await this.pool.query('INSERT INTO store_kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, String(end)]);
+    else await this.pool.query('UPDATE store_kv SET value = $2 WHERE key = $1 AND value = $3', [key, String(end), done.value]);
     return res.rowCount ?? 0;
   }
 
