@@ -179,6 +179,8 @@ export class PostgresTelemetryStore implements TelemetryStore {
   private draining: Promise<void> | undefined;
   private stopped = false;
   private wake: (() => void) | undefined;
+  /** commits waiting for the drain's current chunk (the hand-over back to direct commits) */
+  private chunkWaiters: Array<() => void> = [];
 
   constructor(private readonly db: Db, private readonly opts: PostgresStoreOptions) {
     this.clock = opts.clock ?? Date.now;
@@ -252,6 +254,14 @@ export class PostgresTelemetryStore implements TelemetryStore {
     const rs = lastPerKey(batch.readings, (r) => `${r.deviceId}\u0000${r.metric}\u0000${r.ts}`).sort(byKey);
     let toSpool = false;
     if (rs.length > 0 || batch.events.length > 0) {
+      // the server is back and the drain is within a chunk of the end: wait for it instead of
+      // queueing behind it, or under steady ingest the spool would never quite empty (every
+      // batch through the disk, /readyz degraded long after the outage). The committer sends
+      // nothing meanwhile, so the spool only shrinks; a failed chunk sets lastError: spool.
+      while (this.spoolOn && this.spool.batches > 0 && this.setupDone && this.lastError === undefined && this.draining
+        && this.spool.points <= this.chunkPoints) {
+        await new Promise<void>((resolve) => this.chunkWaiters.push(resolve));
+      }
       if (this.spoolOn && (this.spool.batches > 0 || !this.setupDone)) {
         toSpool = true;
       } else {
@@ -319,10 +329,18 @@ export class PostgresTelemetryStore implements TelemetryStore {
     this.lastError = err.message;
   }
 
+  private get chunkPoints(): number { return this.opts.drainChunkPoints ?? 5000; }
+
   private kickDrain(): void {
     if (this.stopped) return;
     if (this.draining) { this.wake?.(); return; }
-    this.draining = this.drain().finally(() => { this.draining = undefined; });
+    this.draining = this.drain().finally(() => { this.draining = undefined; this.chunkDone(); });
+  }
+
+  private chunkDone(): void {
+    const waiters = this.chunkWaiters;
+    this.chunkWaiters = [];
+    for (const w of waiters) w();
   }
 
   private sleep(ms: number): Promise<void> {
@@ -339,7 +357,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
     while (!this.stopped && this.spool.batches > 0) {
       try {
         if (!(await this.trySetup())) throw new Error(this.lastError ?? 'setup failed');
-        const chunk = this.spool.head(this.opts.drainChunkPoints ?? 5000);
+        const chunk = this.spool.head(this.chunkPoints);
         if (!chunk) break;
         const entries: SpoolEntry[] = [];
         const foreign: string[] = [];
@@ -363,8 +381,10 @@ export class PostgresTelemetryStore implements TelemetryStore {
         if (this.lastError !== undefined) this.opts.log.info({ remaining: this.spool.points }, 'PostgreSQL accepts writes again; draining the spool');
         this.lastError = undefined;
         delay = initial;
+        this.chunkDone();
       } catch (err) {
         this.noteFailure(err as Error);
+        this.chunkDone();
         await this.sleep(delay);
         delay = Math.min(max, delay * 2);
       }
