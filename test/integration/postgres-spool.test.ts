@@ -387,4 +387,16 @@ describe('PostgreSQL spool at store level', () => {
     expect((await sql.query("SELECT ts::float8 AS ts, num FROM readings WHERE device_id = 'dev-h' ORDER BY ts")).rows.map((r) => r.num)).toEqual([1, 2, 3, 4]);
     expect(store.readiness()).toEqual({ ok: true });
   }, 60_000);
+
+  it('refuses to start over rows another store type spooled (InfluxDB line protocol), saying what to do', async () => {
+    await store.stop();
+    const id = Number(db.prepare("INSERT INTO store_spool (lines, points, created_at) VALUES ('ph,device=wq-1 value=7 1795132800000000000', 1, 0)").run().lastInsertRowid);
+    const refused = open();
+    await expect(refused.start()).rejects.toThrow(/store_spool in gateway\.db holds 1 batches spooled by another store type \(InfluxDB line protocol\): start once with that store\.type/);
+    await refused.stop();
+    db.prepare('DELETE FROM store_spool WHERE id = ?').run(id);
+    store = open();
+    await store.start();
+    expect(store.readiness()).toEqual({ ok: true });
+  });
 });

@@ -203,6 +203,13 @@ export class PostgresTelemetryStore implements TelemetryStore {
    * is back (a node restarted during an outage keeps taking uplinks). Without it, as before.
    */
   async start(): Promise<void> {
+    // rows another store type left (InfluxDB line protocol: store.type was changed with a
+    // non-empty spool) cannot be written here, and a dead letter keeps only 4 KB of them
+    const foreign = (this.db.prepare("SELECT count(*) AS n FROM store_spool WHERE substr(lines, 1, 1) <> '['").get() as { n: number }).n;
+    if (foreign > 0) {
+      throw new Error(`store_spool in gateway.db holds ${foreign} batches spooled by another store type (InfluxDB line protocol): `
+        + 'start once with that store.type until /readyz is ready (the spool drained), or delete them (DELETE FROM store_spool) to discard them');
+    }
     if (!this.spoolOn) await this.setup();
     else await this.trySetup();
     if (this.spool.batches > 0) {
@@ -368,7 +375,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
         }
         const refused: DeadLetter[] = [];
         await this.drainEntries(entries, refused);
-        // line protocol from store.type influx-*, or a damaged row: kept, visible, with the reason
+        // a damaged row (another store's rows are refused at start): kept, visible, with the reason
         if (foreign.length > 0) refused.push(this.deadLetter(`spooled for another store (not a PostgreSQL spool entry): ${foreign.length} lines`, foreign.join('\n')));
         // with the delete: a crash before it replays the chunk (upserts: no change) and makes these once
         this.db.transaction(() => {
