@@ -163,6 +163,45 @@ describe('PostgreSQL telemetry store spools while the server is unreachable', ()
   }, 90_000);
 });
 
+describe('a full spool', () => {
+  it('withholds PUBACKs and answers 503 naming the spool; acknowledges again once drained', async () => {
+    const url = await server.createDatabase('spool_full');
+    const gw = await startGateway({ config: { store: { type: 'postgres', postgres: { url, spoolMaxReadings: 30 } } } });
+    try {
+      const created = await gw.api('/api/v1/devices', { method: 'POST', json: { id: 'wq-full', model: 'generic.water-quality' } });
+      const client = mqtt.connect(`mqtt://127.0.0.1:${gw.mqttPort}`, { username: 'wq-full', password: created.body.credentials.password, clientId: 'wq-full', reconnectPeriod: 100 });
+      client.on('error', () => {});
+      await new Promise<void>((r) => client.once('connect', () => r()));
+      const acked: number[] = [];
+      const send = (seq: number, wait: number) => new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => resolve(false), wait);
+        client.publish('devices/wq-full/up', JSON.stringify({ ts: base + seq * 1000, ph: 7 }), { qos: 1 }, (err) => { clearTimeout(t); if (!err) acked.push(seq); resolve(!err); });
+      });
+      await server.kill();
+      let seq = 0;
+      // one at a time: 30 fit, then the commit is refused and the PUBACK does not come
+      while (seq < 40 && await send(seq, 1500)) seq++;
+      expect(acked).toEqual(Array.from({ length: 30 }, (_, i) => i));
+      const ready = await gw.api('/readyz', { token: null });
+      expect(ready.status).toBe(503);
+      expect(ready.body.reason).toMatch(/^postgres unreachable: .+; the on-disk spool is full \(30 readings in 30 batches, store\.postgres\.spoolMaxReadings 30\): PUBACKs withheld until it drains$/);
+      const m = (await gw.api('/metrics', { token: null })).text;
+      expect(metric(m, 'gateway_spool_points')).toBe(30);
+      expect(metric(m, 'gateway_write_failures_total')).toBeGreaterThan(0);
+      await server.start();
+      await eventually(async () => (await gw.api('/readyz', { token: null })).body.status === 'ready', 20_000, 100);
+      // the refused message is resent by the client (QoS 1) and acknowledged now; new ones too
+      await eventually(() => acked.includes(30), 10_000, 50);
+      expect(await send(31, 5000)).toBe(true);
+      client.end(true);
+      const points = (await gw.api('/api/v1/telemetry?device=wq-full&metric=ph&limit=1000')).body.points as Array<{ ts: string }>;
+      expect(points.map((p) => (Date.parse(p.ts) - base) / 1000)).toEqual(Array.from({ length: 32 }, (_, i) => i));
+    } finally {
+      await gw.stop();
+    }
+  }, 60_000);
+});
+
 describe('cluster mode with a separate telemetry server', () => {
   it('spools while the telemetry server is down and the cluster state is up (ready, degraded); drains after', async () => {
     // with store.postgres.url unset (the state's server) the spool is off: cluster-postgres-down.test.ts
