@@ -3,9 +3,12 @@
  * PostgreSQL is unreachable, QoS 1 uplinks are still acknowledged because each batch is
  * spooled on the node's disk first; when the server is back the spool drains in order and
  * every acknowledged reading is in PostgreSQL exactly once, across a kill -9 of the gateway
- * while spooling. Store level: a drained batch updates latest, events and rollups as a direct
- * commit would, a replayed batch changes nothing, a value PostgreSQL refuses becomes a dead
- * letter without holding up the rest, and a full spool refuses (no PUBACK) with the reason.
+ * while spooling. A full spool withholds PUBACKs and /readyz says why; a cluster node whose
+ * telemetry server is separate from the state spools too (on the state's server it does not:
+ * cluster-postgres-down.test.ts). Store level: a drained batch updates latest, events and
+ * rollups as a direct commit would, a replayed batch changes nothing, a value PostgreSQL
+ * refuses becomes a dead letter without holding up the rest, the drain hands over to direct
+ * commits, and another store type's spool rows stop the start with what to do.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
