@@ -12,6 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
+import { createServer, connect as tcpConnect, type Socket } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
 import pino from 'pino';
@@ -441,4 +442,52 @@ describe('PostgreSQL spool at store level', () => {
     await store.start();
     expect(store.readiness()).toEqual({ ok: true });
   });
+
+  it('starts while the server hangs (connect timeout: no answer at all), spools, and makes the schema and drains once it answers', async () => {
+    const target = await server.createDatabase('spool_hung');
+    // a TCP front that holds connections silently, then forwards them to PostgreSQL
+    let forward = false;
+    const held: Socket[] = [];
+    const front = createServer((sock) => {
+      if (!forward) { held.push(sock); sock.on('error', () => undefined); return; }
+      const up = tcpConnect(server.port, '127.0.0.1');
+      up.on('error', () => sock.destroy());
+      sock.on('error', () => up.destroy());
+      sock.pipe(up).pipe(sock);
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
+    const port = (front.address() as { port: number }).port;
+    const dir = tempDir('pgspool-hung-');
+    dirs.push(dir);
+    const hdb = openDatabase({ dataDir: dir });
+    const hung = new PostgresTelemetryStore(hdb, {
+      url: target.replace(`:${server.port}/`, `:${port}/`), poolSize: 2, partitionsAhead: 1, numericMetrics: ['ph'],
+      retention: { rawDays: 36_500, hourlyDays: 36_500, dailyDays: 36_500, timezone: 'UTC' },
+      log: pino({ level: 'silent' }), spoolMaxReadings: 100, retry: { initialMs: 200, maxMs: 500 },
+    });
+    try {
+      const t0 = Date.now();
+      await hung.start(); // pg's connectionTimeoutMillis (5 s), then on without the schema
+      expect(Date.now() - t0).toBeGreaterThan(4000);
+      expect(hung.readiness()).toMatchObject({ ok: true, degraded: true, reason: expect.stringMatching(/^postgres: .*timeout.*; 0 readings in 0 batches spooled on disk/) });
+      await hung.commit(batch([reading('dev-h2', now - HOUR, 7.3)]));
+      expect(hung.spooledPoints).toBe(1);
+      forward = true;
+      for (const s2 of held) s2.destroy();
+      await hung.drained();
+      expect(hung.readiness()).toEqual({ ok: true });
+      const direct = new pg.Client({ connectionString: target });
+      await direct.connect();
+      try {
+        expect((await direct.query("SELECT ts::float8 AS ts, num FROM readings WHERE device_id = 'dev-h2'")).rows).toEqual([{ ts: now - HOUR, num: 7.3 }]);
+      } finally {
+        await direct.end();
+      }
+    } finally {
+      await hung.stop();
+      hdb.close();
+      for (const s2 of held) s2.destroy();
+      front.close();
+    }
+  }, 60_000);
 });
