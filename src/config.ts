@@ -135,6 +135,8 @@ export const ConfigSchema = z.strictObject({
       poolSize: z.number().int().min(1).max(100).default(10),
       /** months of readings partitions created ahead of the current one */
       partitionsAhead: z.number().int().min(1).max(24).default(3),
+      /** readings kept in the node's on-disk spool while a separate telemetry server is unreachable; 0: no spool */
+      spoolMaxReadings: z.number().int().min(0).max(1_000_000_000).default(1_000_000),
     }).prefault({}),
   }).prefault({}),
   /** cluster mode (docs/cluster.md, CONTRACT v2 "Cluster"): unset = one node, as before */

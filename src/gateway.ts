@@ -32,7 +32,7 @@ import { InfluxV2Backend } from './storage/influx/v2.js';
 import { deviceTags } from './storage/influx/line-protocol.js';
 import { dayOffset } from './storage/influx/backend.js';
 import { Retention } from './storage/retention.js';
-import { PostgresTelemetryStore } from './storage/postgres/store.js';
+import { PostgresTelemetryStore, sameServer } from './storage/postgres/store.js';
 import { LeaderLease, SOLE_LEADER, type Leadership } from './cluster/leader.js';
 import { clusterBrokerParts, defaultNodeId } from './broker/cluster-mq.js';
 import { clusterRoutes, type ClusterView } from './api/routes/cluster.js';
@@ -287,7 +287,9 @@ export class Gateway {
         url, poolSize: config.store.postgres.poolSize, partitionsAhead: config.store.postgres.partitionsAhead,
         retention: { rawDays: r.rawDays, hourlyDays: r.hourlyDays, dailyDays: r.dailyDays, timezone: r.timezone },
         numericMetrics: Object.entries(VOCABULARY).filter(([, d]) => d.type === 'number').map(([m]) => m),
-        log: this.log.child({ component: 'store' }), clock: this.clock,
+        log: this.log.child({ component: 'store' }), clock: this.clock, metrics: this.metrics,
+        // the same server as the cluster state: an outage takes the registry and alerts too, so PUBACKs are withheld (docs/cluster.md "Failure modes")
+        spoolMaxReadings: config.cluster.postgres.url && sameServer(url, config.cluster.postgres.url) ? 0 : config.store.postgres.spoolMaxReadings,
       });
     }
     const i = config.store.influx;

@@ -1,5 +1,6 @@
 /**
- * The durable spool: line-protocol batches the time-series server did not take, kept in
+ * The durable spool: batches the time-series server did not take (InfluxDB line protocol,
+ * or the PostgreSQL store's one-JSON-array-per-line entries), kept in
  * the embedded SQLite store (same file, same fsync as the rest of a commit) until they are
  * drained, oldest first. Rows are appended inside the commit's transaction, so a PUBACK
  * never goes out for a reading that is neither in the server nor on disk.
@@ -38,12 +39,12 @@ export class Spool {
     this.pointCount = s.points;
   }
 
-  /** call inside the commit's transaction */
-  append(lines: string[]): void {
+  /** call inside the commit's transaction; `points`: the readings among the lines (default: every line is one) */
+  append(lines: string[], points = lines.length): void {
     if (lines.length === 0) return;
-    this.stmt.append.run(lines.join('\n'), lines.length, this.clock());
+    this.stmt.append.run(lines.join('\n'), points, this.clock());
     this.rows += 1;
-    this.pointCount += lines.length;
+    this.pointCount += points;
   }
 
   /** the oldest batches, up to about `maxPoints` readings (at least one batch) */
