@@ -26,6 +26,9 @@ export interface PlanContext {
   now: number;
 }
 
+/** the events planEvent acts on; any other only changes what the alert looks like */
+export const escalates = (event: string): boolean => event === 'alert.opened' || event === 'alert.resolved';
+
 /**
  * An opened (or re-opened) alert starts its policy at step 0 and runs the steps due at once
  * (`after: 0s`); a resolved one stops and reports the resolution to every channel that heard

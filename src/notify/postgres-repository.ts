@@ -19,7 +19,7 @@
 import type pg from 'pg';
 import { runMigrations } from '../storage/postgres/schema.js';
 import type { AlertView } from './message.js';
-import type { EscalatedAlert } from './plan.js';
+import { escalates, type EscalatedAlert } from './plan.js';
 import type { EscalationRow, NewMessage, OutboxRow } from './repositories.js';
 
 const MIGRATIONS: Array<[string, string]> = [
@@ -85,6 +85,8 @@ export class PostgresNotifyStore {
    */
   async record(c: pg.PoolClient, events: Array<{ event: string; snapshot: Snapshot }>, plan: (event: string, s: Snapshot, row: EscalationRow | undefined) => SharedPlan | undefined, now: number): Promise<void> {
     for (const { event, snapshot } of events) {
+      // an update, acknowledgement, assignment or note: one statement, nothing to plan
+      if (!escalates(event)) { await c.query('UPDATE notify_escalation SET alert = $2 WHERE alert_id = $1', [snapshot.alert.id, JSON.stringify(snapshot)]); continue; }
       const cur = (await c.query<EscRow>('SELECT * FROM notify_escalation WHERE alert_id = $1 FOR UPDATE', [snapshot.alert.id])).rows[0];
       const row = cur && escOf(cur);
       const p = plan(event, snapshot, row);

@@ -82,7 +82,7 @@ export const alertRoutes = (ctx: ApiContext, alerts: AlertService): FastifyPlugi
     const scope = cursorScope(q);
     const c = decodeCursor(q.cursor, scope);
     const status = (q.status?.length ? q.status : ['open', 'acknowledged']) as AlertStatus[];
-    const rows = alerts.list({ ...q, status, limit: q.limit + 1, ...(c ? { after: { openedAt: Number(c[0]), id: String(c[1]) } } : {}) });
+    const rows = await alerts.withNotifications(alerts.list({ ...q, status, limit: q.limit + 1, ...(c ? { after: { openedAt: Number(c[0]), id: String(c[1]) } } : {}) }));
     return page(rows, q.limit, (a) => [a.openedAt, a.id], scope, alertJson);
   });
 
@@ -112,7 +112,7 @@ export const alertRoutes = (ctx: ApiContext, alerts: AlertService): FastifyPlugi
   r.get('/alerts/:id', { config: { roles: READERS }, schema: { tags: ['alerts'], summary: 'One alert', params: IdParams, response: { 200: AlertSchema, ...errorResponses(400, 404, ...AUTH_ERRORS) } } }, async (req) => {
     const a = alerts.get(req.params.id);
     if (!a) throw new HttpError(404, `alert ${req.params.id} not found`, [{ field: 'params.id', message: 'no alert with this id' }]);
-    return alertJson(a);
+    return alertJson((await alerts.withNotifications([a]))[0]!);
   });
 
   r.post('/alerts/:id/ack', { config: { roles: CREW }, schema: { tags: ['alerts'], summary: 'Acknowledge: the crew is on it (409 when resolved)', params: IdParams, body: OptionalNote, response: one } }, async (req) => {
