@@ -211,7 +211,8 @@ export class ClusterAlerts {
       const failed = new Set<string>();
       for (const r of rows) {
         const w = byUrl.get(r.channel);
-        if (!w || failed.has(r.channel)) { done.set(r.id, false); continue; }
+        if (failed.has(r.channel)) continue; // not tried: waits behind its channel's failed head
+        if (!w) { done.set(r.id, false); continue; }
         try {
           const res = await fetch(w.url, { method: 'POST', body: r.body, signal: AbortSignal.timeout(timeoutMs),
             headers: { 'content-type': 'application/json', 'x-gateway-signature': sign(w.secret, r.body), 'x-gateway-delivery': String(r.id), 'x-gateway-event': r.event } });

@@ -221,20 +221,30 @@ export class PostgresAlertStore {
   /**
    * Due rows, locked until the caller's transaction ends: `deliver` runs inside it and
    * returns per row whether it was delivered (deleted) or failed (retried later).
-   * SKIP LOCKED: a second leader during a lease overlap takes other rows, never the same.
+   *
+   * One deliverer at a time (a transaction advisory lock; a second leader during a lease
+   * overlap finds it taken and delivers nothing): with row locks alone (SKIP LOCKED) two
+   * nodes scanning at once each took part of one channel's rows and sent them concurrently,
+   * so a webhook got alert.updated before alert.opened. Per channel the head of line holds
+   * the rest: a row is due only when no older row of its channel waits for a retry.
    */
   async deliverDue(limit: number, deliver: (rows: OutboxRow[]) => Promise<Map<number, boolean>>, retryMs: (attempts: number) => number): Promise<number> {
     const c = await this.pool.connect();
     try {
       await c.query('BEGIN');
+      const mine = (await c.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock(hashtext('alert_outbox'), hashtext('deliver')) AS ok")).rows[0]!.ok;
+      if (!mine) { await c.query('COMMIT'); return 0; }
       const rows = (await c.query<{ id: string; channel: string; event: string; alert_id: string; body: string; attempts: number }>(
-        'SELECT id, channel, event, alert_id, body, attempts FROM alert_outbox WHERE next_at <= $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED', [this.clock(), limit])).rows
+        `SELECT id, channel, event, alert_id, body, attempts FROM alert_outbox o WHERE next_at <= $1
+           AND NOT EXISTS (SELECT 1 FROM alert_outbox h WHERE h.channel = o.channel AND h.id < o.id AND h.next_at > $1)
+         ORDER BY id LIMIT $2 FOR UPDATE`, [this.clock(), limit])).rows
         .map((r): OutboxRow => ({ id: Number(r.id), channel: r.channel, event: r.event, alertId: r.alert_id, body: r.body, attempts: r.attempts }));
       if (rows.length === 0) { await c.query('COMMIT'); return 0; }
       const done = await deliver(rows);
       const ok = rows.filter((r) => done.get(r.id) === true).map((r) => r.id);
       if (ok.length) await c.query('DELETE FROM alert_outbox WHERE id = ANY($1::bigint[])', [ok]);
-      for (const r of rows) if (done.get(r.id) !== true) await c.query('UPDATE alert_outbox SET attempts = attempts + 1, next_at = $2 WHERE id = $1', [r.id, this.clock() + retryMs(r.attempts + 1)]);
+      // a row not tried (its channel's head failed in this pass) keeps its attempts and stays behind the head
+      for (const r of rows) if (done.get(r.id) === false) await c.query('UPDATE alert_outbox SET attempts = attempts + 1, next_at = $2 WHERE id = $1', [r.id, this.clock() + retryMs(r.attempts + 1)]);
       await c.query('COMMIT');
       return ok.length;
     } catch (err) {

@@ -129,6 +129,41 @@ describe('alerts across nodes', () => {
     await expect(insert('idx-2', 'acknowledged')).rejects.toMatchObject({ code: '23505', constraint: 'alerts_one_unresolved' });
   });
 
+  it('the shared outbox: one deliverer at a time, and per channel a failed head holds the rows behind it', async () => {
+    const [n1, n2] = nodes as [Node, Node];
+    const add = (channel: string, event: string) => pools[0]!.query(
+      'INSERT INTO alert_outbox (channel, event, alert_id, body, next_at, created_at) VALUES ($1, $2, $3, $4, 0, 0)', [channel, event, 'hol', '{}']);
+    for (const e of ['e1', 'e2', 'e3']) await add('hol-a', e);
+    await add('hol-b', 'f1');
+    const retry = () => 60_000;
+    // two nodes at once (a lease overlap): one takes every row, the other none — never half each
+    const calls: string[][] = [];
+    const slow = async (rows: Array<{ id: number; channel: string; event: string }>) => {
+      calls.push(rows.filter((r) => r.channel.startsWith('hol-')).map((r) => r.event));
+      await new Promise((res) => setTimeout(res, 300));
+      const done = new Map<number, boolean>();
+      for (const r of rows) if (r.channel === 'hol-b') done.set(r.id, true); else if (r.event === 'e1') done.set(r.id, false); // e2, e3 not tried
+      return done;
+    };
+    const both = await Promise.all([n1.store.deliverDue(100, slow, retry), n2.store.deliverDue(100, slow, retry)]);
+    expect(calls).toEqual([['e1', 'e2', 'e3', 'f1']]);
+    expect(both.sort()).toEqual([0, 1]);
+    const left = async () => (await pools[0]!.query("SELECT event, attempts FROM alert_outbox WHERE channel LIKE 'hol-%' ORDER BY id")).rows;
+    expect(await left()).toEqual([{ event: 'e1', attempts: 1 }, { event: 'e2', attempts: 0 }, { event: 'e3', attempts: 0 }]);
+    // a newer row of the same channel, due now, waits behind the head's retry: nothing is delivered out of order
+    await add('hol-a', 'e4');
+    calls.length = 0;
+    expect(await n1.store.deliverDue(100, slow, retry)).toBe(0);
+    expect(calls.flat()).toEqual([]);
+    await pools[0]!.query("UPDATE alert_outbox SET next_at = 0 WHERE channel = 'hol-a'");
+    const order: string[] = [];
+    const hol = async (rows: Array<{ id: number; channel: string; event: string }>) =>
+      new Map(rows.filter((r) => r.channel.startsWith('hol-')).map((r) => { order.push(r.event); return [r.id, true]; }));
+    expect(await n2.store.deliverDue(100, hol, retry)).toBe(4);
+    expect(order).toEqual(['e1', 'e2', 'e3', 'e4']);
+    expect(await left()).toEqual([]);
+  });
+
   it('silences are shared: a silence made on node 1 silences an alert opened on node 2', async () => {
     const [n1, n2] = nodes as [Node, Node];
     await n1.store.insertSilence({ id: 'sil-1', match: { device: 'wq-silenced' }, until: Date.now() + 3_600_000, reason: 'tank cleaning', createdBy: 'test', createdAt: Date.now() });
