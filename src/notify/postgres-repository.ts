@@ -142,10 +142,11 @@ export class PostgresNotifyStore {
 
   /**
    * Takes a message for one delivery attempt, until `until`: false when it is delivered
-   * already or another node's attempt holds it.
+   * already, not due, or another node's attempt holds it.
    */
   async claim(id: number, now: number, until: number): Promise<boolean> {
-    const r = await this.pool.query('UPDATE notify_outbox SET claimed_until = $3 WHERE id = $1 AND delivered_at IS NULL AND (claimed_until IS NULL OR claimed_until <= $2)', [id, now, until]);
+    // next_attempt_at again: the head read before another node's failed attempt pushed it back
+    const r = await this.pool.query('UPDATE notify_outbox SET claimed_until = $3 WHERE id = $1 AND delivered_at IS NULL AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until <= $2)', [id, now, until]);
     return (r.rowCount ?? 0) > 0;
   }
 

@@ -21,6 +21,11 @@ import { connect, eventually, publish } from '../helpers/mqtt.js';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
 import { startRedis, type Redis } from '../helpers/redis.js';
 import { startRobots, type RobotRequest, type Robots } from '../helpers/robots.js';
+import pg from 'pg';
+import { PostgresNotifyStore, migrateNotify, type Snapshot } from '../../src/notify/postgres-repository.js';
+import { planAdvance, planEvent, type PlanContext } from '../../src/notify/plan.js';
+import { policiesOf } from '../../src/notify/policy.js';
+import type { AlertView } from '../../src/notify/message.js';
 
 const secrets = { dingtalk: 'SECdingtalk-cluster', feishu: 'feishu-cluster', wecomKey: 'wecom-cluster-key' };
 const STEP1 = 4000;
@@ -110,6 +115,8 @@ describe('escalation across three gateways', () => {
     node1!.child.proc.kill('SIGKILL');
     await node1!.child.exited;
     const killedAt = Date.now();
+    // and the manager's robot refuses the next two messages (rate limit): retried by the new leader
+    robots.failNext(2);
     expect(killedAt).toBeLessThan(openedAt + STEP1 - 1000); // the test still means something on a slow machine
     await eventually(() => g2.gateway.leadership.isLeader() || g3.gateway.leadership.isLeader(), 10_000, 50);
 
@@ -117,12 +124,16 @@ describe('escalation across three gateways', () => {
     await eventually(() => about('wecom', 'wq-esc').length >= 1, STEP1 + 10_000, 50);
     const step1 = about('wecom', 'wq-esc');
     expect(step1[0]!.at).toBeGreaterThanOrEqual(openedAt + STEP1);
-    expect(step1[0]!.at - (openedAt + STEP1)).toBeLessThan(LATE + 1500); // a lease take-over may have fallen in the step's window
+    // two refusals (200 + 400 ms back-off), and a lease take-over may have fallen in the step's window
+    expect(step1[0]!.at - (openedAt + STEP1)).toBeLessThan(LATE + 600 + 1500);
+    expect(robots.requests.filter((q) => q.platform === 'wecom').map((q) => q.ok)).toEqual([false, false, true]);
     expect(step1[0]!.text).toContain('Escalation step 1');
 
     // acknowledged on node 3 (not the node that raised it): step 2 is skipped
     const ack = await g3.api(`/api/v1/alerts/${alert.id}/ack`, { method: 'POST', json: { note: 'crew on the way' } });
     expect(ack.status).toBe(200);
+    expect(ack.body.escalation).toEqual({ policy: 'estate', step: 1, nextAt: new Date(openedAt + STEP2).toISOString() });
+    expect(ack.body.notifications.map((n: any) => n.channel)).toEqual(['crew', 'manager']);
     const wait = openedAt + STEP2 + LATE - Date.now();
     if (wait > 0) await new Promise((res) => setTimeout(res, wait));
     expect(about('feishu', 'wq-esc')).toEqual([]);
@@ -134,7 +145,7 @@ describe('escalation across three gateways', () => {
     const on3 = (await g3.api(`/api/v1/alerts/${alert.id}`)).body;
     expect(on2.escalation).toEqual({ policy: 'estate', step: 2, nextAt: null });
     expect(on2.notifications.map((n: any) => [n.channel, n.step, n.event, n.status, n.attempts])).toEqual([
-      ['crew', 0, 'alert.opened', 'sent', 1], ['manager', 1, 'alert.escalated', 'sent', 1],
+      ['crew', 0, 'alert.opened', 'sent', 1], ['manager', 1, 'alert.escalated', 'sent', 3],
     ]);
     expect(on3.escalation).toEqual(on2.escalation);
     expect(on3.notifications).toEqual(on2.notifications);
@@ -154,4 +165,42 @@ describe('escalation across three gateways', () => {
     expect(done3.escalation).toEqual(done2.escalation);
     expect(done3.notifications).toEqual(done2.notifications);
   }, 90_000);
+});
+
+describe('the shared escalation rows, two leaders at once', () => {
+  it('two nodes ticking the same due steps at the same moment (a lease overlap) enqueue each step once', async () => {
+    const url = await pgServer.createDatabase('notify_store');
+    const pools = [new pg.Pool({ connectionString: url, max: 3 }), new pg.Pool({ connectionString: url, max: 3 })];
+    try {
+      await Promise.all(pools.map((p) => migrateNotify(p))); // both nodes migrate at start: once (advisory lock)
+      const stores = pools.map((p) => new PostgresNotifyStore(p));
+      const [policy] = policiesOf([{ match: {}, steps: [{ after: 0, notify: ['a'] }, { after: 1000, notify: ['b', 'c'] }, { after: 2000, notify: ['d'] }] }]);
+      const t0 = Date.parse('2026-12-01T00:00:00Z');
+      const ctx = (now: number): PlanContext => ({ policy: () => policy, policyFor: () => policy, deviceName: null, now });
+      const snapshot = (i: number): Snapshot => ({
+        alert: { id: `A${i}`, rule: 'r', severity: 'major', kind: null, site: 's', deviceId: `d${i}`, status: 'open', openedAt: t0, silenced: false },
+        view: { id: `A${i}` } as AlertView,
+      });
+      // 30 alerts opened (step 0 at once), each in its own alert transaction
+      for (let i = 0; i < 30; i++) {
+        const c = await pools[0]!.connect();
+        await c.query('BEGIN');
+        await stores[0]!.record(c, [{ event: 'alert.opened', snapshot: snapshot(i) }], (event, s, row) => planEvent(event, s.alert, s.view, row, ctx(t0)), t0);
+        await c.query('COMMIT');
+        c.release();
+      }
+      // both "leaders" tick at every moment, concurrently, through both later steps
+      for (const now of [t0 + 1000, t0 + 1000, t0 + 1500, t0 + 2000, t0 + 2000, t0 + 2500]) {
+        await Promise.all(stores.flatMap((st) => [st.tick(now, (row) => planAdvance(row, row.snapshot.alert, row.snapshot.view, ctx(now))), st.tick(now, (row) => planAdvance(row, row.snapshot.alert, row.snapshot.view, ctx(now)))]));
+      }
+      const rows = (await pools[0]!.query<{ alert_id: string; step: number; channel: string; n: string }>(
+        'SELECT alert_id, step, channel, count(*) AS n FROM notify_outbox GROUP BY alert_id, step, channel ORDER BY alert_id, step, channel')).rows;
+      expect(rows.filter((r) => r.n !== '1')).toEqual([]);
+      expect(rows.length).toBe(30 * 4);
+      const { escalations } = await stores[1]!.ofAlerts(['A0', 'A29']);
+      expect(escalations.map((e) => [e.alert_id, e.step, e.next_at])).toEqual(expect.arrayContaining([['A0', 3, null], ['A29', 3, null]]));
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+    }
+  }, 30_000);
 });

@@ -6,7 +6,7 @@ import {
   ADMIN, AUTH_ERRORS, CREW, NoContent, READERS, TimeParam, actor, badRequest, cursorScope, decodeCursor, errorResponses, HttpError, iso,
   listQuery, listResponse, orderQuery, page, unknownValue,
 } from '../common.js';
-import { AlertError, alertJson, type AlertService, type AlertStatus } from '../../alerts/service.js';
+import { AlertError, alertJson, type Alert, type AlertService, type AlertStatus } from '../../alerts/service.js';
 import { SEVERITIES } from '../../alerts/rules.js';
 import { DeviceIdSchema } from '../../core/ids.js';
 import { DEVICE_KINDS } from '../../core/vocabulary.js';
@@ -64,6 +64,8 @@ export const alertRoutes = (ctx: ApiContext, alerts: AlertService): FastifyPlugi
     try { return await fn(); } catch (err) { return act(() => { throw err; }); }
   };
   const one = { 200: AlertSchema, ...errorResponses(400, 404, 409, ...AUTH_ERRORS) };
+  /** the alert JSON with its escalation and notifications (cluster mode: from the shared tables) */
+  const full = async (a: Alert) => alertJson((await alerts.withNotifications([a]))[0]!);
 
   r.get('/alerts', {
     config: { roles: READERS },
@@ -112,28 +114,28 @@ export const alertRoutes = (ctx: ApiContext, alerts: AlertService): FastifyPlugi
   r.get('/alerts/:id', { config: { roles: READERS }, schema: { tags: ['alerts'], summary: 'One alert', params: IdParams, response: { 200: AlertSchema, ...errorResponses(400, 404, ...AUTH_ERRORS) } } }, async (req) => {
     const a = alerts.get(req.params.id);
     if (!a) throw new HttpError(404, `alert ${req.params.id} not found`, [{ field: 'params.id', message: 'no alert with this id' }]);
-    return alertJson((await alerts.withNotifications([a]))[0]!);
+    return full(a);
   });
 
   r.post('/alerts/:id/ack', { config: { roles: CREW }, schema: { tags: ['alerts'], summary: 'Acknowledge: the crew is on it (409 when resolved)', params: IdParams, body: OptionalNote, response: one } }, async (req) => {
     const a = await actAsync(() => alerts.acknowledge(req.params.id, actor(req), req.body?.note));
     ctx.audit.record(actor(req), 'alert.ack', a.id, { rule: a.rule, device: a.deviceId });
-    return alertJson(a);
+    return full(a);
   });
   r.post('/alerts/:id/resolve', { config: { roles: CREW }, schema: { tags: ['alerts'], summary: 'Resolve by hand (resolution manual; 409 when resolved already)', params: IdParams, body: OptionalNote, response: one } }, async (req) => {
     const a = await actAsync(() => alerts.resolve(req.params.id, actor(req), req.body?.note));
     ctx.audit.record(actor(req), 'alert.resolve', a.id, { rule: a.rule, device: a.deviceId });
-    return alertJson(a);
+    return full(a);
   });
   r.post('/alerts/:id/assign', { config: { roles: CREW }, schema: { tags: ['alerts'], summary: 'Assign to a person or crew (409 when resolved)', params: IdParams, body: z.strictObject({ assignee: z.string().min(1).max(100) }), response: one } }, async (req) => {
     const a = await actAsync(() => alerts.assign(req.params.id, req.body.assignee, actor(req)));
     ctx.audit.record(actor(req), 'alert.assign', a.id, { assignee: req.body.assignee });
-    return alertJson(a);
+    return full(a);
   });
   r.post('/alerts/:id/notes', { config: { roles: CREW }, schema: { tags: ['alerts'], summary: 'Add a note', params: IdParams, body: z.strictObject({ text: Note }), response: one } }, async (req) => {
     const a = await actAsync(() => alerts.addNote(req.params.id, actor(req), req.body.text));
     ctx.audit.record(actor(req), 'alert.note', a.id);
-    return alertJson(a);
+    return full(a);
   });
 
   r.get('/rules', {
