@@ -84,15 +84,24 @@ export class PostgresNotifyStore {
    * answers what to write, or undefined to only refresh the snapshot of an escalated alert.
    */
   async record(c: pg.PoolClient, events: Array<{ event: string; snapshot: Snapshot }>, plan: (event: string, s: Snapshot, row: EscalationRow | undefined) => SharedPlan | undefined, now: number): Promise<void> {
+    // updates, acknowledgements, assignments, notes only refresh the snapshot: one statement
+    // for each run of them (the last snapshot of an alert wins), in order with the events that plan
+    let refresh = new Map<string, string>();
+    const flush = async () => {
+      if (refresh.size === 0) return;
+      await c.query('UPDATE notify_escalation e SET alert = u.s FROM unnest($1::text[], $2::text[]) AS u(id, s) WHERE e.alert_id = u.id', [[...refresh.keys()], [...refresh.values()]]);
+      refresh = new Map();
+    };
     for (const { event, snapshot } of events) {
-      // an update, acknowledgement, assignment or note: one statement, nothing to plan
-      if (!escalates(event)) { await c.query('UPDATE notify_escalation SET alert = $2 WHERE alert_id = $1', [snapshot.alert.id, JSON.stringify(snapshot)]); continue; }
+      if (!escalates(event)) { refresh.set(snapshot.alert.id, JSON.stringify(snapshot)); continue; }
+      await flush();
       const cur = (await c.query<EscRow>('SELECT * FROM notify_escalation WHERE alert_id = $1 FOR UPDATE', [snapshot.alert.id])).rows[0];
       const row = cur && escOf(cur);
       const p = plan(event, snapshot, row);
       if (p) await this.write(c, p, snapshot, now);
       else if (row) await c.query('UPDATE notify_escalation SET alert = $2 WHERE alert_id = $1', [row.alert_id, JSON.stringify(snapshot)]);
     }
+    await flush();
   }
 
   private async write(c: Client, p: SharedPlan, snapshot: Snapshot, now: number): Promise<void> {
