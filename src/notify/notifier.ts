@@ -26,6 +26,7 @@ import { OutboxPump, backoffMs } from './pump.js';
 import { planAdvance, planEvent, type Body, type EscalatedAlert, type Plan, type PlanContext } from './plan.js';
 import type { EscalationRow, NotifyRepository, OutboxRow } from './repositories.js';
 import { sqliteNotifyRepository } from './sqlite-repository.js';
+import { StoreUnavailableError } from '../storage/repositories/types.js';
 import type { PostgresNotifyStore, Snapshot } from './postgres-repository.js';
 
 export type { EscalatedAlert } from './plan.js';
@@ -212,7 +213,14 @@ export class Notifier {
   async sharedDetails(ids: string[]): Promise<Map<string, { escalation: Escalation | null; notifications: Notification[] }>> {
     const out = new Map<string, { escalation: Escalation | null; notifications: Notification[] }>(ids.map((id) => [id, { escalation: null, notifications: [] }]));
     if (!this.deps.shared || !this.enabled) return out;
-    const { escalations, messages } = await this.deps.shared.store.ofAlerts(ids);
+    let rows: Awaited<ReturnType<PostgresNotifyStore['ofAlerts']>>;
+    try {
+      rows = await this.deps.shared.store.ofAlerts(ids);
+    } catch (err) {
+      // 503 with a message that names no host (the driver's goes to the log)
+      throw new StoreUnavailableError('escalation state (PostgreSQL) unavailable; retry later', (err as Error).message);
+    }
+    const { escalations, messages } = rows;
     for (const e of escalations) out.get(e.alert_id)!.escalation = escalationJson(e);
     for (const m of messages) out.get(m.alert_id)?.notifications.push(notificationJson(m));
     return out;

@@ -167,6 +167,24 @@ describe('escalation across three gateways', () => {
   }, 90_000);
 });
 
+describe('PostgreSQL unreachable', () => {
+  it('GET /api/v1/alerts/{id} on a cluster node answers 503 naming the cause, not an alert without its escalation', async () => {
+    const [g2] = gws as [TestGateway];
+    // the alert of the test above (this file's tests run in order)
+    const id = (await g2.api('/api/v1/alerts?device=wq-esc&status=resolved')).body.items[0]?.id;
+    expect(id).toEqual(expect.any(String));
+    await pgServer.kill();
+    try {
+      const r = await g2.api(`/api/v1/alerts/${id}`);
+      expect(r.status).toBe(503);
+      expect(r.body.error).toBe('escalation state (PostgreSQL) unavailable; retry later');
+      expect(r.text).not.toContain('127.0.0.1');
+    } finally {
+      await pgServer.start();
+    }
+  }, 30_000);
+});
+
 describe('the shared escalation rows, two leaders at once', () => {
   it('two nodes ticking the same due steps at the same moment (a lease overlap) enqueue each step once', async () => {
     const url = await pgServer.createDatabase('notify_store');
