@@ -2,6 +2,7 @@
  * npm run bench -- [--json] [--duration 15] [--devices 500] [--window 10] [--runs 5]
  *                    [--rate <msgs/s>] [--open-duration <s>] [--sweep [--sweep-duration 10] [--sweep-out docs/latency-vs-load.svg]]
  *                    [--closed-only] [--cpu-prof <dir>]
+ * npm run bench -- --cluster <nodes> [--pg-url <url>] [--redis-url <url>] ...   (bench/cluster.ts)
  *
  * End-to-end benchmark on one machine: the gateway on embedded defaults in a child process,
  * `--devices` simulated devices publishing QoS 1 readings of mixed kinds as fast as PUBACKs
@@ -53,6 +54,10 @@ const { values: args } = parseArgs({
     'sweep-out': { type: 'string', default: 'docs/latency-vs-load.svg' },
     interval: { type: 'string', default: '10' },
     hold: { type: 'string', default: '20' },
+    /** cluster mode (bench/cluster.ts): this many gateway nodes on PostgreSQL and Redis, then one SQLite node and plain aedes */
+    cluster: { type: 'string' },
+    'pg-url': { type: 'string' },
+    'redis-url': { type: 'string' },
   },
 });
 const DURATION = Number(args.duration);
@@ -549,7 +554,18 @@ async function connectionsMode(o: ConnectionsOptions) {
   process.exit(0);
 }
 
-const run = args.connections !== undefined
+const run = args.cluster !== undefined
+  ? async () => {
+    const nodes = Number(args.cluster);
+    if (!Number.isInteger(nodes) || nodes < 1 || nodes > 16) {
+      process.stderr.write('bench: --cluster must be a whole number of nodes from 1 to 16\n');
+      process.exit(2);
+    }
+    const { clusterBench } = await import('./cluster.js');
+    const ended = await clusterBench({ nodes, devices: DEVICES, duration: DURATION, window: WINDOW, json: args.json, cpuProf: args['cpu-prof'], pgUrl: args['pg-url'], redisUrl: args['redis-url'] });
+    if (ended === 'done') process.exit(0); // 'reexec': a child with a higher open-file limit runs it
+  }
+  : args.connections !== undefined
   ? () => {
     const o = { connections: Number(args.connections), rate: Number(args.rate ?? 200), interval: Number(args.interval), hold: Number(args.hold), json: args.json };
     if (![o.connections, o.rate, o.interval].every((n) => n > 0) || !(o.hold >= 0)) {

@@ -6,6 +6,10 @@
  * evaluateLocked), so readings of one device arriving alternately on two nodes open one alert,
  * count its occurrences and resolve it once — the result one node would reach.
  *
+ * Time passing (offline deadlines, doors held open, rate windows) is the leader's `sweep`:
+ * candidates found in memory and by one query for the states marked `waiting`, then ticked
+ * under the same locks, so a new leader continues from the shared state.
+ *
  * Delivery: webhook rows go to the shared outbox in the same transaction and only the leader
  * delivers them (each webhook gets each event once); `alerts/{site}/{device}` is published
  * on the node that made the change (the broker carries it to consumers on every node through
@@ -22,6 +26,8 @@ import { evaluate, initialState, relevant, renderMessage, type AlertInput, type 
 import type { Rule, RulesFile } from './rules.js';
 import { type Alert, AlertError, REOPEN_WITHIN_MS, autoResolved, opened, repeated, reopened } from './lifecycle.js';
 import { ALERTS_CHANNEL, PostgresAlertStore, pairKey, type LockedChanges, type LockedView } from './postgres-repositories.js';
+import { conditionType } from './conditions/index.js';
+import { offlineAt, reportIntervalS } from '../core/presence.js';
 import { sign, webhookMatches, type WebhookConfig } from './webhooks.js';
 import { alertJson, type AlertEvent } from './service.js';
 import type { Silence } from './repositories.js';
@@ -35,7 +41,38 @@ export interface ClusterAlertsDeps {
   webhooks: WebhookConfig[];
   publish: (topic: string, payload: string) => void;
   clock: () => number;
+  /** a device's expected report interval without building its context (the sweep's per-second pre-check) */
+  reportIntervalS?: (d: Device) => number;
 }
+
+/** what the sweep reads of the registry (DeviceRegistry): last-seen as this node knows it */
+export interface SweepDevices {
+  all(): Iterable<Device>;
+  get(id: string): Device | undefined;
+}
+
+/** one sweep pass: its committed events and what it cost */
+export interface SweepResult {
+  events: Array<[AlertEvent, Alert]>;
+  /** (rule, device) pairs evaluated under their locks */
+  locked: number;
+  /** rows of the one query for waiting states */
+  waiting: number;
+}
+
+/** a rule's no_data conditions: the smallest number of intervals (the first deadline) */
+const offlineIntervals = (rule: Rule): number | undefined => {
+  let n: number | undefined;
+  for (const c of rule.conditions) if (c.type === 'no_data') n = Math.min(n ?? Infinity, c.intervals);
+  return n;
+};
+
+/** does a tick have anything to do in this state (a door held open, a rate window)? */
+export const waitingOn = (rule: Rule, state: RuleState): boolean =>
+  rule.conditions.some((c, i) => state.conds[i] !== undefined && conditionType(c).waiting?.(state.conds[i] as never) === true);
+
+/** at most this many pairs per sweep transaction (a whole site going offline at once) */
+const SWEEP_CHUNK = 500;
 
 type Listener = (event: AlertEvent, alert: Alert) => void;
 
@@ -43,9 +80,12 @@ export class ClusterAlerts {
   private readonly rules: Rule[];
   private readonly listeners = new Set<Listener>();
   private silences: Silence[] = [];
+  private readonly byId: Map<string, Rule>;
+  private readonly tickRules = new Map<string, Array<{ rule: Rule; intervals: number | undefined }>>();
 
   constructor(private readonly deps: ClusterAlertsDeps) {
     this.rules = deps.rules.rules.filter((r) => r.enabled);
+    this.byId = new Map(this.rules.map((r) => [r.id, r]));
   }
 
   onEvent(l: Listener): () => void {
@@ -116,7 +156,10 @@ export class ClusterAlerts {
       const saved = view.states.get(key);
       let state: RuleState = saved === undefined ? initialState(rule) : (JSON.parse(saved) as RuleState);
       const ctx = { device: this.deps.deviceContext(device), sites: this.deps.rules.sites };
+      let seen = -Infinity;
       for (const input of inputs) {
+        // the receiving node's clock: a reading's own ts may be the device's (ahead, or buffered)
+        if (input.type === 'event' && input.event.type === '$message') seen = Math.max(seen, input.event.ts);
         const res = evaluate(rule, input, state, ctx);
         state = res.state;
         for (const t of res.transitions) {
@@ -128,9 +171,106 @@ export class ClusterAlerts {
         }
       }
       const json = JSON.stringify(state);
-      if (json !== saved) changes.states.push({ rule: rule.id, deviceId: device.id, json });
+      const waiting = waitingOn(rule, state);
+      const meta = view.meta.get(key);
+      // offline rules: the message's time under the lock, for a sweep whose last-seen lags.
+      // Refreshed once per half interval, not per message: the sweep's deadline is 3
+      // intervals, so a seen_at up to half an interval old cannot make a live device offline
+      let seenAt: number | undefined;
+      if (offlineIntervals(rule) !== undefined && seen > -Infinity) {
+        const halfMs = reportIntervalS(device.attributes, ctx.device.reportIntervalS) * 500;
+        if (meta?.seenAt == null || meta.seenAt < seen - halfMs) seenAt = seen;
+      }
+      if (json !== saved || waiting !== (meta?.waiting ?? false) || seenAt !== undefined) changes.states.push({ rule: rule.id, deviceId: device.id, json, waiting, seenAt });
     }
     return { changes, result };
+  }
+
+  /**
+   * The leader's sweep on the shared state: time passing (offline deadlines, doors held
+   * open, rate windows). Candidates are found without a lock: offline pairs from this node's
+   * last-seen (synced each second) unless `isOpen` (the node's copy of the unresolved alerts,
+   * kept from the events and the feed); waiting pairs from one query, kept only when a tick
+   * would change them (evaluate() on the committed state, pure). Each candidate is then
+   * evaluated under its (rule, device) lock exactly as a reading is, on the state read inside
+   * the transaction — so two sweeping nodes (a lease overlap) or a reading on another node at
+   * the same moment serialize, and a new leader continues from what the old one committed.
+   * A device with a fresh last-seen and nothing waiting costs no SQL.
+   */
+  async sweep(now: number, devices: SweepDevices, isOpen: (rule: string, deviceId: string) => boolean): Promise<SweepResult> {
+    const tick: AlertInput = { type: 'tick', now };
+    const cands = new Map<string, { device: Device; rule: Rule }>();
+    for (const device of devices.all()) {
+      let rules = this.tickRules.get(device.kind);
+      if (!rules) {
+        rules = this.rules.filter((r) => (!r.kinds || r.kinds.includes(device.kind as never)) && relevant(r, tick)).map((rule) => ({ rule, intervals: offlineIntervals(rule) }));
+        this.tickRules.set(device.kind, rules);
+      }
+      for (const { rule, intervals } of rules) {
+        if (intervals === undefined) continue;
+        const interval = this.deps.reportIntervalS?.(device) ?? this.deps.deviceContext(device).reportIntervalS;
+        if (now <= offlineAt(device, interval, intervals)) continue;
+        const key = pairKey(rule.id, device.id);
+        // alerted already (and a crew's resolve of a still silent device re-opens, as on one node)
+        if (isOpen(rule.id, device.id)) continue;
+        cands.set(key, { device, rule });
+      }
+    }
+    const waiting = await this.deps.store.waitingStates();
+    for (const w of waiting) {
+      const key = pairKey(w.rule, w.deviceId);
+      if (cands.has(key)) continue;
+      const rule = this.byId.get(w.rule);
+      const device = devices.get(w.deviceId);
+      // a disabled rule's or a deleted device's state: nothing to evaluate it with
+      if (!rule || !device || (rule.kinds && !rule.kinds.includes(device.kind as never)) || !relevant(rule, tick)) continue;
+      const state = JSON.parse(w.state) as RuleState;
+      const res = evaluate(rule, tick, state, { device: this.contextSeen(device, w.seenAt), sites: this.deps.rules.sites });
+      // still waiting and unchanged (the door is still open, not yet long enough): no lock
+      if (res.transitions.length === 0 && waitingOn(rule, res.state) && JSON.stringify(res.state) === w.state) continue;
+      cands.set(key, { device, rule });
+    }
+    const out: SweepResult = { events: [], locked: cands.size, waiting: waiting.length };
+    const list = [...cands.values()];
+    for (let i = 0; i < list.length; i += SWEEP_CHUNK) {
+      const chunk = list.slice(i, i + SWEEP_CHUNK);
+      const events = await this.deps.store.evaluateLocked(chunk.map((w) => ({ rule: w.rule.id, deviceId: w.device.id })), now - REOPEN_WITHIN_MS,
+        (view) => this.runTick(chunk, view, tick));
+      for (const [event, a] of events) this.announce(event, a, true);
+      out.events.push(...events);
+    }
+    return out;
+  }
+
+  private contextSeen(device: Device, seenAt: number | null | undefined): DeviceContext {
+    const ctx = this.deps.deviceContext(device);
+    return seenAt != null && (ctx.lastSeen === null || seenAt > ctx.lastSeen) ? { ...ctx, lastSeen: seenAt } : ctx;
+  }
+
+  /** pure over the locked view: one tick per pair on its committed state */
+  private runTick(work: Array<{ device: Device; rule: Rule }>, view: LockedView, tick: AlertInput & { type: 'tick' }):
+    { changes: LockedChanges; result: Array<[AlertEvent, Alert]> } {
+    const changes: LockedChanges = { states: [], events: [] };
+    const events: Array<[AlertEvent, Alert]> = [];
+    for (const { device, rule } of work) {
+      const key = pairKey(rule.id, device.id);
+      const saved = view.states.get(key);
+      const meta = view.meta.get(key);
+      const state: RuleState = saved === undefined ? initialState(rule) : (JSON.parse(saved) as RuleState);
+      // last-seen as fresh as the locked row knows it: a message evaluated on another node a
+      // moment ago, before this node's copy of last-seen caught up
+      const res = evaluate(rule, tick, state, { device: this.contextSeen(device, meta?.seenAt), sites: this.deps.rules.sites });
+      for (const t of res.transitions) {
+        const o = this.apply(rule, device, t, view, tick.now);
+        if (!o) continue;
+        events.push(o);
+        changes.events.push({ event: o[0], alert: o[1], outbox: this.outboxOf(o[0], o[1]) });
+      }
+      const json = JSON.stringify(res.state);
+      const waiting = waitingOn(rule, res.state);
+      if (json !== saved || waiting !== (meta?.waiting ?? false)) changes.states.push({ rule: rule.id, deviceId: device.id, json, waiting });
+    }
+    return { changes, result: events };
   }
 
   private apply(rule: Rule, device: Device, t: Transition, view: LockedView, now: number): [AlertEvent, Alert] | undefined {

@@ -55,6 +55,17 @@ const MIGRATIONS: Array<[string, string]> = [
   );
   CREATE INDEX alert_outbox_due ON alert_outbox (next_at);
   `],
+  // the leader's sweep (cluster mode): `waiting` marks states a tick can change (a door held
+  // open, a rate window), so one indexed query per sweep finds them whichever node wrote them;
+  // `seen_at` is the device's newest message as evaluated under the pair's lock, so a sweep
+  // whose registry copy of last-seen lags (synced each second) cannot call it offline
+  ['002-sweep', `
+  ALTER TABLE alert_state ADD COLUMN waiting boolean NOT NULL DEFAULT false, ADD COLUMN seen_at bigint;
+  -- states written before this column: flag (since) and rate (win) states with entries;
+  -- a row marked by mistake is found not waiting by the next sweep and rewritten
+  UPDATE alert_state SET waiting = true WHERE state LIKE '%"since":{"%' OR state LIKE '%"win":{"%';
+  CREATE INDEX alert_state_waiting ON alert_state (rule, device_id) WHERE waiting;
+  `],
 ];
 
 const MIGRATE_LOCK = 0x6573_7464; // beside the telemetry (…61, …62) and registry (…63) locks
@@ -99,6 +110,8 @@ export const pairKey = (rule: string, deviceId: string): string => `${rule}\u000
 export interface LockedView {
   /** rule state JSON per pairKey */
   states: Map<string, string>;
+  /** per pairKey with a state row: its `waiting` flag and `seen_at` (the newest message evaluated) */
+  meta: Map<string, { waiting: boolean; seenAt: number | null }>;
   /** the unresolved alert per pairKey */
   unresolved: Map<string, Alert>;
   /** per pairKey, the newest alert resolved at or after `resolvedSince` (re-open instead of a new alert) */
@@ -109,11 +122,17 @@ export interface LockedView {
 
 /** what one evaluation writes, in the same transaction */
 export interface LockedChanges {
-  /** state JSON per pair; undefined deletes */
-  states: Array<{ rule: string; deviceId: string; json: string | undefined }>;
+  /**
+   * state JSON per pair; undefined deletes. `waiting`: a tick can change it (the sweep's query
+   * finds it); `seenAt` given: the device's newest message (kept when absent)
+   */
+  states: Array<{ rule: string; deviceId: string; json: string | undefined; waiting?: boolean; seenAt?: number }>;
   /** lifecycle events in order; the last save of an alert wins */
   events: Array<{ event: string; alert: Alert; outbox: Array<{ channel: string; body: string }> }>;
 }
+
+/** a rule state a tick can change (a door held open, a rate window), as committed */
+export interface WaitingState { rule: string; deviceId: string; state: string; seenAt: number | null }
 
 export interface OutboxRow { id: number; channel: string; event: string; alertId: string; body: string; attempts: number }
 
@@ -142,7 +161,7 @@ export class PostgresAlertStore {
       // one statement for all locks, taken in the arrays' (sorted) order; the two-key form
       // keeps rule and device apart (a hash collision only serializes two pairs needlessly)
       await c.query('SELECT pg_advisory_xact_lock(hashtext(r), hashtext(d)) FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(r, d, n) ORDER BY n', [rules, devices]);
-      const st = await c.query<{ rule: string; device_id: string; state: string }>('SELECT s.rule, s.device_id, s.state FROM alert_state s JOIN unnest($1::text[], $2::text[]) AS p(rule, device_id) USING (rule, device_id)', [rules, devices]);
+      const st = await c.query<{ rule: string; device_id: string; state: string; waiting: boolean; seen_at: string | null }>('SELECT s.rule, s.device_id, s.state, s.waiting, s.seen_at FROM alert_state s JOIN unnest($1::text[], $2::text[]) AS p(rule, device_id) USING (rule, device_id)', [rules, devices]);
       const un = await c.query<Row>("SELECT a.* FROM alerts a JOIN unnest($1::text[], $2::text[]) AS p(rule, device_id) USING (rule, device_id) WHERE a.status <> 'resolved'", [rules, devices]);
       const rec = await c.query<Row>(`SELECT DISTINCT ON (a.rule, a.device_id) a.* FROM alerts a JOIN unnest($1::text[], $2::text[]) AS p(rule, device_id) USING (rule, device_id)
         WHERE a.status = 'resolved' AND a.resolved_at >= $3 ORDER BY a.rule, a.device_id, a.resolved_at DESC`, [rules, devices, resolvedSince]);
@@ -150,6 +169,7 @@ export class PostgresAlertStore {
       const view: LockedView = {
         byId: new Map(ids.map((r) => [r.id, fromRow(r)])),
         states: new Map(st.rows.map((r) => [pairKey(r.rule, r.device_id), r.state])),
+        meta: new Map(st.rows.map((r) => [pairKey(r.rule, r.device_id), { waiting: r.waiting, seenAt: ms(r.seen_at) }])),
         unresolved: new Map(un.rows.map((r) => [pairKey(r.rule, r.device_id), fromRow(r)])),
         recentlyResolved: new Map(rec.rows.map((r) => [pairKey(r.rule, r.device_id), fromRow(r)])),
       };
@@ -157,8 +177,9 @@ export class PostgresAlertStore {
       const put = changes.states.filter((s) => s.json !== undefined);
       const del = changes.states.filter((s) => s.json === undefined);
       if (put.length) {
-        await c.query(`INSERT INTO alert_state (rule, device_id, state) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
-          ON CONFLICT (rule, device_id) DO UPDATE SET state = excluded.state`, [put.map((s) => s.rule), put.map((s) => s.deviceId), put.map((s) => s.json)]);
+        await c.query(`INSERT INTO alert_state (rule, device_id, state, waiting, seen_at) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::bigint[])
+          ON CONFLICT (rule, device_id) DO UPDATE SET state = excluded.state, waiting = excluded.waiting, seen_at = COALESCE(excluded.seen_at, alert_state.seen_at)`,
+        [put.map((s) => s.rule), put.map((s) => s.deviceId), put.map((s) => s.json), put.map((s) => s.waiting ?? false), put.map((s) => s.seenAt ?? null)]);
       }
       if (del.length) await c.query('DELETE FROM alert_state s USING unnest($1::text[], $2::text[]) AS p(rule, device_id) WHERE s.rule = p.rule AND s.device_id = p.device_id', [del.map((s) => s.rule), del.map((s) => s.deviceId)]);
       const now = this.clock();
@@ -176,6 +197,12 @@ export class PostgresAlertStore {
     } finally {
       c.release();
     }
+  }
+
+  /** the sweep's one query per pass: every state waiting on the clock (partial index alert_state_waiting) */
+  async waitingStates(): Promise<WaitingState[]> {
+    return (await this.pool.query<{ rule: string; device_id: string; state: string; seen_at: string | null }>('SELECT rule, device_id, state, seen_at FROM alert_state WHERE waiting')).rows
+      .map((r) => ({ rule: r.rule, deviceId: r.device_id, state: r.state, seenAt: ms(r.seen_at) }));
   }
 
   async get(id: string): Promise<Alert | undefined> {

@@ -80,8 +80,8 @@ export interface AlertServiceDeps {
    */
   saveStates?: (rows: Array<[rule: string, deviceId: string, state: string | null]>) => Promise<void>;
   /**
-   * cluster mode (cluster.postgres.url): readings are evaluated in PostgreSQL under a lock per
-   * (rule, device) (cluster-alerts.ts), webhooks go through the shared outbox (the leader
+   * cluster mode (cluster.postgres.url): readings, and the leader's sweep, are evaluated in
+   * PostgreSQL under a lock per (rule, device) (cluster-alerts.ts), webhooks go through the shared outbox (the leader
    * delivers), other nodes' events reach this node's listeners (SSE) through LISTEN/NOTIFY;
    * each event is also mirrored into this node's SQLite so the REST reads see it
    */
@@ -111,15 +111,22 @@ export class AlertService {
   private clusterChain: Promise<unknown> = Promise.resolve();
   private stopFeed: (() => Promise<void>) | undefined;
   private delivering = false;
+  /** cluster mode: the sweep pass in progress on the shared state (one at a time) */
+  private sweeping: Promise<void> | undefined;
+  private sweepFailing = false;
+  /** cluster mode: the rules with a no_data condition (their events move devices/{id}/status) */
+  private readonly offlineRules: Set<string>;
 
   constructor(private readonly deps: AlertServiceDeps) {
     this.rules = deps.rules.rules.filter((r) => r.enabled);
+    this.offlineRules = new Set(this.rules.filter((r) => r.conditions.some((c) => c.type === 'no_data')).map((r) => r.id));
     this.outbox = new WebhookOutbox(deps.db, deps.webhooks, deps.retry, deps.log.child({ component: 'webhooks' }), deps.clock, deps.isLeader, deps.metrics);
     this.repos = deps.repositories ?? sqliteAlertRepositories(deps.db);
     const c = deps.cluster;
     this.cluster = c && new ClusterAlerts({
       store: c.store, nodeId: c.nodeId, rules: deps.rules, deviceContext: (d) => this.deviceContext(d), webhooks: deps.webhooks,
       publish: (topic, payload) => deps.publish(topic, payload), clock: deps.clock,
+      reportIntervalS: (d) => deps.reportIntervalS?.(d) ?? deps.getModel(d.model)?.reportIntervalS ?? 3600,
     });
     this.cluster?.onEvent((event, a) => this.mirror(event, a));
   }
@@ -150,7 +157,17 @@ export class AlertService {
     await this.cluster.loadSilences();
     this.stopFeed = await this.cluster.feed(this.deps.cluster.url);
     // listening first, then the shared unresolved alerts: what changed while this node was down
-    for (const a of await this.deps.cluster.store.unresolved()) this.mirror(undefined, a);
+    const shared = await this.deps.cluster.store.unresolved();
+    const ids = new Set(shared.map((a) => a.id));
+    // the copy follows the shared table: a copy unresolved here alone was resolved elsewhere
+    // meanwhile, or (an older wave) opened by this node's own sweep into SQLite only; closed
+    // first, since SQLite keeps one unresolved alert per (rule, device) too
+    for (const local of this.repos.alerts.unresolved()) {
+      if (ids.has(local.id)) continue;
+      const row = await this.deps.cluster.store.get(local.id);
+      this.repos.alerts.save(row?.status === 'resolved' ? row : { ...local, status: 'resolved', resolvedAt: this.deps.clock(), resolvedBy: 'gateway', resolution: 'auto' });
+    }
+    for (const a of shared) this.mirror(undefined, a);
   }
 
   get activeRules(): readonly Rule[] { return this.rules; }
@@ -161,7 +178,9 @@ export class AlertService {
   }
 
   start(): void {
-    for (const a of this.repos.alerts.unresolved()) this.unresolved.set(`${a.rule}\u0000${a.deviceId}`, a);
+    // cluster mode: startCluster filled it from the shared table; a local row unresolved there
+    // alone (an older wave's sweep wrote SQLite) must not keep the shared sweep from a device
+    if (!this.cluster) for (const a of this.repos.alerts.unresolved()) this.unresolved.set(`${a.rule}\u0000${a.deviceId}`, a);
     for (const r of this.repos.states.all()) {
       this.states.set(`${r.rule}\u0000${r.deviceId}`, JSON.parse(r.json) as RuleState);
       this.saved.set(`${r.rule}\u0000${r.deviceId}`, r.json);
@@ -177,6 +196,7 @@ export class AlertService {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.sweeping;
     await this.clusterChain;
     await this.stopFeed?.();
     await this.flushing;
@@ -249,7 +269,13 @@ export class AlertService {
       if (this.statusPublished.get(device.id) !== true) this.publishStatus(device, true);
     }
     const cluster = this.cluster!;
-    this.clusterChain = this.clusterChain.then(() => cluster.evaluate(batch)).catch((err: Error) => {
+    this.clusterChain = this.clusterChain.then(() => cluster.evaluate(batch)).then((events) => {
+      // the offline alert resolved here, wherever the sweep opened it: the retained status follows
+      for (const [event, a] of events) {
+        const device = event === 'alert.resolved' && this.offlineRules.has(a.rule) ? this.deps.registry.get(a.deviceId) : undefined;
+        if (device) this.publishStatus(device, true);
+      }
+    }).catch((err: Error) => {
       // the readings are committed and acknowledged; their alert evaluation is lost (logged)
       this.deps.log.error({ err: err.message, messages: entries.length }, 'cluster alert evaluation failed');
     });
@@ -300,9 +326,19 @@ export class AlertService {
       void this.cluster.deliverWebhooks(this.deps.retry.timeoutMs).catch((err: Error) => this.deps.log.error({ err: err.message }, 'webhook delivery from the shared outbox failed'))
         .finally(() => { this.delivering = false; });
     }
+    if (this.cluster && !this.sweeping) {
+      this.sweeping = this.sweepCluster(this.cluster).then(() => {
+        if (this.sweepFailing) this.deps.log.info('the sweep on the shared alert state works again');
+        this.sweepFailing = false;
+      }, (err: Error) => {
+        // PostgreSQL away: once per outage, not once a second
+        if (!this.sweepFailing) this.deps.log.error({ err: err.message }, 'the sweep on the shared alert state failed; retrying each period');
+        this.sweepFailing = true;
+      }).finally(() => { this.sweeping = undefined; });
+    }
     try {
       this.inBatch(() => {
-        this.sweepDevices();
+        if (!this.cluster) this.sweepDevices();
         this.deps.notifier?.tick((id) => {
           const a = this.get(id);
           // a silence made after the alert opened (from the board) holds its later steps too
@@ -317,6 +353,19 @@ export class AlertService {
     } catch (err) {
       // disk full, database locked: the states stay dirty in memory and are written next time
       this.deps.log.error({ err: (err as Error).message }, 'saving rule states failed; will retry');
+    }
+  }
+
+  /**
+   * cluster mode: time passing on the shared state (ClusterAlerts.sweep, under the pairs'
+   * locks); the events reach this node's copy and listeners through onEvent, the other nodes'
+   * through NOTIFY. Offline opens publish the retained devices/{id}/status once, here.
+   */
+  private async sweepCluster(cluster: ClusterAlerts): Promise<void> {
+    const { events } = await cluster.sweep(this.deps.clock(), this.deps.registry, (rule, deviceId) => this.unresolved.has(`${rule}\u0000${deviceId}`));
+    for (const [event, a] of events) {
+      const device = event === 'alert.opened' && this.offlineRules.has(a.rule) ? this.deps.registry.get(a.deviceId) : undefined;
+      if (device) this.publishStatus(device, false);
     }
   }
 

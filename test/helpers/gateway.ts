@@ -1,30 +1,16 @@
 /** Test harness: a real gateway on free ports in a temp data dir, in-process or as a child process. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import pino from 'pino';
 import { ConfigSchema, type Config } from '../../src/config.js';
 import { Gateway } from '../../src/gateway.js';
+import { freePort, tempDir } from './net.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
-export function tempDir(prefix = 'gw-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
+export { freePort, tempDir } from './net.js';
 
 export interface TestGateway {
   gateway: Gateway;

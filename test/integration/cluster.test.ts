@@ -225,16 +225,24 @@ describe('two nodes on one PostgreSQL (telemetry store and lease), in process', 
     await publish(clients[0]!, 'devices/quiet-s/up', JSON.stringify({ occupied: false }));
     await publish(clients[1]!, 'devices/quiet-s/up', JSON.stringify({ occupied: false }));
     for (const c of clients) c.end();
-    const offline = async (gw: TestGateway) => (await crewless(gw, '?rule=device_offline&device=quiet-s&status=open')).body.items.length;
+    const offline = async (gw: TestGateway, id = 'quiet-s') => (await crewless(gw, `?rule=device_offline&device=${id}&status=open,acknowledged,resolved`)).body.items.length;
     await eventually(async () => (await offline(leader)) === 1, 10_000, 100);
+    // the sweep's alert is shared (PostgreSQL, NOTIFY): the other node lists the same one, opens none of its own
+    await eventually(async () => (await offline(other)) === 1, 5000, 100);
     await new Promise((r) => setTimeout(r, 1500)); // a further sweep period or more on the non-leader
-    expect(await offline(other)).toBe(0);
+    expect(await offline(other)).toBe(1);
+    expect((await crewless(other, '?rule=device_offline&device=quiet-s')).body.items[0].id).toBe((await crewless(leader, '?rule=device_offline&device=quiet-s')).body.items[0].id);
 
     const stoppedAt = Date.now();
     await leader.gateway.lease!.stop();
     await eventually(() => other.gateway.leadership.isLeader(), 5000, 50);
     expect(Date.now() - stoppedAt).toBeLessThan(3000);
-    await eventually(async () => (await offline(other)) === 1, 5000, 100);
+    // the next leader sweeps: a device that goes silent now is alerted; quiet-s is not alerted twice
+    const [late] = await provisionBoth('quiet-t', 'generic.parking', { reportIntervalS: 1 });
+    await publish(late!, 'devices/quiet-t/up', JSON.stringify({ occupied: true }));
+    late!.end();
+    await eventually(async () => (await offline(other, 'quiet-t')) === 1, 10_000, 100);
+    expect(await offline(other)).toBe(1);
     const view = (await other.api('/api/v1/cluster')).body;
     expect(view.leader).toBe(other.gateway.nodeId);
     expect(view.nodes.map((n: { id: string }) => n.id)).toEqual([other.gateway.nodeId]);
