@@ -167,6 +167,30 @@ describe('escalation across three gateways', () => {
   }, 90_000);
 });
 
+describe('alerts of the leader\'s sweep', () => {
+  it('an offline alert opened by the (new) leader\'s sweep escalates from the shared rows too: step 0 once, its resolution once', async () => {
+    const [g2, g3] = gws as [TestGateway, TestGateway];
+    // offline 3 × 2 s after the last message (core/presence.ts)
+    const r = await g3.api('/api/v1/devices', { method: 'POST', json: { id: 'park-q', model: 'generic.parking', site: SITE, name: 'Bay 7', attributes: { reportIntervalS: 2 } } });
+    expect(r.status).toBe(201);
+    await eventually(() => g2.gateway.registry.get('park-q'), 2000, 20);
+    const dev = await connect(g3.mqttPort, { username: 'park-q', password: r.body.credentials.password, clientId: 'park-q' });
+    clients.push(dev);
+    await publish(dev, 'devices/park-q/up', JSON.stringify({ occupied: false }));
+    const offline = await eventually(async () => (await g2.api('/api/v1/alerts?device=park-q&rule=device_offline')).body.items[0], 15_000, 100);
+    await eventually(() => about('dingtalk', 'park-q').length >= 1, 5000, 50);
+    // back before step 1 (STEP1 after openedAt) is due: only the crew heard, and hears it resolved
+    await publish(dev, 'devices/park-q/up', JSON.stringify({ occupied: true }));
+    await eventually(() => resolvedIn(about('dingtalk', 'park-q')) >= 1, 8000, 50);
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(about('dingtalk', 'park-q').map((m) => resolvedIn([m]))).toEqual([0, 1]);
+    expect(about('wecom', 'park-q')).toEqual([]);
+    const on2 = await eventually(async () => { const a = (await g2.api(`/api/v1/alerts/${offline.id}`)).body; return a.notifications.every((n: any) => n.status === 'sent') && a; }, 5000, 100);
+    expect(on2.notifications.map((n: any) => [n.channel, n.step, n.event])).toEqual([['crew', 0, 'alert.opened'], ['crew', null, 'alert.resolved']]);
+    expect((await g3.api(`/api/v1/alerts/${offline.id}`)).body.notifications).toEqual(on2.notifications);
+  }, 40_000);
+});
+
 describe('PostgreSQL unreachable', () => {
   it('GET /api/v1/alerts/{id} on a cluster node answers 503 naming the cause, not an alert without its escalation', async () => {
     const [g2] = gws as [TestGateway];
