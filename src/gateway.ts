@@ -42,10 +42,12 @@ import { sharedDeadLetterWriter, withSharedDeadLetters, type SharedDeadLetterSto
 import type { DeadLetter } from './core/types.js';
 import { SharedRegistry } from './cluster/shared-registry.js';
 import { UpstreamSource } from './broker/sources.js';
-import { AlertService } from './alerts/service.js';
+import { AlertService, alertJson } from './alerts/service.js';
 import { PostgresAlertStore, migrateAlerts } from './alerts/postgres-repositories.js';
 import { loadRules } from './alerts/rules.js';
 import { Notifier } from './notify/notifier.js';
+import { PostgresNotifyStore, migrateNotify } from './notify/postgres-repository.js';
+import type { AlertView } from './notify/message.js';
 import { isOnline, reportIntervalS } from './core/presence.js';
 import { createChannel } from './notify/channels/index.js';
 import { policiesOf } from './notify/policy.js';
@@ -215,13 +217,15 @@ export class Gateway {
     const explicit = config.rulesFile !== 'config/rules.yaml';
     const rules = loadRules(!explicit && !existsSync(rulesPath) ? bundled : rulesPath, explicit, { models: this.catalogue.all() });
     const n = config.notify;
+    // cluster mode: alerts, rule states, silences, the webhook outbox and escalation shared in PostgreSQL
+    if (this.shared) await migrateAlerts(this.shared.pool);
+    if (this.shared) await migrateNotify(this.shared.pool);
     const notifier = new Notifier({
       db: this.db, channels: n.channels.map((c) => createChannel(c, { smtp: n.smtp, clock: this.clock })), policies: policiesOf(n.policies), retry: n.retry,
       language: n.language, consoleUrl: n.consoleUrl, timezone: config.retention.timezone, deviceName: (id) => this.registry.get(id)?.name ?? null,
       log: log.child({ component: 'notify' }), clock: this.clock,
+      shared: this.shared && { store: new PostgresNotifyStore(this.shared.pool), isLeader: () => this.leadership.isLeader(), silenced: (a) => this.alerts.silencedFor(a) },
     });
-    // cluster mode: alerts, rule states, silences and the webhook outbox shared in PostgreSQL
-    if (this.shared) await migrateAlerts(this.shared.pool);
     this.alerts = new AlertService({
       db: this.db, registry: this.registry, rules, getModel: (id) => this.catalogue.get(id), webhooks: config.notify.webhooks, retry: config.notify.retry, notifier,
       publish: (topic, payload, retain) => this.broker.publish(topic, payload, retain), metrics: this.metrics, log: log.child({ component: 'alerts' }), clock: this.clock,
@@ -229,7 +233,10 @@ export class Gateway {
       isLeader: this.lease && (() => this.leadership.isLeader()),
       // rule states through the store's writer thread, off the event loop (docs/performance.md)
       saveStates: this.store instanceof SqliteTelemetryStore && config.store.sqlite.writerThread ? (rows) => (this.store as SqliteTelemetryStore).saveAlertStates(rows) : undefined,
-      cluster: this.shared && { store: new PostgresAlertStore(this.shared.pool, this.nodeId, this.clock), nodeId: this.nodeId, url: config.cluster.postgres.url! },
+      cluster: this.shared && {
+        store: new PostgresAlertStore(this.shared.pool, this.nodeId, this.clock, (c, events) => notifier.recordShared(c, events.map((e) => ({ event: e.event, alert: e.alert, view: alertJson(e.alert) as AlertView })))),
+        nodeId: this.nodeId, url: config.cluster.postgres.url!,
+      },
     });
     await this.alerts.startCluster();
     this.committedListeners.push((entries) => this.alerts.onCommitted(entries));

@@ -137,7 +137,13 @@ export interface WaitingState { rule: string; deviceId: string; state: string; s
 export interface OutboxRow { id: number; channel: string; event: string; alertId: string; body: string; attempts: number }
 
 export class PostgresAlertStore {
-  constructor(private readonly pool: pg.Pool, private readonly nodeId: string, private readonly clock: () => number = Date.now) {}
+  /**
+   * `inCommit`: more writes for the committed events on the same client, before COMMIT (the
+   * notifier's escalation rows, notify/postgres-repository.ts): they commit with the alert
+   * change or not at all
+   */
+  constructor(private readonly pool: pg.Pool, private readonly nodeId: string, private readonly clock: () => number = Date.now,
+    private readonly inCommit?: (c: pg.PoolClient, events: LockedChanges['events']) => Promise<void>) {}
 
   /**
    * One group commit's (or sweep's) evaluation across the cluster: locks the pairs, hands fn
@@ -182,6 +188,7 @@ export class PostgresAlertStore {
         for (const o of e.outbox) await c.query('INSERT INTO alert_outbox (channel, event, alert_id, body, next_at, created_at) VALUES ($1, $2, $3, $4, $5, $5)', [o.channel, e.event, e.alert.id, o.body, now]);
         await c.query('SELECT pg_notify($1, $2)', [ALERTS_CHANNEL, JSON.stringify({ event: e.event, id: e.alert.id, node: this.nodeId })]);
       }
+      if (this.inCommit && changes.events.length) await this.inCommit(c, changes.events);
       await c.query('COMMIT');
       return result;
     } catch (err) {

@@ -440,7 +440,8 @@ export class AlertService {
     this.deps.publish(`devices/${device.id}/status`, JSON.stringify({ online, lastSeen: device.lastSeen === null ? null : new Date(device.lastSeen).toISOString() }), true);
   }
 
-  private silencedFor(a: { rule: string; deviceId: string; site: string }): boolean {
+  /** whether a silence in force holds this alert (cluster mode: the shared list; the notifier's steps ask too) */
+  silencedFor(a: { rule: string; deviceId: string; site: string }): boolean {
     const now = this.deps.clock();
     return (this.cluster?.silenceList ?? this.silences).some((s) => s.until > now && (s.match.rule === undefined || s.match.rule === a.rule)
       && (s.match.device === undefined || s.match.device === a.deviceId)
@@ -535,6 +536,17 @@ export class AlertService {
       a.notifications = n.notificationsOf(a.id);
     }
     return a;
+  }
+
+  /**
+   * cluster mode: `escalation` and `notifications` from the shared tables, which every node
+   * reads alike (this node's SQLite has none); one node: as decorate() left them
+   */
+  async withNotifications(list: Alert[]): Promise<Alert[]> {
+    const n = this.deps.notifier;
+    if (!this.cluster || !n?.enabled || !n.isShared || list.length === 0) return list;
+    const details = await n.sharedDetails(list.map((a) => a.id));
+    return list.map((a) => ({ ...a, ...details.get(a.id) }));
   }
 
   /** the escalation policies in force (notify.policies) */

@@ -6,7 +6,7 @@ import {
   ADMIN, AUTH_ERRORS, CREW, NoContent, READERS, TimeParam, actor, badRequest, cursorScope, decodeCursor, errorResponses, HttpError, iso,
   listQuery, listResponse, orderQuery, page, unknownValue,
 } from '../common.js';
-import { AlertError, alertJson, type AlertService, type AlertStatus } from '../../alerts/service.js';
+import { AlertError, alertJson, type Alert, type AlertService, type AlertStatus } from '../../alerts/service.js';
 import { SEVERITIES } from '../../alerts/rules.js';
 import { DeviceIdSchema } from '../../core/ids.js';
 import { DEVICE_KINDS } from '../../core/vocabulary.js';
@@ -64,6 +64,10 @@ export const alertRoutes = (ctx: ApiContext, alerts: AlertService): FastifyPlugi
     try { return await fn(); } catch (err) { return act(() => { throw err; }); }
   };
   const one = { 200: AlertSchema, ...errorResponses(400, 404, 409, ...AUTH_ERRORS) };
+  /** the alert JSON with its escalation and notifications (cluster mode: from the shared tables) */
+  const full = async (a: Alert) => alertJson((await alerts.withNotifications([a]))[0]!);
+  /** after a committed action: the change is made, so an unreachable escalation table does not turn it into an error */
+  const done = async (a: Alert) => full(a).catch(() => alertJson(a));
 
   r.get('/alerts', {
     config: { roles: READERS },
@@ -74,7 +78,7 @@ export const alertRoutes = (ctx: ApiContext, alerts: AlertService): FastifyPlugi
         device: z.string().max(200).optional(), site: z.string().max(300).optional(), kind: csv(DEVICE_KINDS).optional(),
         from: TimeParam.optional(), to: TimeParam.optional(), ...listQuery, ...orderQuery,
       }),
-      response: { 200: listResponse(AlertSchema), ...errorResponses(400, ...AUTH_ERRORS) },
+      response: { 200: listResponse(AlertSchema), ...errorResponses(400, ...AUTH_ERRORS, 503) },
     },
   }, async (req) => {
     const q = req.query;
@@ -82,7 +86,7 @@ export const alertRoutes = (ctx: ApiContext, alerts: AlertService): FastifyPlugi
     const scope = cursorScope(q);
     const c = decodeCursor(q.cursor, scope);
     const status = (q.status?.length ? q.status : ['open', 'acknowledged']) as AlertStatus[];
-    const rows = alerts.list({ ...q, status, limit: q.limit + 1, ...(c ? { after: { openedAt: Number(c[0]), id: String(c[1]) } } : {}) });
+    const rows = await alerts.withNotifications(alerts.list({ ...q, status, limit: q.limit + 1, ...(c ? { after: { openedAt: Number(c[0]), id: String(c[1]) } } : {}) }));
     return page(rows, q.limit, (a) => [a.openedAt, a.id], scope, alertJson);
   });
 
@@ -109,31 +113,31 @@ export const alertRoutes = (ctx: ApiContext, alerts: AlertService): FastifyPlugi
     res.on('close', () => { off(); clearInterval(heartbeat); unsubscribe?.(); });
   });
 
-  r.get('/alerts/:id', { config: { roles: READERS }, schema: { tags: ['alerts'], summary: 'One alert', params: IdParams, response: { 200: AlertSchema, ...errorResponses(400, 404, ...AUTH_ERRORS) } } }, async (req) => {
+  r.get('/alerts/:id', { config: { roles: READERS }, schema: { tags: ['alerts'], summary: 'One alert', params: IdParams, response: { 200: AlertSchema, ...errorResponses(400, 404, ...AUTH_ERRORS, 503) } } }, async (req) => {
     const a = alerts.get(req.params.id);
     if (!a) throw new HttpError(404, `alert ${req.params.id} not found`, [{ field: 'params.id', message: 'no alert with this id' }]);
-    return alertJson(a);
+    return full(a);
   });
 
   r.post('/alerts/:id/ack', { config: { roles: CREW }, schema: { tags: ['alerts'], summary: 'Acknowledge: the crew is on it (409 when resolved)', params: IdParams, body: OptionalNote, response: one } }, async (req) => {
     const a = await actAsync(() => alerts.acknowledge(req.params.id, actor(req), req.body?.note));
     ctx.audit.record(actor(req), 'alert.ack', a.id, { rule: a.rule, device: a.deviceId });
-    return alertJson(a);
+    return done(a);
   });
   r.post('/alerts/:id/resolve', { config: { roles: CREW }, schema: { tags: ['alerts'], summary: 'Resolve by hand (resolution manual; 409 when resolved already)', params: IdParams, body: OptionalNote, response: one } }, async (req) => {
     const a = await actAsync(() => alerts.resolve(req.params.id, actor(req), req.body?.note));
     ctx.audit.record(actor(req), 'alert.resolve', a.id, { rule: a.rule, device: a.deviceId });
-    return alertJson(a);
+    return done(a);
   });
   r.post('/alerts/:id/assign', { config: { roles: CREW }, schema: { tags: ['alerts'], summary: 'Assign to a person or crew (409 when resolved)', params: IdParams, body: z.strictObject({ assignee: z.string().min(1).max(100) }), response: one } }, async (req) => {
     const a = await actAsync(() => alerts.assign(req.params.id, req.body.assignee, actor(req)));
     ctx.audit.record(actor(req), 'alert.assign', a.id, { assignee: req.body.assignee });
-    return alertJson(a);
+    return done(a);
   });
   r.post('/alerts/:id/notes', { config: { roles: CREW }, schema: { tags: ['alerts'], summary: 'Add a note', params: IdParams, body: z.strictObject({ text: Note }), response: one } }, async (req) => {
     const a = await actAsync(() => alerts.addNote(req.params.id, actor(req), req.body.text));
     ctx.audit.record(actor(req), 'alert.note', a.id);
-    return alertJson(a);
+    return done(a);
   });
 
   r.get('/rules', {
