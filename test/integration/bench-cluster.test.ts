@@ -47,7 +47,8 @@ describe('npm run bench -- --cluster', () => {
       expect(p.lost, p.node).toBe(0);
     }
     // the sum over the nodes, per wall second of the load phase
-    expect(Math.abs(c.msgsPerSec - c.acked / c.sched.wallS)).toBeLessThanOrEqual(1);
+    // (wallS is printed to 10 ms: over a 2 s phase that alone moves the quotient by up to 0.5 %)
+    expect(Math.abs(c.msgsPerSec - c.acked / c.sched.wallS)).toBeLessThanOrEqual(Math.max(1, 0.01 * c.msgsPerSec));
     expect(c.acked).toBeGreaterThan(0);
     expect(c.failed).toBe(0);
     // every PUBACK is a reading in PostgreSQL (nothing acknowledged and lost, nothing extra)
@@ -56,7 +57,9 @@ describe('npm run bench -- --cluster', () => {
     expect(c.queryableSamples).toBeGreaterThan(0);
     expect(c.queryableMissed).toBe(0);
     expect(c.queryableP99Ms).toBeGreaterThanOrEqual(c.queryableP50Ms);
-    for (const k of ['nodes', 'postgres', 'redis', 'loadGenerator']) expect(c.sched[k].cpuS, k).toBeGreaterThan(0);
+    for (const k of ['nodes', 'postgres', 'loadGenerator']) expect(c.sched[k].cpuS, k).toBeGreaterThan(0);
+    // Redis may have nothing to do: with no telemetry subscriber no reading crosses it
+    expect(c.sched.redis.cpuS, 'redis').toBeGreaterThanOrEqual(0);
     // at least one group commit per node reached PostgreSQL, each with its WAL fsync
     expect(c.postgres.transactions).toBeGreaterThanOrEqual(2);
     expect(c.postgres.walFsyncs).toBeGreaterThan(0);
