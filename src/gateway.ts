@@ -43,7 +43,7 @@ import type { DeadLetter } from './core/types.js';
 import { SharedRegistry } from './cluster/shared-registry.js';
 import { UpstreamSource } from './broker/sources.js';
 import { AlertService, alertJson } from './alerts/service.js';
-import { PostgresAlertStore, migrateAlerts } from './alerts/postgres-repositories.js';
+import { PostgresAlertStore, migrateAlerts, pruneSharedAlerts } from './alerts/postgres-repositories.js';
 import { loadRules } from './alerts/rules.js';
 import { Notifier } from './notify/notifier.js';
 import { PostgresNotifyStore, migrateNotify } from './notify/postgres-repository.js';
@@ -167,7 +167,9 @@ export class Gateway {
     this.store = this.createStore();
     await this.store.start();
     const pgStore = this.store instanceof PostgresTelemetryStore ? this.store : undefined;
-    this.retention = new Retention(this.db, config.retention, { clock: this.clock, log: log.child({ component: 'retention' }), rollups: config.store.type === 'sqlite', maintain: pgStore && ((now) => pgStore.maintain(now)), deadLetters: this.shared && repos.deadLetters });
+    const sharedPool = this.shared?.pool;
+    this.retention = new Retention(this.db, config.retention, { clock: this.clock, log: log.child({ component: 'retention' }), rollups: config.store.type === 'sqlite', maintain: pgStore && ((now) => pgStore.maintain(now)), deadLetters: this.shared && repos.deadLetters,
+      sharedAlerts: sharedPool && { pruneBefore: (cutoff) => pruneSharedAlerts(sharedPool, cutoff) } });
 
     const occupiedAtStart = await this.store.latestMany([...this.registry.all()].filter((d) => d.kind === 'parking').map((d) => d.id), ['occupied']);
     // cluster mode: the dead letters of each group commit into PostgreSQL, before its PUBACKs

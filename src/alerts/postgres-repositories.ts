@@ -282,3 +282,20 @@ export class PostgresAlertStore {
     }
   }
 }
+
+/**
+ * Retention of the shared alert tables (the leader's retention pass, retention.alertDays): resolved
+ * alerts resolved before the cutoff, and with them the notifications delivered before it and the
+ * finished escalations of alerts that are gone — what one node's pass does to its SQLite tables.
+ * An unresolved alert is never pruned, however old. Returns the alerts deleted.
+ */
+export async function pruneSharedAlerts(pool: pg.Pool, cutoff: number): Promise<number> {
+  const n = (await pool.query("DELETE FROM alerts WHERE status = 'resolved' AND resolved_at < $1", [cutoff])).rowCount ?? 0;
+  // notify_* exist once the notifier's migrations ran (every cluster gateway runs them at start)
+  const notify = (await pool.query<{ t: string | null }>("SELECT to_regclass('notify_outbox')::text AS t")).rows[0]?.t;
+  if (notify) {
+    await pool.query('DELETE FROM notify_outbox WHERE delivered_at IS NOT NULL AND delivered_at < $1', [cutoff]);
+    await pool.query('DELETE FROM notify_escalation e WHERE e.next_at IS NULL AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.id = e.alert_id)');
+  }
+  return n;
+}

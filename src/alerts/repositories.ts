@@ -42,6 +42,21 @@ export interface SilenceRepository {
   delete(id: string): boolean;
 }
 
+/** a webhook outbox row as kept (snake case: the table's columns) */
+export interface WebhookOutboxRow { id: number; webhook: string; event: string; alert_id: string; body: string; created_at: number; attempts: number; next_attempt_at: number; delivered_at: number | null; last_status: number | null; last_error: string | null }
+
+/** The single-node webhook outbox (cluster mode uses the shared alert_outbox instead). */
+export interface WebhookOutboxRepository {
+  /** the oldest undelivered row of a webhook: it blocks the rest */
+  head(url: string): WebhookOutboxRow | undefined;
+  insert(url: string, event: string, alertId: string, body: string, now: number): void;
+  delivered(id: number, at: number, status: number): void;
+  failed(id: number, attempts: number, nextAt: number, status: number | null, error: string | null): void;
+  /** by id, newest first unless asc; keyset after afterId */
+  list(q: { status?: 'pending' | 'delivered'; limit: number; order?: 'asc' | 'desc'; afterId?: number }): WebhookOutboxRow[];
+  pending(): number;
+}
+
 export interface AlertRepositories {
   alerts: AlertRepository;
   states: RuleStateRepository;

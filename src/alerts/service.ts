@@ -24,7 +24,7 @@ import { offlineAt } from '../core/presence.js';
 import { siteWithin } from '../core/sites.js';
 import { type Alert, type AlertStatus, AlertError, REOPEN_WITHIN_MS, acknowledged, assigned, autoResolved, noted, opened, reopened, repeated, resolvedBy } from './lifecycle.js';
 import type { AlertQuery, AlertRepositories, Silence } from './repositories.js';
-import { sqliteAlertRepositories } from './sqlite-repositories.js';
+import { sqliteAlertRepositories, sqliteWebhookOutbox } from './sqlite-repositories.js';
 import { ClusterAlerts } from './cluster-alerts.js';
 import type { PostgresAlertStore } from './postgres-repositories.js';
 
@@ -120,7 +120,7 @@ export class AlertService {
   constructor(private readonly deps: AlertServiceDeps) {
     this.rules = deps.rules.rules.filter((r) => r.enabled);
     this.offlineRules = new Set(this.rules.filter((r) => r.conditions.some((c) => c.type === 'no_data')).map((r) => r.id));
-    this.outbox = new WebhookOutbox(deps.db, deps.webhooks, deps.retry, deps.log.child({ component: 'webhooks' }), deps.clock, deps.isLeader, deps.metrics);
+    this.outbox = new WebhookOutbox(sqliteWebhookOutbox(deps.db), deps.webhooks, deps.retry, deps.log.child({ component: 'webhooks' }), deps.clock, deps.isLeader, deps.metrics);
     this.repos = deps.repositories ?? sqliteAlertRepositories(deps.db);
     const c = deps.cluster;
     this.cluster = c && new ClusterAlerts({

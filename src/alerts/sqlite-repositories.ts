@@ -3,7 +3,7 @@ import type { Db } from '../storage/database.js';
 import type { ReadingValue } from '../core/model.js';
 import type { Severity } from './rules.js';
 import type { Alert, AlertStatus } from './lifecycle.js';
-import type { AlertQuery, AlertRepositories, Silence } from './repositories.js';
+import type { AlertQuery, AlertRepositories, Silence, WebhookOutboxRepository, WebhookOutboxRow } from './repositories.js';
 
 interface Row {
   id: string; rule: string; device_id: string; status: AlertStatus; severity: Severity; kind: string | null; site: string;
@@ -97,5 +97,30 @@ export function sqliteAlertRepositories(db: Db): AlertRepositories {
       insert: (s) => { stmt.insertSilence.run(s.id, JSON.stringify(s.match), s.until, s.reason, s.createdBy, s.createdAt); },
       delete: (id) => stmt.deleteSilence.run(id).changes > 0,
     },
+  };
+}
+
+/** The webhook outbox on the embedded SQLite database (table webhook_outbox). */
+export function sqliteWebhookOutbox(db: Db): WebhookOutboxRepository {
+  const stmt = {
+    head: db.prepare('SELECT * FROM webhook_outbox WHERE webhook = ? AND delivered_at IS NULL ORDER BY id LIMIT 1'),
+    insert: db.prepare('INSERT INTO webhook_outbox (webhook, event, alert_id, body, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    delivered: db.prepare('UPDATE webhook_outbox SET delivered_at = ?, attempts = attempts + 1, last_status = ?, last_error = NULL WHERE id = ?'),
+    failed: db.prepare('UPDATE webhook_outbox SET attempts = ?, next_attempt_at = ?, last_status = ?, last_error = ? WHERE id = ?'),
+    pending: db.prepare('SELECT count(*) AS n FROM webhook_outbox WHERE delivered_at IS NULL').pluck(),
+  };
+  return {
+    head: (url) => stmt.head.get(url) as WebhookOutboxRow | undefined,
+    insert: (url, event, alertId, body, now) => { stmt.insert.run(url, event, alertId, body, now, now); },
+    delivered: (id, at, status) => { stmt.delivered.run(at, status, id); },
+    failed: (id, attempts, nextAt, status, error) => { stmt.failed.run(attempts, nextAt, status, error, id); },
+    list: (q) => {
+      const where = [q.status === 'pending' ? 'delivered_at IS NULL' : q.status === 'delivered' ? 'delivered_at IS NOT NULL' : '1'];
+      const desc = q.order !== 'asc';
+      const args: number[] = [];
+      if (q.afterId !== undefined) { where.push(`id ${desc ? '<' : '>'} ?`); args.push(q.afterId); }
+      return db.prepare(`SELECT * FROM webhook_outbox WHERE ${where.join(' AND ')} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ?`).all(...args, q.limit) as WebhookOutboxRow[];
+    },
+    pending: () => stmt.pending.get() as number,
   };
 }

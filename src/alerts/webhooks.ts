@@ -1,12 +1,12 @@
 /**
  * Webhook delivery from a persistent outbox: every alert event becomes one row per matching
- * webhook in SQLite, in the same order as the events. A worker delivers each webhook's rows
+ * webhook (WebhookOutboxRepository, SQLite on one node), in the same order as the events. A worker delivers each webhook's rows
  * strictly in order (the head blocks the rest), signs the raw body with HMAC-SHA256, retries
  * with exponential backoff, and picks up where it left off after a restart.
  */
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Db } from '../storage/database.js';
+import type { WebhookOutboxRepository, WebhookOutboxRow as OutboxRow } from './repositories.js';
 import type { Alert } from './service.js';
 import { matches } from '../notify/policy.js';
 import { OutboxPump, backoffMs } from '../notify/pump.js';
@@ -27,21 +27,18 @@ export function sign(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-interface OutboxRow { id: number; webhook: string; event: string; alert_id: string; body: string; created_at: number; attempts: number; next_attempt_at: number; delivered_at: number | null; last_status: number | null; last_error: string | null }
-
 export class WebhookOutbox {
   private readonly pump: OutboxPump<OutboxRow>;
 
-  constructor(private readonly db: Db, private readonly hooks: WebhookConfig[], private readonly retry: { initialMs: number; maxMs: number; timeoutMs: number },
+  constructor(private readonly rows: WebhookOutboxRepository, private readonly hooks: WebhookConfig[], private readonly retry: { initialMs: number; maxMs: number; timeoutMs: number },
     private readonly log: Logger, private readonly clock: () => number, isLeader?: () => boolean,
     private readonly metrics?: Pick<Metrics, 'notifications' | 'notificationDuration' | 'notificationsPending'>) {
     // rows are keyed by URL: a URL configured twice is one destination, delivered as its first entry
     const byUrl = new Map<string, WebhookConfig>();
     for (const w of hooks) if (!byUrl.has(w.url)) byUrl.set(w.url, w);
-    const head = db.prepare('SELECT * FROM webhook_outbox WHERE webhook = ? AND delivered_at IS NULL ORDER BY id LIMIT 1');
     this.pump = new OutboxPump<OutboxRow>({
       destinations: () => byUrl.keys(),
-      head: (url) => head.get(url) as OutboxRow | undefined,
+      head: (url) => rows.head(url),
       deliver: (url, row) => this.deliver(byUrl.get(url)!, row),
       clock,
       // cluster mode: only the leader delivers (cluster/leader.ts)
@@ -51,11 +48,10 @@ export class WebhookOutbox {
 
   enqueue(event: string, alert: Alert, body: string): void {
     const now = this.clock();
-    const insert = this.db.prepare('INSERT INTO webhook_outbox (webhook, event, alert_id, body, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)');
     let any = false;
     for (const w of this.hooks) {
       if (!webhookMatches(w, alert)) continue;
-      insert.run(w.url, event, alert.id, body, now, now);
+      this.rows.insert(w.url, event, alert.id, body, now);
       any = true;
     }
     if (any) {
@@ -80,11 +76,7 @@ export class WebhookOutbox {
 
   /** Delivery state for operators: pending and recent rows per webhook. */
   deliveries(q: { status?: 'pending' | 'delivered'; limit: number; order?: 'asc' | 'desc'; afterId?: number }) {
-    const where = [q.status === 'pending' ? 'delivered_at IS NULL' : q.status === 'delivered' ? 'delivered_at IS NOT NULL' : '1'];
-    const desc = q.order !== 'asc';
-    const args: number[] = [];
-    if (q.afterId !== undefined) { where.push(`id ${desc ? '<' : '>'} ?`); args.push(q.afterId); }
-    return (this.db.prepare(`SELECT * FROM webhook_outbox WHERE ${where.join(' AND ')} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ?`).all(...args, q.limit) as OutboxRow[]).map((r) => ({
+    return this.rows.list(q).map((r) => ({
       id: String(r.id), webhook: r.webhook, event: r.event, alertId: r.alert_id, createdAt: new Date(r.created_at).toISOString(),
       status: r.delivered_at !== null ? 'delivered' : 'pending', attempts: r.attempts, nextAttemptAt: r.delivered_at === null ? new Date(r.next_attempt_at).toISOString() : null,
       deliveredAt: r.delivered_at === null ? null : new Date(r.delivered_at).toISOString(), lastStatus: r.last_status, lastError: r.last_error,
@@ -92,7 +84,7 @@ export class WebhookOutbox {
   }
 
   pending(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM webhook_outbox WHERE delivered_at IS NULL').get() as { n: number }).n;
+    return this.rows.pending();
   }
 
   private async deliver(w: WebhookConfig, row: OutboxRow): Promise<void> {
@@ -109,7 +101,7 @@ export class WebhookOutbox {
       status = res.status;
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) {
-        this.db.prepare('UPDATE webhook_outbox SET delivered_at = ?, attempts = attempts + 1, last_status = ?, last_error = NULL WHERE id = ?').run(this.clock(), status, row.id);
+        this.rows.delivered(row.id, this.clock(), status);
         stopTimer?.();
         this.metrics?.notifications.inc({ channel: 'webhook', result: 'delivered' });
         this.updatePending();
@@ -123,7 +115,7 @@ export class WebhookOutbox {
     this.metrics?.notifications.inc({ channel: 'webhook', result: 'failed' });
     const attempts = row.attempts + 1;
     const delay = backoffMs(this.retry, attempts);
-    this.db.prepare('UPDATE webhook_outbox SET attempts = ?, next_attempt_at = ?, last_status = ?, last_error = ? WHERE id = ?').run(attempts, this.clock() + delay, status, error, row.id);
+    this.rows.failed(row.id, attempts, this.clock() + delay, status, error);
     if (attempts === 1 || attempts % 10 === 0) this.log.warn({ webhook: w.url, attempts, error, retryInMs: delay }, 'webhook delivery failed; will retry');
   }
 }

@@ -61,6 +61,8 @@ export class Retention {
       clock: () => number; log: Logger; rollups: boolean; maintain?: (now: number) => Promise<object>;
       /** cluster mode: the shared dead letters (PostgreSQL), pruned past deadLetterDays too */
       deadLetters?: Pick<DeadLetterRepository, 'deleteBefore'>;
+      /** cluster mode: the shared alerts and their notifications, pruned past alertDays as the node's own are */
+      sharedAlerts?: { pruneBefore(cutoff: number): Promise<number> };
     },
   ) {}
 
@@ -92,6 +94,7 @@ export class Retention {
     this.running ??= Promise.resolve().then(async () => {
       const report = this.pass();
       if (this.opts.deadLetters) report.deadLettersDeleted += await this.opts.deadLetters.deleteBefore(this.opts.clock() - this.cfg.deadLetterDays * DAY);
+      if (this.opts.sharedAlerts) report.alertsDeleted += await this.opts.sharedAlerts.pruneBefore(this.opts.clock() - this.cfg.alertDays * DAY);
       return this.opts.maintain ? { ...report, store: await this.opts.maintain(this.opts.clock()) } : report;
     }).finally(() => { this.running = undefined; });
     return this.running;

@@ -14,7 +14,8 @@ import { connect, eventually, publish } from '../helpers/mqtt.js';
 import { openSse } from '../helpers/webhook.js';
 import { startRedis, type Redis } from '../helpers/redis.js';
 import { loadRules } from '../../src/alerts/rules.js';
-import { PostgresAlertStore, migrateAlerts } from '../../src/alerts/postgres-repositories.js';
+import { PostgresAlertStore, migrateAlerts, pruneSharedAlerts } from '../../src/alerts/postgres-repositories.js';
+import { migrateNotify } from '../../src/notify/postgres-repository.js';
 import { ClusterAlerts } from '../../src/alerts/cluster-alerts.js';
 import type { Device } from '../../src/registry/devices.js';
 import type { Alert } from '../../src/alerts/lifecycle.js';
@@ -162,6 +163,28 @@ describe('alerts across nodes', () => {
     expect(await n2.store.deliverDue(100, hol, retry)).toBe(4);
     expect(order).toEqual(['e1', 'e2', 'e3', 'e4']);
     expect(await left()).toEqual([]);
+  });
+
+  it('retention of the shared tables: resolved alerts past alertDays go with their delivered notifications and finished escalations; unresolved ones stay', async () => {
+    const pool = pools[0]!;
+    await migrateNotify(pool);
+    const alert = (id: string, device: string, status: string, resolvedAt: number | null) => pool.query(`INSERT INTO alerts (id, rule, device_id, status, severity, message, opened_at, last_seen_at, occurrences, resolved_at)
+      VALUES ($1, 'ph_out_of_range', $2, $3, 'major', 'm', 0, 0, 1, $4)`, [id, device, status, resolvedAt]);
+    await alert('prune-old', 'wq-prune-1', 'resolved', 1000);
+    await alert('prune-new', 'wq-prune-2', 'resolved', Date.now());
+    await alert('prune-open', 'wq-prune-3', 'open', null);
+    const note = (alertId: string, key: string, deliveredAt: number | null) => pool.query(`INSERT INTO notify_outbox (channel, event, alert_id, key, body, created_at, next_attempt_at, delivered_at)
+      VALUES ('crew', 'alert.opened', $1, $2, '{}', 0, 0, $3)`, [alertId, key, deliveredAt]);
+    await note('prune-old', 'old-sent', 2000);
+    await note('prune-open', 'open-pending', null);
+    await pool.query(`INSERT INTO notify_escalation (alert_id, policy, step, started_at, next_at, alert) VALUES ('prune-old', 'estate', 1, 0, NULL, '{}'), ('prune-open', 'estate', 0, 0, 5000, '{}')`);
+
+    expect(await pruneSharedAlerts(pool, 10_000)).toBe(1);
+    const ids = async (sql: string) => (await pool.query(sql)).rows.map((r) => Object.values(r)[0]).sort();
+    expect(await ids("SELECT id FROM alerts WHERE id LIKE 'prune-%'")).toEqual(['prune-new', 'prune-open']);
+    expect(await ids("SELECT key FROM notify_outbox WHERE alert_id LIKE 'prune-%'")).toEqual(['open-pending']);
+    expect(await ids("SELECT alert_id FROM notify_escalation WHERE alert_id LIKE 'prune-%'")).toEqual(['prune-open']);
+    await pool.query("DELETE FROM alerts WHERE id LIKE 'prune-%'");
   });
 
   it('silences are shared: a silence made on node 1 silences an alert opened on node 2', async () => {
