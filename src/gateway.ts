@@ -261,13 +261,16 @@ export class Gateway {
     if (this.lease) {
       // singleton work: retention (and the store's rollups) only on the leader
       this.lease.onChange((leader) => { if (leader) this.retention.start(); else void this.retention.stop(); });
+      // field connectors too: a DTU serves one TCP client, and every node polling it would
+      // store each reading once per node (docs/connectors.md)
+      this.lease.onChange((leader) => { if (leader) this.connectors.start(); else void this.connectors.stop(); });
       await this.lease.start();
     } else {
       this.retention.start();
     }
     this.sources = config.sources.map((s) => new UpstreamSource(s, this.pipeline, log.child({ component: 'source' })));
     for (const s of this.sources) s.start();
-    this.connectors.start();
+    if (!this.lease) this.connectors.start();
     await this.app.listen({ host: config.http.host, port: config.http.port });
     const addr = this.app.server.address();
     this.ports.http = typeof addr === 'object' && addr ? addr.port : config.http.port;

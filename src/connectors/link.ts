@@ -66,8 +66,12 @@ export class TcpLink {
 
   get target(): string { return `${this.opts.host}:${this.opts.port}`; }
 
+  /** connects; after stop() too (cluster mode: a node that leads again polls again) */
   start(): void {
-    if (this.status === 'stopped') return;
+    if (this.socket) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.status = 'disconnected';
+    this.retryMs = this.opts.reconnectInitialMs;
     this.connect();
   }
 

@@ -79,4 +79,20 @@ describe('TcpLink', () => {
     await waitConnected(link);
     await expect(link.request(Buffer.from('x\n'), line, 1000)).rejects.toThrow(/connection to 127\.0\.0\.1:\d+ lost/);
   });
+  it('stopped, then started again (a cluster node leading again), it reconnects and answers', async () => {
+    let connections = 0;
+    const port = await serve((req, socket) => socket.write(`${req}:ok\n`));
+    server!.on('connection', () => connections++);
+    link = new TcpLink(options(port));
+    link.start();
+    await waitConnected(link);
+    link.stop();
+    expect(link.status).toBe('stopped');
+    await expect(link.request(Buffer.from('1\n'), line, 500)).rejects.toThrow();
+    link.start();
+    await waitConnected(link);
+    expect(link.status).toBe('connected');
+    expect((await link.request(Buffer.from('2\n'), line, 1000)).toString()).toBe('2:ok');
+    expect(connections).toBe(2);
+  });
 });
