@@ -29,6 +29,7 @@ import { ensureFileLimit } from './connections.js';
 import { freePort } from '../test/helpers/net.js';
 import { startPostgres, type Postgres } from '../test/helpers/postgres.js';
 import { startRedis, type Redis } from '../test/helpers/redis.js';
+import { KINDS } from './kinds.js';
 
 export interface ClusterBenchOptions {
   nodes: number;
@@ -47,15 +48,6 @@ const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 /** node flags of the start script, so every gateway runs as `npm start` runs it */
 const GATEWAY_NODE_FLAGS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start as string)
   .split(' ').filter((a) => a.startsWith('--') && a !== '--import');
-
-const KINDS = [
-  { model: 'generic.water-quality', payload: (ts: number, seq: number) => ({ ts, ph: 7 + (seq % 50) / 100 }) },
-  { model: 'generic.bin-fill', payload: (ts: number, seq: number) => ({ ts, fill_pct: 10 + (seq % 60) }) },
-  { model: 'generic.parking', payload: (ts: number, seq: number) => ({ ts, occupied: seq % 2 === 0 }) },
-  { model: 'generic.water-meter', payload: (ts: number, seq: number) => ({ ts, water_volume_m3: 100 + seq * 0.001 }) },
-  { model: 'generic.electricity-meter', payload: (ts: number, seq: number) => ({ ts, energy_import_kwh: 5000 + seq * 0.01 }) },
-  { model: 'generic.door-access', payload: (ts: number, seq: number) => ({ ts, door_open: seq % 2 === 1 }) },
-];
 
 interface Node { name: string; proc: ChildProcess; http: string; mqttPort: number; dataDir: string; profDir?: string }
 

@@ -27,6 +27,7 @@ import { histogram, onSchedule, percentiles, recordMs, runOpenLoop, type Histogr
 import { sweepSvg, type SweepPoint } from './chart.js';
 import { readSse } from './sse.js';
 import { closeAll, ensureFileLimit, scaleConnections, waitExit, type ConnectionsOptions } from './connections.js';
+import { KINDS } from './kinds.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -99,15 +100,6 @@ async function api(base: string, path: string, init: RequestInit = {}): Promise<
   if (res.status >= 300) throw new Error(`${path}: ${res.status} ${await res.text()}`);
   return res.json();
 }
-
-const KINDS = [
-  { model: 'generic.water-quality', payload: (ts: number, seq: number) => ({ ts, ph: 7 + (seq % 50) / 100 }) },
-  { model: 'generic.bin-fill', payload: (ts: number, seq: number) => ({ ts, fill_pct: 10 + (seq % 60) }) },
-  { model: 'generic.parking', payload: (ts: number, seq: number) => ({ ts, occupied: seq % 2 === 0 }) },
-  { model: 'generic.water-meter', payload: (ts: number, seq: number) => ({ ts, water_volume_m3: 100 + seq * 0.001 }) },
-  { model: 'generic.electricity-meter', payload: (ts: number, seq: number) => ({ ts, energy_import_kwh: 5000 + seq * 0.01 }) },
-  { model: 'generic.door-access', payload: (ts: number, seq: number) => ({ ts, door_open: seq % 2 === 1 }) },
-];
 
 async function startGateway(dataDir: string): Promise<{ proc: ChildProcess; http: string; mqttPort: number }> {
   const httpPort = await freePort();
