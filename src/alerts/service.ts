@@ -10,10 +10,11 @@ import type { Logger } from 'pino';
 import type { Db } from '../storage/database.js';
 import type { Entry } from '../ingest/committer.js';
 import type { Device, DeviceRegistry } from '../registry/devices.js';
+import type { DeviceEventRecord, Reading } from '../core/types.js';
 import type { Metrics } from '../metrics.js';
 import type { DeviceModel } from '../core/model.js';
 import { metricDef } from '../core/vocabulary.js';
-import { evaluate, initialState, quiet, relevant, renderMessage, type AlertInput, type DeviceContext, type EvalContext, type RuleState, type Transition } from './evaluate.js';
+import { advance, initialState, quiet, relevant, renderMessage, type Advance, type AlertInput, type DeviceContext, type EvalContext, type RuleState, type Transition } from './evaluate.js';
 import type { Rule, RulesFile, Severity } from './rules.js';
 import { WebhookOutbox, type WebhookConfig } from './webhooks.js';
 import type { Notifier } from '../notify/notifier.js';
@@ -89,6 +90,15 @@ export interface AlertServiceDeps {
 }
 
 type Listener = (event: AlertEvent, alert: Alert) => void;
+
+/** a kind's rules, and per input name which of them it concerns (AlertService.maskOf) */
+interface KindPlan {
+  rules: Rule[];
+  numeric: Map<string, Uint8Array>;
+  other: Map<string, Uint8Array>;
+  events: Map<string, Uint8Array>;
+}
+const MAX_CACHED_NAMES = 1000;
 
 export class AlertService {
   private readonly rules: Rule[];
@@ -212,6 +222,34 @@ export class AlertService {
     return rules;
   }
 
+  private readonly plans = new Map<string, KindPlan>();
+  private planFor(kind: string): KindPlan {
+    let plan = this.plans.get(kind);
+    if (!plan) this.plans.set(kind, (plan = { rules: this.rulesFor(kind), numeric: new Map(), other: new Map(), events: new Map() }));
+    return plan;
+  }
+
+  // Per message the service evaluates in place through these, one message at a time (the
+  // conditions keep no reference to an input or a context): nothing is allocated per
+  // message for inputs that concern no rule, or for rules that stay as they were.
+  private readonly msgInput = { type: 'event' as const, event: { deviceId: '', type: '$message', ts: 0, data: {} } as DeviceEventRecord };
+  private readonly readingInput: { type: 'reading'; reading: Reading } = { type: 'reading', reading: undefined as unknown as Reading };
+  private readonly eventInput: { type: 'event'; event: DeviceEventRecord } = { type: 'event', event: undefined as unknown as DeviceEventRecord };
+  private readonly ctx: EvalContext = { device: { id: '', kind: '', site: '', attributes: {}, lastSeen: null, createdAt: 0, reportIntervalS: 0 }, sites: {} };
+  private readonly adv: Advance = { transition: undefined, changed: false };
+  private readonly masks: Uint8Array[] = [];
+
+  /** the shared context, filled for this device */
+  private contextOf(d: Device): EvalContext {
+    const model = this.deps.getModel(d.model);
+    const c = this.ctx.device;
+    c.id = d.id; c.kind = d.kind; c.site = d.site; c.attributes = d.attributes; c.lastSeen = d.lastSeen; c.createdAt = d.createdAt;
+    c.reportIntervalS = this.deps.reportIntervalS?.(d) ?? model?.reportIntervalS ?? 3600;
+    c.lowBatteryV = model?.lowBatteryV;
+    this.ctx.sites = this.deps.rules.sites;
+    return this.ctx;
+  }
+
   /**
    * Runs fn in one SQLite transaction (one fsync for all the alerts a group commit or a sweep
    * opens, updates or resolves, instead of one each on the event loop) and announces the
@@ -260,36 +298,75 @@ export class AlertService {
       if (e.deviceId === undefined) continue;
       const device = this.deps.registry.get(e.deviceId);
       if (!device) continue;
-      const inputs: AlertInput[] = [{ type: 'event', event: { deviceId: device.id, type: '$message', ts: e.receivedAt, data: {} } }];
       const readings = e.readings.length > 1 ? [...e.readings].sort((a, b) => a.ts - b.ts) : e.readings;
-      for (const r of readings) inputs.push({ type: 'reading', reading: r });
-      for (const ev of e.events) inputs.push({ type: 'event', event: ev });
-      this.run(device, inputs);
+      this.run(device, e.receivedAt, readings, e.events);
       if (this.statusPublished.get(device.id) !== true) this.publishStatus(device, true);
     }
   }
 
-  private run(device: Device, inputs: AlertInput[]): void {
-    // per message: most rules of a kind concern none of its inputs, so the pure relevance
-    // test comes first, and the state lookup and the device context only when one does
+  /**
+   * One message's inputs, in order: the `$message` event, its readings by time, its events.
+   * Rule by rule as before (a rule's inputs in that order); which rules an input concerns is
+   * cached per kind on what `concerns` may look at (conditions/types.ts), and a rule's state
+   * is looked up, and the device context filled, only when an input concerns it.
+   */
+  private run(device: Device, receivedAt: number, readings: Reading[], events: DeviceEventRecord[]): void {
+    const plan = this.planFor(device.kind);
+    const rules = plan.rules;
+    const msg = this.msgInput;
+    msg.event.deviceId = device.id;
+    msg.event.ts = receivedAt;
+    const n = 1 + readings.length + events.length;
+    const masks = this.masks;
+    masks.length = n;
+    masks[0] = this.maskOf(plan.events, '$message', rules, msg);
+    for (let j = 0; j < readings.length; j++) {
+      const r = readings[j]!;
+      this.readingInput.reading = r;
+      masks[1 + j] = this.maskOf(typeof r.value === 'number' ? plan.numeric : plan.other, r.metric, rules, this.readingInput);
+    }
+    for (let j = 0; j < events.length; j++) {
+      this.eventInput.event = events[j]!;
+      masks[1 + readings.length + j] = this.maskOf(plan.events, events[j]!.type, rules, this.eventInput);
+    }
     let ctx: EvalContext | undefined;
-    for (const rule of this.rulesFor(device.kind)) {
+    const out = this.adv;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]!;
       let key: string | undefined;
       let state: RuleState | undefined;
-      for (const input of inputs) {
-        if (!relevant(rule, input)) continue;
+      for (let j = 0; j < n; j++) {
+        if (masks[j]![i] === 0) continue;
+        let input: AlertInput;
+        if (j === 0) input = msg;
+        else if (j <= readings.length) { this.readingInput.reading = readings[j - 1]!; input = this.readingInput; }
+        else { this.eventInput.event = events[j - 1 - readings.length]!; input = this.eventInput; }
         if (key === undefined) { key = this.keyOf(rule, device.id); state = this.states.get(key); }
         // e.g. a message of a device that is not offline, a good reading for the fault rule
         if (quiet(rule, input, state)) continue;
-        ctx ??= { device: this.deviceContext(device), sites: this.deps.rules.sites };
-        const res = evaluate(rule, input, state ?? initialState(rule), ctx);
-        state = res.state;
-        this.states.set(key, state);
-        this.dirty.add(key);
-        const ts = input.type === 'reading' ? input.reading.ts : input.type === 'event' ? input.event.ts : input.now;
-        for (const t of res.transitions) this.apply(rule, device, t, ts);
+        ctx ??= this.contextOf(device);
+        if (state === undefined) this.states.set(key, (state = initialState(rule)));
+        advance(rule, input, state, ctx, out);
+        if (out.changed) this.dirty.add(key);
+        if (out.transition) this.apply(rule, device, out.transition, input.type === 'reading' ? input.reading.ts : input.event.ts);
       }
     }
+    // the scratch inputs keep no reading or event alive after the message
+    this.readingInput.reading = undefined as unknown as Reading;
+    this.eventInput.event = undefined as unknown as DeviceEventRecord;
+  }
+
+  /** which of the kind's rules an input concerns (1 per rule index), computed once per metric / event type */
+  private maskOf(cache: Map<string, Uint8Array>, name: string, rules: Rule[], input: AlertInput): Uint8Array {
+    let mask = cache.get(name);
+    if (mask === undefined) {
+      mask = new Uint8Array(rules.length);
+      for (let i = 0; i < rules.length; i++) mask[i] = relevant(rules[i]!, input) ? 1 : 0;
+      // metrics and event types come from the decoders (the vocabulary); a codec's own event
+      // types are bounded only by the codec, so past this many they are not cached
+      if (cache.size < MAX_CACHED_NAMES) cache.set(name, mask);
+    }
+    return mask;
   }
 
   /** Time passing: offline deadlines, doors held open, rate windows expiring; states saved. */
@@ -339,12 +416,13 @@ export class AlertService {
         const state = this.states.get(key);
         if (offline && state?.active) continue;
         if (!offline && !state?.conds.some((s, i) => conditionType(rule.conditions[i]!).waiting?.(s as never))) continue;
-        ctx ??= { device: this.deviceContext(device), sites: this.deps.rules.sites };
-        const res = evaluate(rule, tick, state ?? initialState(rule), ctx);
-        this.states.set(key, res.state);
-        this.dirty.add(key);
-        for (const t of res.transitions) this.apply(rule, device, t, now);
-        if (offline && res.state.active) this.publishStatus(device, false);
+        ctx ??= this.contextOf(device);
+        let s = state;
+        if (s === undefined) this.states.set(key, (s = initialState(rule)));
+        advance(rule, tick, s, ctx, this.adv);
+        if (this.adv.changed) this.dirty.add(key);
+        if (this.adv.transition) this.apply(rule, device, this.adv.transition, now);
+        if (offline && s.active) this.publishStatus(device, false);
       }
     }
     for (const [id, a] of this.unresolved) if (!this.deps.registry.get(a.deviceId)) this.unresolved.delete(id);
