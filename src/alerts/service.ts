@@ -100,13 +100,26 @@ interface KindPlan {
 }
 const MAX_CACHED_NAMES = 1000;
 
+/** a rule's state for one device, and the JSON last written of it (unchanged states are not written again) */
+interface Slot {
+  readonly rule: Rule;
+  readonly deviceId: string;
+  state: RuleState | undefined;
+  saved: string | undefined;
+}
+
+function findSlot(slots: Slot[] | undefined, rule: Rule): Slot | undefined {
+  if (slots) for (let i = 0; i < slots.length; i++) if (slots[i]!.rule === rule) return slots[i];
+  return undefined;
+}
+
 export class AlertService {
   private readonly rules: Rule[];
   private readonly unresolved = new Map<string, Alert>();
-  private readonly states = new Map<string, RuleState>();
-  private readonly dirty = new Set<string>();
-  /** the JSON last written per key: unchanged states (most of them) are not written again */
-  private readonly saved = new Map<string, string>();
+  /** per device, its rule states (one Slot per rule that has one) */
+  private readonly slots = new Map<string, Slot[]>();
+  /** states that may have changed since they were last written */
+  private readonly dirty = new Set<Slot>();
   private readonly listeners = new Set<Listener>();
   private readonly statusPublished = new Map<string, boolean>();
   private silences: Silence[] = [];
@@ -172,9 +185,14 @@ export class AlertService {
 
   start(): void {
     for (const a of this.repos.alerts.unresolved()) this.unresolved.set(`${a.rule}\u0000${a.deviceId}`, a);
+    const enabled = new Map(this.rules.map((r) => [r.id, r]));
     for (const r of this.repos.states.all()) {
-      this.states.set(`${r.rule}\u0000${r.deviceId}`, JSON.parse(r.json) as RuleState);
-      this.saved.set(`${r.rule}\u0000${r.deviceId}`, r.json);
+      // a disabled rule's state stays in the database, untouched, until the rule is back
+      const rule = enabled.get(r.rule);
+      if (!rule) continue;
+      const slot = this.slotOf(rule, r.deviceId);
+      slot.state = JSON.parse(r.json) as RuleState;
+      slot.saved = r.json;
     }
     this.silences = this.repos.silences.all();
     this.updateGauge();
@@ -202,17 +220,23 @@ export class AlertService {
   }
 
   /**
-   * `${rule}\u0000${device}` per rule and device, built once: the per-message and per-second
-   * loops looked each state up with a freshly concatenated key, flattened and hashed anew
-   * every time (with thousands of devices, a good part of the rule loop)
+   * A device's slot for a rule, made on first use. One map lookup per device and a short
+   * scan of its own rules, where a `${rule}\u0000${device}` key per (rule, device) was looked
+   * up in maps of every device's states (with thousands of devices, a good part of the rule
+   * loop, and a key string, a map entry and a saved copy per state in memory).
    */
-  private readonly keys = new Map<string, Map<string, string>>();
-  private keyOf(rule: Rule, deviceId: string): string {
-    let byRule = this.keys.get(deviceId);
-    if (!byRule) this.keys.set(deviceId, (byRule = new Map()));
-    let key = byRule.get(rule.id);
-    if (key === undefined) byRule.set(rule.id, (key = `${rule.id}\u0000${deviceId}`));
-    return key;
+  private slotOf(rule: Rule, deviceId: string, slots = this.slotsOf(deviceId)): Slot {
+    const found = findSlot(slots, rule);
+    if (found) return found;
+    const slot: Slot = { rule, deviceId, state: undefined, saved: undefined };
+    slots.push(slot);
+    return slot;
+  }
+
+  private slotsOf(deviceId: string): Slot[] {
+    let slots = this.slots.get(deviceId);
+    if (slots === undefined) this.slots.set(deviceId, (slots = []));
+    return slots;
   }
 
   private readonly byKind = new Map<string, Rule[]>();
@@ -330,24 +354,23 @@ export class AlertService {
       masks[1 + readings.length + j] = this.maskOf(plan.events, events[j]!.type, rules, this.eventInput);
     }
     let ctx: EvalContext | undefined;
+    let slots: Slot[] | undefined;
     const out = this.adv;
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]!;
-      let key: string | undefined;
-      let state: RuleState | undefined;
+      let slot: Slot | undefined;
       for (let j = 0; j < n; j++) {
         if (masks[j]![i] === 0) continue;
         let input: AlertInput;
         if (j === 0) input = msg;
         else if (j <= readings.length) { this.readingInput.reading = readings[j - 1]!; input = this.readingInput; }
         else { this.eventInput.event = events[j - 1 - readings.length]!; input = this.eventInput; }
-        if (key === undefined) { key = this.keyOf(rule, device.id); state = this.states.get(key); }
+        slot ??= this.slotOf(rule, device.id, (slots ??= this.slotsOf(device.id)));
         // e.g. a message of a device that is not offline, a good reading for the fault rule
-        if (quiet(rule, input, state)) continue;
+        if (quiet(rule, input, slot.state)) continue;
         ctx ??= this.contextOf(device);
-        if (state === undefined) this.states.set(key, (state = initialState(rule)));
-        advance(rule, input, state, ctx, out);
-        if (out.changed) this.dirty.add(key);
+        advance(rule, input, (slot.state ??= initialState(rule)), ctx, out);
+        if (out.changed) this.dirty.add(slot);
         if (out.transition) this.apply(rule, device, out.transition, input.type === 'reading' ? input.reading.ts : input.event.ts);
       }
     }
@@ -412,21 +435,21 @@ export class AlertService {
       for (const { rule, offline } of rules) {
         // presence first (no key, no state lookup, no context): most devices are not overdue
         if (offline && now <= offlineAt(device, this.deps.reportIntervalS?.(device) ?? this.deps.getModel(device.model)?.reportIntervalS)) continue;
-        const key = this.keyOf(rule, device.id);
-        const state = this.states.get(key);
+        let slot = findSlot(this.slots.get(device.id), rule);
+        const state = slot?.state;
         if (offline && state?.active) continue;
         if (!offline && !state?.conds.some((s, i) => conditionType(rule.conditions[i]!).waiting?.(s as never))) continue;
         ctx ??= this.contextOf(device);
-        let s = state;
-        if (s === undefined) this.states.set(key, (s = initialState(rule)));
+        slot ??= this.slotOf(rule, device.id);
+        const s = (slot.state ??= initialState(rule));
         advance(rule, tick, s, ctx, this.adv);
-        if (this.adv.changed) this.dirty.add(key);
+        if (this.adv.changed) this.dirty.add(slot);
         if (this.adv.transition) this.apply(rule, device, this.adv.transition, now);
         if (offline && s.active) this.publishStatus(device, false);
       }
     }
     for (const [id, a] of this.unresolved) if (!this.deps.registry.get(a.deviceId)) this.unresolved.delete(id);
-    if (this.keys.size > this.deps.registry.size) for (const id of this.keys.keys()) if (!this.deps.registry.get(id)) this.keys.delete(id);
+    if (this.slots.size > this.deps.registry.size) for (const id of this.slots.keys()) if (!this.deps.registry.get(id)) this.slots.delete(id);
   }
 
   /** the asynchronous state write in progress (saveStates): one at a time */
@@ -434,32 +457,28 @@ export class AlertService {
 
   private flushStates(): Promise<void> | undefined {
     if (this.dirty.size === 0 || this.flushing) return this.flushing;
-    const writes: Array<[string, string | undefined]> = [];
-    for (const key of this.dirty) {
-      const s = this.states.get(key);
-      const json = s ? JSON.stringify(s) : undefined;
-      if (json !== this.saved.get(key)) writes.push([key, json]);
+    const writes: Array<[Slot, string | undefined]> = [];
+    for (const slot of this.dirty) {
+      const json = slot.state ? JSON.stringify(slot.state) : undefined;
+      if (json !== slot.saved) writes.push([slot, json]);
     }
     if (writes.length === 0) { this.dirty.clear(); return undefined; }
     if (this.deps.saveStates) {
       this.dirty.clear();
-      const rows = writes.map(([key, json]) => { const [rule, device] = key.split('\u0000') as [string, string]; return [rule, device, json ?? null] as [string, string, string | null]; });
+      const rows = writes.map(([slot, json]) => [slot.rule.id, slot.deviceId, json ?? null] as [string, string, string | null]);
       this.flushing = this.deps.saveStates(rows).then(
-        () => { for (const [key, json] of writes) if (json !== undefined) this.saved.set(key, json); else this.saved.delete(key); },
+        () => { for (const [slot, json] of writes) slot.saved = json; },
         (err: Error) => {
           // disk full, database locked: written with the next sweep
-          for (const [key] of writes) this.dirty.add(key);
+          for (const [slot] of writes) this.dirty.add(slot);
           this.deps.log.error({ err: err.message }, 'saving rule states failed; will retry');
         },
       ).finally(() => { this.flushing = undefined; });
       return this.flushing;
     }
-    this.repos.states.write(writes.map(([key, json]) => {
-      const [rule, deviceId] = key.split('\u0000') as [string, string];
-      return { rule, deviceId, json };
-    }));
+    this.repos.states.write(writes.map(([slot, json]) => ({ rule: slot.rule.id, deviceId: slot.deviceId, json })));
     // only once the transaction has committed
-    for (const [key, json] of writes) if (json !== undefined) this.saved.set(key, json); else this.saved.delete(key);
+    for (const [slot, json] of writes) slot.saved = json;
     this.dirty.clear();
     return undefined;
   }
@@ -624,8 +643,9 @@ export class AlertService {
     const key = `${a.rule}\u0000${a.deviceId}`;
     this.unresolved.delete(key);
     // the crew says it is fixed: the condition must be seen again to re-open it
-    this.states.delete(key);
-    this.dirty.add(key);
+    const rule = this.rules.find((r) => r.id === a.rule);
+    const slot = rule && findSlot(this.slots.get(a.deviceId), rule);
+    if (slot?.state) { slot.state = undefined; this.dirty.add(slot); }
     this.save(a, 'alert.resolved');
     return a;
   }
