@@ -99,6 +99,8 @@ interface KindPlan {
   events: Map<string, Uint8Array>;
 }
 const MAX_CACHED_NAMES = 1000;
+/** what quiet() is asked about a device without a state: the initial state is inactive */
+const PRISTINE: RuleState = { active: false, conds: [] };
 
 /** a rule's state for one device, and the JSON last written of it (unchanged states are not written again) */
 interface Slot {
@@ -359,24 +361,53 @@ export class AlertService {
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]!;
       let slot: Slot | undefined;
+      let looked = false;
       for (let j = 0; j < n; j++) {
         if (masks[j]![i] === 0) continue;
         let input: AlertInput;
         if (j === 0) input = msg;
         else if (j <= readings.length) { this.readingInput.reading = readings[j - 1]!; input = this.readingInput; }
         else { this.eventInput.event = events[j - 1 - readings.length]!; input = this.eventInput; }
-        slot ??= this.slotOf(rule, device.id, (slots ??= this.slotsOf(device.id)));
+        if (!looked) { slot = findSlot((slots ??= this.slots.get(device.id)), rule); looked = true; }
         // e.g. a message of a device that is not offline, a good reading for the fault rule
-        if (quiet(rule, input, slot.state)) continue;
+        // (no state yet is the initial state: inactive)
+        if (quiet(rule, input, slot?.state ?? PRISTINE)) continue;
         ctx ??= this.contextOf(device);
-        advance(rule, input, (slot.state ??= initialState(rule)), ctx, out);
-        if (out.changed) this.dirty.add(slot);
+        slot = this.stepRule(rule, device.id, slot, input, ctx);
         if (out.transition) this.apply(rule, device, out.transition, input.type === 'reading' ? input.reading.ts : input.event.ts);
       }
     }
     // the scratch inputs keep no reading or event alive after the message
     this.readingInput.reading = undefined as unknown as Reading;
     this.eventInput.event = undefined as unknown as DeviceEventRecord;
+  }
+
+  /** per rule, an initial state to step when a device has none (kept while stepping leaves it initial) */
+  private readonly pristine = new Map<Rule, RuleState>();
+
+  /**
+   * One input for one rule and device, into this.adv. A state that stepping leaves as the
+   * rule's initial one is not kept (nor written): most (rule, device) pairs never leave it
+   * (a device that is not offline, a pH inside its range), and a missing state is the
+   * initial one, in memory as after a restart.
+   */
+  private stepRule(rule: Rule, deviceId: string, slot: Slot | undefined, input: AlertInput, ctx: EvalContext): Slot | undefined {
+    const out = this.adv;
+    const state = slot?.state;
+    if (state !== undefined) {
+      advance(rule, input, state, ctx, out);
+      if (out.changed) this.dirty.add(slot!);
+      return slot;
+    }
+    let fresh = this.pristine.get(rule);
+    if (fresh === undefined) this.pristine.set(rule, (fresh = initialState(rule)));
+    advance(rule, input, fresh, ctx, out);
+    if (!out.changed) return slot;
+    this.pristine.delete(rule);
+    slot ??= this.slotOf(rule, deviceId);
+    slot.state = fresh;
+    this.dirty.add(slot);
+    return slot;
   }
 
   /** which of the kind's rules an input concerns (1 per rule index), computed once per metric / event type */
@@ -440,12 +471,9 @@ export class AlertService {
         if (offline && state?.active) continue;
         if (!offline && !state?.conds.some((s, i) => conditionType(rule.conditions[i]!).waiting?.(s as never))) continue;
         ctx ??= this.contextOf(device);
-        slot ??= this.slotOf(rule, device.id);
-        const s = (slot.state ??= initialState(rule));
-        advance(rule, tick, s, ctx, this.adv);
-        if (this.adv.changed) this.dirty.add(slot);
+        slot = this.stepRule(rule, device.id, slot, tick, ctx);
         if (this.adv.transition) this.apply(rule, device, this.adv.transition, now);
-        if (offline && s.active) this.publishStatus(device, false);
+        if (offline && slot?.state?.active) this.publishStatus(device, false);
       }
     }
     for (const [id, a] of this.unresolved) if (!this.deps.registry.get(a.deviceId)) this.unresolved.delete(id);
