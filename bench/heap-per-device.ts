@@ -4,7 +4,7 @@
  * `from` devices connected, each having published one QoS 1 reading, then `to`. Prints the
  * growth per device by object type and constructor (self size, bytes), largest first, and
  * in total. The gateway runs on embedded defaults with the node flags of `npm start`;
- * `--aedes` measures plain aedes (bench/plain-aedes.ts) the same way.
+ * `--aedes` measures plain aedes (bench/plain-aedes.ts) the same way; `--keep` keeps the snapshots.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -125,5 +125,7 @@ for (const r of rows.slice(0, 30)) process.stdout.write(`${r.bytes.toFixed(0).pa
 await Promise.all(clients.map((c) => c.endAsync().catch(() => undefined)));
 proc.kill('SIGTERM');
 await new Promise((r) => setTimeout(r, 500));
-rmSync(dir, { recursive: true, force: true });
+// --keep: the two snapshots stay (for a retainer analysis in DevTools)
+if (process.argv.includes('--keep')) log(`snapshots kept: ${a} ${b}`);
+else rmSync(dir, { recursive: true, force: true });
 process.exit(0);
