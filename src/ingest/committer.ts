@@ -1,8 +1,7 @@
 /**
  * Group commit: every message that arrives within a few milliseconds goes into one store
  * transaction, and each message's callback (its PUBACK) fires only after that transaction
- * is durable. One commit is in flight at a time (two with a store that applies its commits
- * in order, `commitsInOrder`); messages arriving meanwhile form the next.
+ * is durable. One commit is in flight at a time; messages arriving meanwhile form the next.
  *
  * One message's content never decides a neighbour's PUBACK: each entry is checked before it
  * joins a batch (checkEntry), and a batch the store still refuses as data (StoreDataError,
@@ -117,16 +116,7 @@ export function refusedEntry(entry: Entry, reason: string): Entry {
 export class GroupCommitter {
   private pending: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private immediate: NodeJS.Immediate | undefined;
-  private inFlight = 0;
-  /** the last batch's acknowledgement step: batches reach the listeners and their PUBACKs in commit order */
-  private tail: Promise<void> = Promise.resolve();
-  /**
-   * A store that applies its commits in the order they were made (one writer thread) takes
-   * the next batch while it commits this one: the main thread prepares and posts it, and
-   * evaluates and acknowledges the previous one, while the writer fsyncs.
-   */
-  private get maxInFlight(): number { return this.store.commitsInOrder ? 2 : 1; }
+  private inFlight: Promise<void> | undefined;
 
   constructor(private readonly store: TelemetryStore, private readonly opts: CommitterOptions) {}
 
@@ -151,39 +141,32 @@ export class GroupCommitter {
   }
 
   private kick(delay: number): void {
-    if (this.inFlight >= this.maxInFlight) return; // a finishing commit re-arms
-    if (delay === 0) return this.launch();
-    if (this.timer || this.immediate) return;
-    // idle: what this turn of the event loop read is the batch (the messages of one socket
-    // read arrive in one turn), without waiting maxDelayMs; while a commit runs, the next
-    // batch gathers for up to maxDelayMs
-    if (this.inFlight === 0) this.immediate = setImmediate(() => { this.immediate = undefined; this.launch(); });
-    else this.timer = setTimeout(() => { this.timer = undefined; this.launch(); }, delay);
+    if (this.inFlight) return; // the running commit re-arms when it finishes
+    if (delay === 0) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.inFlight = this.run();
+      return;
+    }
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.inFlight = this.run();
+    }, delay);
   }
 
-  private launch(): void {
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
-    if (this.immediate) { clearImmediate(this.immediate); this.immediate = undefined; }
-    if (this.inFlight >= this.maxInFlight) return;
+  private async run(): Promise<void> {
     const batch = this.pending.splice(0, this.opts.maxMessages);
-    if (batch.length === 0) return;
-    this.inFlight++;
-    const started = performance.now();
-    const written = this.write(batch);
-    const prev = this.tail;
-    this.tail = (async () => {
-      const failure = await written;
-      await prev;
-      await this.settle(batch, failure, true, started);
-    })().catch((err: Error) => this.opts.onListenerError?.(err)).finally(() => {
-      this.inFlight--;
-      // what arrived meanwhile has waited for a commit already
-      if (this.pending.length > 0) this.kick(0);
-    });
+    if (batch.length > 0) await this.commitGroup(batch, true);
+    this.inFlight = undefined;
+    if (this.pending.length >= this.opts.maxMessages) this.kick(0);
+    else if (this.pending.length > 0) this.kick(this.opts.maxDelayMs);
   }
 
-  /** the batch's rows to the store; resolves with the store's error, if any */
-  private async write(group: Pending[]): Promise<Error | undefined> {
+  /**
+   * Commits `group`; on a data refusal, bisects (a group of one becomes a dead letter, once:
+   * `retry` false when the group already is the refused entry's dead letter).
+   */
+  private async commitGroup(group: Pending[], retry: boolean): Promise<void> {
     const write: WriteBatch = { readings: [], events: [], deadLetters: [], seen: new Map() };
     for (const { entry } of group) {
       for (const r of entry.readings) write.readings.push(r);
@@ -194,25 +177,13 @@ export class GroupCommitter {
         if (prev === undefined || prev < entry.receivedAt) write.seen.set(entry.deviceId, entry.receivedAt);
       }
     }
+    const started = performance.now();
+    let failure: Error | undefined;
     try {
       await this.store.commit(write);
-      return undefined;
     } catch (err) {
-      return err instanceof Error ? err : new Error(String(err));
+      failure = err instanceof Error ? err : new Error(String(err));
     }
-  }
-
-  /**
-   * Commits `group`; on a data refusal, bisects (a group of one becomes a dead letter, once:
-   * `retry` false when the group already is the refused entry's dead letter).
-   */
-  private async commitGroup(group: Pending[], retry: boolean): Promise<void> {
-    const started = performance.now();
-    await this.settle(group, await this.write(group), retry, started);
-  }
-
-  /** after the store answered: bisect a data refusal, else the listeners and the acknowledgements */
-  private async settle(group: Pending[], failure: Error | undefined, retry: boolean, started: number): Promise<void> {
     if (failure && isStoreDataError(failure) && retry) {
       if (group.length > 1) {
         const mid = group.length >> 1;
@@ -237,8 +208,8 @@ export class GroupCommitter {
 
   /** Commits everything pending now (shutdown). */
   async flush(): Promise<void> {
-    while (this.inFlight > 0 || this.pending.length > 0) {
-      if (this.inFlight > 0) await this.tail;
+    while (this.inFlight || this.pending.length > 0) {
+      if (this.inFlight) await this.inFlight;
       else this.kick(0);
     }
   }

@@ -225,18 +225,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (evicted > 0) this.opts.onEvicted?.(evicted);
   }
 
-  /** with the writer thread, commits are applied in the order they are posted (the committer overlaps two) */
-  get commitsInOrder(): boolean { return this.worker !== undefined; }
-  /** the last batch posted to the writer thread */
-  private posted: Promise<void> | undefined;
-
   async commit(batch: WriteBatch): Promise<void> {
     if (this.history) {
       const { recent, history } = splitHistory(batch.readings, this.history);
       if (history.length > 0) {
-        // history is merged on this connection: not while the writer holds the write lock
-        // (the event loop would wait on it), and not before the batch posted ahead of this one
-        if (this.posted) await this.posted.catch(() => undefined);
         try {
           this.mergeHistory(history, this.history);
         } catch (err) {
@@ -246,11 +238,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
         batch = { ...batch, readings: recent };
       }
     }
-    if (this.worker) {
-      const done = this.commitInWorker(this.worker, batch);
-      this.posted = done;
-      return done;
-    }
+    if (this.worker) return this.commitInWorker(this.worker, batch);
     try {
       this.commitSync(batch);
       this.lastError = undefined;

@@ -80,12 +80,6 @@ export interface Readiness {
  */
 export interface TelemetryStore {
   readonly name: string;
-  /**
-   * true when commits may overlap because the store applies them one after another in the
-   * order commit() was called (one writer thread): the committer then hands it the next
-   * batch while the previous one is being made durable
-   */
-  readonly commitsInOrder?: boolean;
   start(): Promise<void>;
   commit(batch: WriteBatch): Promise<void>;
   /** points in [from, to), ascending, at most `limit` */
