@@ -133,9 +133,11 @@ async function startGateway(dataDir: string): Promise<{ proc: ChildProcess; http
 async function sampleQueryable(http: string, mqttPort: number, secret: string, stop: () => boolean): Promise<number[]> {
   const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { username: 'bench-q', password: secret, reconnectPeriod: 0 });
   const out: number[] = [];
-  let seq = 0;
+  let lastQ = 0;
   while (!stop()) {
-    const ts = Date.parse('2026-01-01T00:00:00Z') + seq++ * 1000;
+    // the time now (unique per probe): a reading older than retention.rawDays goes to the
+    // rollups only (storage/backfill.ts) and is never queryable as a raw point
+    const ts = (lastQ = Math.max(Date.now(), lastQ + 1));
     const t0 = performance.now();
     c.publish('devices/bench-q/up', JSON.stringify({ ts, turbidity_ntu: 0.2 }), { qos: 0 });
     for (;;) {
@@ -267,11 +269,11 @@ async function openLoopPhase(gw: { http: string; mqttPort: number }, clients: Mq
     if (e.event === 'alert.opened') opened.delete(e.data.value);
     if (at !== undefined) recordMs(alert, performance.now() - at);
   }).catch(() => null);
-  let qSeq = 0;
   const polls: Array<Promise<void>> = [];
-  const qBase = Date.parse('2026-02-01T00:00:00Z') + Math.floor(Math.random() * 1e6) * 1000;
+  let lastQ = 0;
   const probes = onSchedule(100, () => stop, (at) => {
-    const ts = qBase + qSeq++ * 1000;
+    // now, not a fixed 2026-02 base: older than retention.rawDays it went to the rollups only
+    const ts = (lastQ = Math.max(Date.now(), lastQ + 1));
     q.publish('devices/bench-q/up', JSON.stringify({ ts, turbidity_ntu: 0.3 }), { qos: 0 });
     polls.push((async () => {
       for (;;) {

@@ -34,29 +34,53 @@ function cloneJson<T>(v: T): T {
   return out as T;
 }
 
-/** Evaluates a rule for one device and one input. Returns the new state and 0 or 1 transitions. */
-export function evaluate(rule: Rule, input: AlertInput, state: RuleState, ctx: EvalContext): { state: RuleState; transitions: Transition[] } {
-  const next: RuleState = { active: state.active, conds: state.conds.map(cloneJson) };
+/** what advance() did: the caller's own holder, reused, so the hot path allocates nothing when nothing happens */
+export interface Advance {
+  transition: Transition | undefined;
+  /** false only when the state certainly did not change (a condition whose state is `active` alone kept it) */
+  changed: boolean;
+}
+
+/**
+ * evaluate() without the copy: steps `state` in place. For a caller that owns its states and
+ * keeps no other reference to them (the single-node service, per message); evaluate() is
+ * this on a copy, so both are one definition.
+ */
+export function advance(rule: Rule, input: AlertInput, state: RuleState, ctx: EvalContext, out: Advance): void {
+  const was = state.active;
   let trigger: Trigger | undefined;
   let anyActive = false;
+  let changed = false;
   const conds = rule.conditions;
   for (let i = 0; i < conds.length; i++) {
     const c = conds[i]!;
     const type = conditionType(c);
-    const r = type.step(c, input, next.conds[i] ??= type.initial(), ctx);
+    let s = state.conds[i];
+    if (s === undefined) { state.conds[i] = s = type.initial(); changed = true; }
+    const before = s.active;
+    const r = type.step(c, input, s, ctx);
+    if (!type.flat || s.active !== before) changed = true;
     if (r.active) anyActive = true;
     if (r.trigger && !trigger) trigger = r.trigger;
   }
-  next.active = anyActive;
-  const transitions: Transition[] = [];
-  if (!state.active && anyActive) transitions.push({ type: 'open', ...(trigger ?? { metric: null, value: null, threshold: null }) });
-  else if (state.active && anyActive && trigger) transitions.push({ type: 'repeat', ...trigger });
-  else if (state.active && !anyActive) {
-    if (rule.autoResolve) transitions.push({ type: 'resolve' });
-  }
+  let transition: Transition | undefined;
+  if (!was && anyActive) transition = { type: 'open', ...(trigger ?? { metric: null, value: null, threshold: null }) };
+  else if (was && anyActive && trigger) transition = { type: 'repeat', ...trigger };
+  else if (was && !anyActive && rule.autoResolve) transition = { type: 'resolve' };
   // rules the crew resolves keep their condition latched until the alert is resolved
-  if (!rule.autoResolve && state.active && !anyActive) next.active = true;
-  return { state: next, transitions };
+  const active = anyActive || (!rule.autoResolve && was);
+  if (active !== was) changed = true;
+  state.active = active;
+  out.transition = transition;
+  out.changed = changed;
+}
+
+/** Evaluates a rule for one device and one input. Returns the new state and 0 or 1 transitions. */
+export function evaluate(rule: Rule, input: AlertInput, state: RuleState, ctx: EvalContext): { state: RuleState; transitions: Transition[] } {
+  const next: RuleState = { active: state.active, conds: state.conds.map(cloneJson) };
+  const out: Advance = { transition: undefined, changed: false };
+  advance(rule, input, next, ctx, out);
+  return { state: next, transitions: out.transition ? [out.transition] : [] };
 }
 
 /**

@@ -10,10 +10,11 @@ import type { Logger } from 'pino';
 import type { Db } from '../storage/database.js';
 import type { Entry } from '../ingest/committer.js';
 import type { Device, DeviceRegistry } from '../registry/devices.js';
+import type { DeviceEventRecord, Reading } from '../core/types.js';
 import type { Metrics } from '../metrics.js';
 import type { DeviceModel } from '../core/model.js';
 import { metricDef } from '../core/vocabulary.js';
-import { evaluate, initialState, quiet, relevant, renderMessage, type AlertInput, type DeviceContext, type EvalContext, type RuleState, type Transition } from './evaluate.js';
+import { advance, initialState, quiet, relevant, renderMessage, type Advance, type AlertInput, type DeviceContext, type EvalContext, type RuleState, type Transition } from './evaluate.js';
 import type { Rule, RulesFile, Severity } from './rules.js';
 import { WebhookOutbox, type WebhookConfig } from './webhooks.js';
 import type { Notifier } from '../notify/notifier.js';
@@ -90,13 +91,37 @@ export interface AlertServiceDeps {
 
 type Listener = (event: AlertEvent, alert: Alert) => void;
 
+/** a kind's rules, and per input name which of them it concerns (AlertService.maskOf) */
+interface KindPlan {
+  rules: Rule[];
+  numeric: Map<string, Uint8Array>;
+  other: Map<string, Uint8Array>;
+  events: Map<string, Uint8Array>;
+}
+const MAX_CACHED_NAMES = 1000;
+/** what quiet() is asked about a device without a state: the initial state is inactive */
+const PRISTINE: RuleState = { active: false, conds: [] };
+
+/** a rule's state for one device, and the JSON last written of it (unchanged states are not written again) */
+interface Slot {
+  readonly rule: Rule;
+  readonly deviceId: string;
+  state: RuleState | undefined;
+  saved: string | undefined;
+}
+
+function findSlot(slots: Slot[] | undefined, rule: Rule): Slot | undefined {
+  if (slots) for (let i = 0; i < slots.length; i++) if (slots[i]!.rule === rule) return slots[i];
+  return undefined;
+}
+
 export class AlertService {
   private readonly rules: Rule[];
   private readonly unresolved = new Map<string, Alert>();
-  private readonly states = new Map<string, RuleState>();
-  private readonly dirty = new Set<string>();
-  /** the JSON last written per key: unchanged states (most of them) are not written again */
-  private readonly saved = new Map<string, string>();
+  /** per device, its rule states (one Slot per rule that has one) */
+  private readonly slots = new Map<string, Slot[]>();
+  /** states that may have changed since they were last written */
+  private readonly dirty = new Set<Slot>();
   private readonly listeners = new Set<Listener>();
   private readonly statusPublished = new Map<string, boolean>();
   private silences: Silence[] = [];
@@ -181,9 +206,14 @@ export class AlertService {
     // cluster mode: startCluster filled it from the shared table; a local row unresolved there
     // alone (an older wave's sweep wrote SQLite) must not keep the shared sweep from a device
     if (!this.cluster) for (const a of this.repos.alerts.unresolved()) this.unresolved.set(`${a.rule}\u0000${a.deviceId}`, a);
+    const enabled = new Map(this.rules.map((r) => [r.id, r]));
     for (const r of this.repos.states.all()) {
-      this.states.set(`${r.rule}\u0000${r.deviceId}`, JSON.parse(r.json) as RuleState);
-      this.saved.set(`${r.rule}\u0000${r.deviceId}`, r.json);
+      // a disabled rule's state stays in the database, untouched, until the rule is back
+      const rule = enabled.get(r.rule);
+      if (!rule) continue;
+      const slot = this.slotOf(rule, r.deviceId);
+      slot.state = JSON.parse(r.json) as RuleState;
+      slot.saved = r.json;
     }
     this.silences = this.repos.silences.all();
     this.updateGauge();
@@ -212,17 +242,23 @@ export class AlertService {
   }
 
   /**
-   * `${rule}\u0000${device}` per rule and device, built once: the per-message and per-second
-   * loops looked each state up with a freshly concatenated key, flattened and hashed anew
-   * every time (with thousands of devices, a good part of the rule loop)
+   * A device's slot for a rule, made on first use. One map lookup per device and a short
+   * scan of its own rules, where a `${rule}\u0000${device}` key per (rule, device) was looked
+   * up in maps of every device's states (with thousands of devices, a good part of the rule
+   * loop, and a key string, a map entry and a saved copy per state in memory).
    */
-  private readonly keys = new Map<string, Map<string, string>>();
-  private keyOf(rule: Rule, deviceId: string): string {
-    let byRule = this.keys.get(deviceId);
-    if (!byRule) this.keys.set(deviceId, (byRule = new Map()));
-    let key = byRule.get(rule.id);
-    if (key === undefined) byRule.set(rule.id, (key = `${rule.id}\u0000${deviceId}`));
-    return key;
+  private slotOf(rule: Rule, deviceId: string, slots = this.slotsOf(deviceId)): Slot {
+    const found = findSlot(slots, rule);
+    if (found) return found;
+    const slot: Slot = { rule, deviceId, state: undefined, saved: undefined };
+    slots.push(slot);
+    return slot;
+  }
+
+  private slotsOf(deviceId: string): Slot[] {
+    let slots = this.slots.get(deviceId);
+    if (slots === undefined) this.slots.set(deviceId, (slots = []));
+    return slots;
   }
 
   private readonly byKind = new Map<string, Rule[]>();
@@ -230,6 +266,34 @@ export class AlertService {
     let rules = this.byKind.get(kind);
     if (!rules) this.byKind.set(kind, (rules = this.rules.filter((r) => !r.kinds || r.kinds.includes(kind as never))));
     return rules;
+  }
+
+  private readonly plans = new Map<string, KindPlan>();
+  private planFor(kind: string): KindPlan {
+    let plan = this.plans.get(kind);
+    if (!plan) this.plans.set(kind, (plan = { rules: this.rulesFor(kind), numeric: new Map(), other: new Map(), events: new Map() }));
+    return plan;
+  }
+
+  // Per message the service evaluates in place through these, one message at a time (the
+  // conditions keep no reference to an input or a context): nothing is allocated per
+  // message for inputs that concern no rule, or for rules that stay as they were.
+  private readonly msgInput = { type: 'event' as const, event: { deviceId: '', type: '$message', ts: 0, data: {} } as DeviceEventRecord };
+  private readonly readingInput: { type: 'reading'; reading: Reading } = { type: 'reading', reading: undefined as unknown as Reading };
+  private readonly eventInput: { type: 'event'; event: DeviceEventRecord } = { type: 'event', event: undefined as unknown as DeviceEventRecord };
+  private readonly ctx: EvalContext = { device: { id: '', kind: '', site: '', attributes: {}, lastSeen: null, createdAt: 0, reportIntervalS: 0 }, sites: {} };
+  private readonly adv: Advance = { transition: undefined, changed: false };
+  private readonly masks: Uint8Array[] = [];
+
+  /** the shared context, filled for this device */
+  private contextOf(d: Device): EvalContext {
+    const model = this.deps.getModel(d.model);
+    const c = this.ctx.device;
+    c.id = d.id; c.kind = d.kind; c.site = d.site; c.attributes = d.attributes; c.lastSeen = d.lastSeen; c.createdAt = d.createdAt;
+    c.reportIntervalS = this.deps.reportIntervalS?.(d) ?? model?.reportIntervalS ?? 3600;
+    c.lowBatteryV = model?.lowBatteryV;
+    this.ctx.sites = this.deps.rules.sites;
+    return this.ctx;
   }
 
   /**
@@ -286,36 +350,103 @@ export class AlertService {
       if (e.deviceId === undefined) continue;
       const device = this.deps.registry.get(e.deviceId);
       if (!device) continue;
-      const inputs: AlertInput[] = [{ type: 'event', event: { deviceId: device.id, type: '$message', ts: e.receivedAt, data: {} } }];
       const readings = e.readings.length > 1 ? [...e.readings].sort((a, b) => a.ts - b.ts) : e.readings;
-      for (const r of readings) inputs.push({ type: 'reading', reading: r });
-      for (const ev of e.events) inputs.push({ type: 'event', event: ev });
-      this.run(device, inputs);
+      this.run(device, e.receivedAt, readings, e.events);
       if (this.statusPublished.get(device.id) !== true) this.publishStatus(device, true);
     }
   }
 
-  private run(device: Device, inputs: AlertInput[]): void {
-    // per message: most rules of a kind concern none of its inputs, so the pure relevance
-    // test comes first, and the state lookup and the device context only when one does
+  /**
+   * One message's inputs, in order: the `$message` event, its readings by time, its events.
+   * Rule by rule as before (a rule's inputs in that order); which rules an input concerns is
+   * cached per kind on what `concerns` may look at (conditions/types.ts), and a rule's state
+   * is looked up, and the device context filled, only when an input concerns it.
+   */
+  private run(device: Device, receivedAt: number, readings: Reading[], events: DeviceEventRecord[]): void {
+    const plan = this.planFor(device.kind);
+    const rules = plan.rules;
+    const msg = this.msgInput;
+    msg.event.deviceId = device.id;
+    msg.event.ts = receivedAt;
+    const n = 1 + readings.length + events.length;
+    const masks = this.masks;
+    masks.length = n;
+    masks[0] = this.maskOf(plan.events, '$message', rules, msg);
+    for (let j = 0; j < readings.length; j++) {
+      const r = readings[j]!;
+      this.readingInput.reading = r;
+      masks[1 + j] = this.maskOf(typeof r.value === 'number' ? plan.numeric : plan.other, r.metric, rules, this.readingInput);
+    }
+    for (let j = 0; j < events.length; j++) {
+      this.eventInput.event = events[j]!;
+      masks[1 + readings.length + j] = this.maskOf(plan.events, events[j]!.type, rules, this.eventInput);
+    }
     let ctx: EvalContext | undefined;
-    for (const rule of this.rulesFor(device.kind)) {
-      let key: string | undefined;
-      let state: RuleState | undefined;
-      for (const input of inputs) {
-        if (!relevant(rule, input)) continue;
-        if (key === undefined) { key = this.keyOf(rule, device.id); state = this.states.get(key); }
+    let slots: Slot[] | undefined;
+    const out = this.adv;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]!;
+      let slot: Slot | undefined;
+      let looked = false;
+      for (let j = 0; j < n; j++) {
+        if (masks[j]![i] === 0) continue;
+        let input: AlertInput;
+        if (j === 0) input = msg;
+        else if (j <= readings.length) { this.readingInput.reading = readings[j - 1]!; input = this.readingInput; }
+        else { this.eventInput.event = events[j - 1 - readings.length]!; input = this.eventInput; }
+        if (!looked) { slot = findSlot((slots ??= this.slots.get(device.id)), rule); looked = true; }
         // e.g. a message of a device that is not offline, a good reading for the fault rule
-        if (quiet(rule, input, state)) continue;
-        ctx ??= { device: this.deviceContext(device), sites: this.deps.rules.sites };
-        const res = evaluate(rule, input, state ?? initialState(rule), ctx);
-        state = res.state;
-        this.states.set(key, state);
-        this.dirty.add(key);
-        const ts = input.type === 'reading' ? input.reading.ts : input.type === 'event' ? input.event.ts : input.now;
-        for (const t of res.transitions) this.apply(rule, device, t, ts);
+        // (no state yet is the initial state: inactive)
+        if (quiet(rule, input, slot?.state ?? PRISTINE)) continue;
+        ctx ??= this.contextOf(device);
+        slot = this.stepRule(rule, device.id, slot, input, ctx);
+        if (out.transition) this.apply(rule, device, out.transition, input.type === 'reading' ? input.reading.ts : input.event.ts);
       }
     }
+    // the scratch inputs keep no reading or event alive after the message
+    this.readingInput.reading = undefined as unknown as Reading;
+    this.eventInput.event = undefined as unknown as DeviceEventRecord;
+  }
+
+  /** per rule, an initial state to step when a device has none (kept while stepping leaves it initial) */
+  private readonly pristine = new Map<Rule, RuleState>();
+
+  /**
+   * One input for one rule and device, into this.adv. A state that stepping leaves as the
+   * rule's initial one is not kept (nor written): most (rule, device) pairs never leave it
+   * (a device that is not offline, a pH inside its range), and a missing state is the
+   * initial one, in memory as after a restart.
+   */
+  private stepRule(rule: Rule, deviceId: string, slot: Slot | undefined, input: AlertInput, ctx: EvalContext): Slot | undefined {
+    const out = this.adv;
+    const state = slot?.state;
+    if (state !== undefined) {
+      advance(rule, input, state, ctx, out);
+      if (out.changed) this.dirty.add(slot!);
+      return slot;
+    }
+    let fresh = this.pristine.get(rule);
+    if (fresh === undefined) this.pristine.set(rule, (fresh = initialState(rule)));
+    advance(rule, input, fresh, ctx, out);
+    if (!out.changed) return slot;
+    this.pristine.delete(rule);
+    slot ??= this.slotOf(rule, deviceId);
+    slot.state = fresh;
+    this.dirty.add(slot);
+    return slot;
+  }
+
+  /** which of the kind's rules an input concerns (1 per rule index), computed once per metric / event type */
+  private maskOf(cache: Map<string, Uint8Array>, name: string, rules: Rule[], input: AlertInput): Uint8Array {
+    let mask = cache.get(name);
+    if (mask === undefined) {
+      mask = new Uint8Array(rules.length);
+      for (let i = 0; i < rules.length; i++) mask[i] = relevant(rules[i]!, input) ? 1 : 0;
+      // metrics and event types come from the decoders (the vocabulary); a codec's own event
+      // types are bounded only by the codec, so past this many they are not cached
+      if (cache.size < MAX_CACHED_NAMES) cache.set(name, mask);
+    }
+    return mask;
   }
 
   /** Time passing: offline deadlines, doors held open, rate windows expiring; states saved. */
@@ -384,20 +515,18 @@ export class AlertService {
       for (const { rule, offline } of rules) {
         // presence first (no key, no state lookup, no context): most devices are not overdue
         if (offline && now <= offlineAt(device, this.deps.reportIntervalS?.(device) ?? this.deps.getModel(device.model)?.reportIntervalS)) continue;
-        const key = this.keyOf(rule, device.id);
-        const state = this.states.get(key);
+        let slot = findSlot(this.slots.get(device.id), rule);
+        const state = slot?.state;
         if (offline && state?.active) continue;
         if (!offline && !state?.conds.some((s, i) => conditionType(rule.conditions[i]!).waiting?.(s as never))) continue;
-        ctx ??= { device: this.deviceContext(device), sites: this.deps.rules.sites };
-        const res = evaluate(rule, tick, state ?? initialState(rule), ctx);
-        this.states.set(key, res.state);
-        this.dirty.add(key);
-        for (const t of res.transitions) this.apply(rule, device, t, now);
-        if (offline && res.state.active) this.publishStatus(device, false);
+        ctx ??= this.contextOf(device);
+        slot = this.stepRule(rule, device.id, slot, tick, ctx);
+        if (this.adv.transition) this.apply(rule, device, this.adv.transition, now);
+        if (offline && slot?.state?.active) this.publishStatus(device, false);
       }
     }
     for (const [id, a] of this.unresolved) if (!this.deps.registry.get(a.deviceId)) this.unresolved.delete(id);
-    if (this.keys.size > this.deps.registry.size) for (const id of this.keys.keys()) if (!this.deps.registry.get(id)) this.keys.delete(id);
+    if (this.slots.size > this.deps.registry.size) for (const id of this.slots.keys()) if (!this.deps.registry.get(id)) this.slots.delete(id);
   }
 
   /** the asynchronous state write in progress (saveStates): one at a time */
@@ -405,32 +534,28 @@ export class AlertService {
 
   private flushStates(): Promise<void> | undefined {
     if (this.dirty.size === 0 || this.flushing) return this.flushing;
-    const writes: Array<[string, string | undefined]> = [];
-    for (const key of this.dirty) {
-      const s = this.states.get(key);
-      const json = s ? JSON.stringify(s) : undefined;
-      if (json !== this.saved.get(key)) writes.push([key, json]);
+    const writes: Array<[Slot, string | undefined]> = [];
+    for (const slot of this.dirty) {
+      const json = slot.state ? JSON.stringify(slot.state) : undefined;
+      if (json !== slot.saved) writes.push([slot, json]);
     }
     if (writes.length === 0) { this.dirty.clear(); return undefined; }
     if (this.deps.saveStates) {
       this.dirty.clear();
-      const rows = writes.map(([key, json]) => { const [rule, device] = key.split('\u0000') as [string, string]; return [rule, device, json ?? null] as [string, string, string | null]; });
+      const rows = writes.map(([slot, json]) => [slot.rule.id, slot.deviceId, json ?? null] as [string, string, string | null]);
       this.flushing = this.deps.saveStates(rows).then(
-        () => { for (const [key, json] of writes) if (json !== undefined) this.saved.set(key, json); else this.saved.delete(key); },
+        () => { for (const [slot, json] of writes) slot.saved = json; },
         (err: Error) => {
           // disk full, database locked: written with the next sweep
-          for (const [key] of writes) this.dirty.add(key);
+          for (const [slot] of writes) this.dirty.add(slot);
           this.deps.log.error({ err: err.message }, 'saving rule states failed; will retry');
         },
       ).finally(() => { this.flushing = undefined; });
       return this.flushing;
     }
-    this.repos.states.write(writes.map(([key, json]) => {
-      const [rule, deviceId] = key.split('\u0000') as [string, string];
-      return { rule, deviceId, json };
-    }));
+    this.repos.states.write(writes.map(([slot, json]) => ({ rule: slot.rule.id, deviceId: slot.deviceId, json })));
     // only once the transaction has committed
-    for (const [key, json] of writes) if (json !== undefined) this.saved.set(key, json); else this.saved.delete(key);
+    for (const [slot, json] of writes) slot.saved = json;
     this.dirty.clear();
     return undefined;
   }
@@ -607,8 +732,9 @@ export class AlertService {
     const key = `${a.rule}\u0000${a.deviceId}`;
     this.unresolved.delete(key);
     // the crew says it is fixed: the condition must be seen again to re-open it
-    this.states.delete(key);
-    this.dirty.add(key);
+    const rule = this.rules.find((r) => r.id === a.rule);
+    const slot = rule && findSlot(this.slots.get(a.deviceId), rule);
+    if (slot?.state) { slot.state = undefined; this.dirty.add(slot); }
     this.save(a, 'alert.resolved');
     return a;
   }

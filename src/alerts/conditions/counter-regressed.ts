@@ -16,9 +16,12 @@ export const counterRegressed: ConditionType<CounterRegressedCondition, CounterR
     const last = (s.last ??= {});
     const prev = last[reading.metric];
     if (prev && reading.ts <= prev.ts) return keep(s); // history arriving late is not a regression
-    last[reading.metric] = { v: reading.value, ts: reading.ts };
+    if (!prev) { last[reading.metric] = { v: reading.value, ts: reading.ts }; return keep(s); }
+    const before = prev.v;
+    prev.v = reading.value;
+    prev.ts = reading.ts;
     const allowance = Number(ctx.device.attributes.rolloverAllowance ?? c.allowance) || 0;
-    if (prev && reading.value < prev.v - allowance) return set(s, true, { metric: reading.metric, value: reading.value, threshold: prev.v });
+    if (reading.value < before - allowance) return set(s, true, { metric: reading.metric, value: reading.value, threshold: before });
     return keep(s);
   },
 };

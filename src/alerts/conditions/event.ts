@@ -10,6 +10,7 @@ export type EventCondition = z.infer<typeof schema>;
 export const event: ConditionType<EventCondition, BaseState> = {
   schema,
   initial: () => ({ active: false }),
+  flat: true,
   concerns: (c, input) => input.type === 'event' && input.event.type === c.event,
   step(c, input, s) {
     if (input.type === 'event' && input.event.type === c.event) return set(s, true, { metric: null, value: c.event, threshold: null });

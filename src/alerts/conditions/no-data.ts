@@ -8,6 +8,7 @@ export type NoDataCondition = z.infer<typeof schema>;
 export const noData: ConditionType<NoDataCondition, BaseState> = {
   schema,
   initial: () => ({ active: false }),
+  flat: true,
   // every message of the device ends it; the clock starts it
   concerns: () => true,
   step(c, input, s, ctx) {

@@ -9,6 +9,7 @@ export type RangeCondition = z.infer<typeof schema>;
 export const range: ConditionType<RangeCondition, BaseState> = {
   schema,
   initial: () => ({ active: false }),
+  flat: true,
   concerns: (c, input) => input.type === 'reading' && input.reading.metric === c.metric,
   step(c, input, s, ctx) {
     const reading = input.type === 'reading' ? input.reading : undefined;

@@ -14,6 +14,7 @@ function threshold<C extends AboveCondition | BelowCondition>(schema: z.ZodType<
   return {
     schema,
     initial: () => ({ active: false }),
+    flat: true,
     concerns: (c, input) => input.type === 'reading' && input.reading.metric === c.metric,
     step(c, input, s, ctx) {
       const reading = input.type === 'reading' ? input.reading : undefined;

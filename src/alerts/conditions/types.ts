@@ -39,7 +39,11 @@ export interface ConditionType<C, S extends BaseState> {
   schema: z.ZodType<C>;
   /** the state before any input (also what a revived, older state is missing) */
   initial: () => S;
-  /** does this input concern the condition at all? (the hot path skips the rest) */
+  /**
+   * does this input concern the condition at all? (the hot path skips the rest) It may look
+   * only at the input's type, a reading's metric and whether its value is a number, and an
+   * event's type: the service caches the answer per kind on exactly these.
+   */
   concerns: (c: C, input: AlertInput) => boolean;
   /** one input: mutates `s`, says whether the condition is active and what triggered it */
   step: (c: C, input: AlertInput, s: S, ctx: EvalContext) => CondResult;
@@ -48,6 +52,11 @@ export interface ConditionType<C, S extends BaseState> {
    * in-limits reading for the sensor-fault rule); absent: never quiet
    */
   quiet?: (c: C, input: AlertInput) => boolean;
+  /**
+   * true when the state is `{active}` alone (no memory of past inputs): a step that leaves
+   * `active` as it was changed nothing, so the service neither marks nor rewrites the state
+   */
+  flat?: true;
   /** true while the state waits on the clock (a door held open, a rate window): the sweep feeds it ticks */
   waiting?: (s: S) => boolean;
 }
