@@ -313,6 +313,7 @@ async function openLoopPhase(gw: { http: string; mqttPort: number }, clients: Mq
   // alerts that never arrived count with the time waited, so a lost one is not a fast one
   const end = performance.now();
   for (const at of [...opened.values(), ...resolved]) { recordMs(alert, end - at); missed++; }
+  if (opened.size > 0 || resolved.length > 0) log(`open loop: alert events not seen: opened for fill ${[...opened.keys()].join(', ') || '-'}; ${resolved.length} resolutions`);
   if (probeErrors > 0 || missed > 0) log(`open loop probes: ${probeErrors} REST errors, ${missed} probes never seen (counted with the time waited)`);
   return { load, queryable, alert, missed };
 }
