@@ -29,7 +29,7 @@ import { ensureFileLimit } from './connections.js';
 import { freePort } from '../test/helpers/net.js';
 import { startPostgres, type Postgres } from '../test/helpers/postgres.js';
 import { startRedis, type Redis } from '../test/helpers/redis.js';
-import { KINDS } from './kinds.js';
+import { KINDS, TOKEN, api, provision } from './fleet.js';
 
 export interface ClusterBenchOptions {
   nodes: number;
@@ -43,19 +43,12 @@ export interface ClusterBenchOptions {
 }
 
 const ROOT = resolve(import.meta.dirname, '..');
-const TOKEN = 'bench-admin-token-0123456789';
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 /** node flags of the start script, so every gateway runs as `npm start` runs it */
 const GATEWAY_NODE_FLAGS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start as string)
   .split(' ').filter((a) => a.startsWith('--') && a !== '--import');
 
 interface Node { name: string; proc: ChildProcess; http: string; mqttPort: number; dataDir: string; profDir?: string }
-
-async function api(base: string, path: string, init: RequestInit = {}): Promise<any> {
-  const res = await fetch(base + path, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
-  if (res.status >= 300) throw new Error(`${base}${path}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
 
 async function metricsOf(http: string): Promise<(name: string) => number> {
   const text = await (await fetch(`${http}/metrics`)).text();
@@ -195,15 +188,6 @@ function loadDevices(ids: string[], creds: Map<string, string> | undefined): Loa
     let seq = 0;
     return { username: creds ? id : undefined, password: creds?.get(id), topic: `devices/${id}/up`, payload: () => Buffer.from(JSON.stringify(KINDS[i % KINDS.length]!.payload((last = Math.max(Date.now(), last + 1)), seq++))) };
   });
-}
-
-async function provision(http: string, rows: Array<{ id: string; model: string; site: string }>): Promise<Map<string, string>> {
-  const creds = new Map<string, string>();
-  for (let i = 0; i < rows.length; i += 1000) {
-    const r = await api(http, '/api/v1/devices/bulk', { method: 'POST', body: JSON.stringify(rows.slice(i, i + 1000)) });
-    for (const c of r.credentials) creds.set(c.id, c.password);
-  }
-  return creds;
 }
 
 const merged = (parts: LoadResult[]) => {

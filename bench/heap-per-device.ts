@@ -12,13 +12,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
+import { TOKEN, provision } from './fleet.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const FROM = Number(positional[0] ?? 1000);
 const TO = Number(positional[1] ?? 3000);
 const AEDES = process.argv.includes('--aedes');
-const TOKEN = 'bench-admin-token-0123456789';
 const FLAGS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start as string).split(' ').filter((a) => a.startsWith('--') && a !== '--import');
 const log = (m: string) => process.stderr.write(`heap: ${m}\n`);
 
@@ -51,15 +51,8 @@ async function ready(): Promise<void> {
 }
 await ready();
 const ids = Array.from({ length: TO }, (_, i) => `heap-${String(i).padStart(6, '0')}`);
-const creds = new Map<string, string>();
-if (!AEDES) {
-  for (let i = 0; i < ids.length; i += 1000) {
-    const rows = ids.slice(i, i + 1000).map((id, k) => ({ id, model: k % 2 ? 'generic.bin-fill' : 'generic.water-quality', site: `heap/b${k % 10}` }));
-    const res = await fetch(`${http}/api/v1/devices/bulk`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(rows) });
-    if (res.status >= 300) throw new Error(`provisioning: HTTP ${res.status} ${await res.text()}`);
-    for (const c of (await res.json() as { credentials: Array<{ id: string; password: string }> }).credentials) creds.set(c.id, c.password);
-  }
-}
+const creds = AEDES ? new Map<string, string>()
+  : await provision(http, ids.map((id, k) => ({ id, model: k % 2 ? 'generic.bin-fill' : 'generic.water-quality', site: `heap/b${k % 10}` })));
 const clients: MqttClient[] = [];
 async function connect(from: number, to: number): Promise<void> {
   for (let i = from; i < to; i += 100) {

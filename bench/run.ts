@@ -27,7 +27,7 @@ import { histogram, onSchedule, percentiles, recordMs, runOpenLoop, type Histogr
 import { sweepSvg, type SweepPoint } from './chart.js';
 import { readSse } from './sse.js';
 import { closeAll, ensureFileLimit, scaleConnections, waitExit, type ConnectionsOptions } from './connections.js';
-import { KINDS } from './kinds.js';
+import { KINDS, TOKEN, api, provision } from './fleet.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -75,7 +75,6 @@ if (![DURATION, DEVICES, WINDOW, RUNS, OPEN_DURATION, SWEEP_DURATION].every((n) 
 const GATEWAY_NODE_FLAGS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start as string)
   .split(' ').filter((a) => a.startsWith('--') && a !== '--import');
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
-const TOKEN = 'bench-admin-token-0123456789';
 
 async function freePort(): Promise<number> {
   return new Promise((res) => {
@@ -93,12 +92,6 @@ function peakRssMb(pid: number): number {
 async function gatewayCpuSeconds(http: string): Promise<number> {
   const text = await (await fetch(`${http}/metrics`)).text();
   return Number(/^gateway_process_cpu_seconds_total ([0-9.e+-]+)$/m.exec(text)?.[1] ?? NaN);
-}
-
-async function api(base: string, path: string, init: RequestInit = {}): Promise<any> {
-  const res = await fetch(base + path, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
-  if (res.status >= 300) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-  return res.json();
 }
 
 async function startGateway(dataDir: string): Promise<{ proc: ChildProcess; http: string; mqttPort: number }> {
@@ -194,16 +187,6 @@ async function sampleAlerts(http: string, mqttPort: number, secret: string, stop
   await c.endAsync();
   stream.close();
   return { fromAck, fromPublish };
-}
-
-/** bulk provisioning, 1 000 rows a request; the credentials by device id */
-async function provision(http: string, rows: Array<{ id: string; model: string; site: string }>): Promise<Map<string, string>> {
-  const creds = new Map<string, string>();
-  for (let i = 0; i < rows.length; i += 1000) {
-    const r = await api(http, '/api/v1/devices/bulk', { method: 'POST', body: JSON.stringify(rows.slice(i, i + 1000)) });
-    for (const c of r.credentials) creds.set(c.id, c.password);
-  }
-  return creds;
 }
 
 const PROBES = [{ id: 'bench-q', model: 'generic.water-quality', site: 'bench/estate/pump' }, { id: 'bench-bin', model: 'generic.bin-fill', site: 'bench/estate/b0' }];
