@@ -89,6 +89,12 @@ function peakRssMb(pid: number): number {
   return Math.round(kb / 1024);
 }
 
+async function batchTotals(http: string): Promise<{ count: number; messages: number; seconds: number }> {
+  const text = await (await fetch(`${http}/metrics`)).text();
+  const m = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { count: m('gateway_write_batch_messages_count'), messages: m('gateway_write_batch_messages_sum'), seconds: m('gateway_write_batch_seconds_sum') };
+}
+
 async function gatewayCpuSeconds(http: string): Promise<number> {
   const text = await (await fetch(`${http}/metrics`)).text();
   return Number(/^gateway_process_cpu_seconds_total ([0-9.e+-]+)$/m.exec(text)?.[1] ?? NaN);
@@ -246,8 +252,11 @@ async function openLoopPhase(gw: { http: string; mqttPort: number }, clients: Mq
   const resolved: number[] = [];
   let probeErrors = 0;
   let missed = 0;
+  // the bin's events as received (event, value, occurrences), printed when one was not seen
+  const trace: string[] = [];
   const sse = await readSse(`${gw.http}/api/v1/alerts/stream?token=${TOKEN}`, (e) => {
     if (e.data?.deviceId !== 'bench-bin') return;
+    trace.push(`${e.event.slice(6)} ${e.data.value} #${e.data.occurrences}`);
     const at = e.event === 'alert.opened' ? opened.get(e.data.value) : e.event === 'alert.resolved' ? resolved.shift() : undefined;
     if (e.event === 'alert.opened') opened.delete(e.data.value);
     if (at !== undefined) recordMs(alert, performance.now() - at);
@@ -296,6 +305,7 @@ async function openLoopPhase(gw: { http: string; mqttPort: number }, clients: Mq
   // alerts that never arrived count with the time waited, so a lost one is not a fast one
   const end = performance.now();
   for (const at of [...opened.values(), ...resolved]) { recordMs(alert, end - at); missed++; }
+  if (opened.size > 0 || resolved.length > 0) log(`open loop: the bin's events as received: ${trace.join(', ')}`);
   if (opened.size > 0 || resolved.length > 0) log(`open loop: alert events not seen: opened for fill ${[...opened.keys()].join(', ') || '-'}; ${resolved.length} resolutions`);
   if (probeErrors > 0 || missed > 0) log(`open loop probes: ${probeErrors} REST errors, ${missed} probes never seen (counted with the time waited)`);
   return { load, queryable, alert, missed };
@@ -349,9 +359,27 @@ async function main() {
   for (const s of series) s.gateway.perDeviceAcked.forEach((n, i) => { perDeviceAcked[i]! += n; });
   // open loop at 50 % of the measured maximum (or --rate), then the sweep
   const olRate = args.rate !== undefined && !args.sweep ? Number(args.rate) : Math.round(maxRate / 2);
+  const olCpu0 = await gatewayCpuSeconds(gw.http);
+  const olBatch0 = await batchTotals(gw.http);
+  const olWall0 = performance.now();
   const ol = args['closed-only'] ? undefined : await openLoopPhase(gw, clients, devices, creds, olRate, OPEN_DURATION);
+  if (ol) {
+    const cpu = (await gatewayCpuSeconds(gw.http)) - olCpu0;
+    const b = await batchTotals(gw.http);
+    const n = b.count - olBatch0.count;
+    log(`open loop: gateway CPU ${(100 * cpu / ((performance.now() - olWall0) / 1000)).toFixed(0)} % of one core, ${(1e6 * cpu / ol.load.acked).toFixed(0)} µs per message; ${n} group commits of ${((b.messages - olBatch0.messages) / n).toFixed(1)} messages, ${(1000 * (b.seconds - olBatch0.seconds) / n).toFixed(2)} ms each`);
+  }
   ol?.load.perDeviceAcked.forEach((n, i) => { perDeviceAcked[i]! += n; });
   const olSummary = ol ? summarise(ol) : undefined;
+  // the same schedule on plain aedes: what the machine and the generator cost a PUBACK at this rate
+  const rawOl = args['closed-only'] ? undefined : await (async () => {
+    log(`open loop on plain aedes: ${olRate} msgs/s for ${OPEN_DURATION} s`);
+    for (const c of rawClients) (c.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+    const r = await runOpenLoop(rawClients, rawDevices, { rate: olRate, seconds: OPEN_DURATION });
+    for (const c of rawClients) (c.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(false);
+    return { ack: percentiles(r.ack), sendLag: percentiles(r.sendLag) };
+  })();
+  if (rawOl) log(`open loop ${olRate}/s on plain aedes: PUBACK p50 ${rawOl.ack.p50Ms} p99 ${rawOl.ack.p99Ms} p99.9 ${rawOl.ack.p999Ms} ms; generator lag p99 ${rawOl.sendLag.p99Ms} ms`);
   if (ol && olSummary) log(`open loop ${olRate}/s: PUBACK p50 ${olSummary.ack.p50Ms} p99 ${olSummary.ack.p99Ms} p99.9 ${olSummary.ack.p999Ms} ms; queryable p99 ${olSummary.queryable.p99Ms} ms; alert p99 ${olSummary.alert.p99Ms} ms; generator lag p99 ${olSummary.sendLag.p99Ms} ms`);
 
   let sweep: SweepPoint[] | undefined;

@@ -1,5 +1,5 @@
 /** The alert repositories on the embedded SQLite database (tables of migration alerts-001). */
-import type { Db } from '../storage/database.js';
+import { type Db, writeTransaction } from '../storage/database.js';
 import type { ReadingValue } from '../core/model.js';
 import type { Severity } from './rules.js';
 import type { Alert, AlertStatus } from './lifecycle.js';
@@ -49,7 +49,7 @@ export function sqliteAlertRepositories(db: Db): AlertRepositories {
     deleteSilence: db.prepare('DELETE FROM silences WHERE id = ?'),
   };
   return {
-    transaction: (fn) => db.transaction(fn)(),
+    transaction: (fn) => writeTransaction(db, fn)(),
     alerts: {
       save: (a) => { stmt.upsert.run({ ...a, value: a.value === null ? null : JSON.stringify(a.value), notes: JSON.stringify(a.notes), silenced: a.silenced ? 1 : 0, escalation: undefined, notifications: undefined }); },
       get: (id) => { const r = stmt.get.get(id) as Row | undefined; return r ? fromRow(r) : undefined; },
@@ -84,7 +84,7 @@ export function sqliteAlertRepositories(db: Db): AlertRepositories {
     },
     states: {
       all: () => (stmt.states.all() as Array<{ rule: string; device_id: string; state: string }>).map((r) => ({ rule: r.rule, deviceId: r.device_id, json: r.state })),
-      write: (changes) => db.transaction(() => {
+      write: (changes) => writeTransaction(db, () => {
         for (const c of changes) {
           if (c.json !== undefined) stmt.saveState.run(c.rule, c.deviceId, c.json);
           else stmt.deleteState.run(c.rule, c.deviceId);

@@ -11,6 +11,19 @@ import { join } from 'node:path';
 export type Db = Database.Database;
 
 /**
+ * A transaction that takes the write lock when it begins (BEGIN IMMEDIATE), waiting out
+ * another connection's commit with the busy timeout. Every transaction that writes uses it:
+ * the main connection and the writer thread write the same WAL database, and a deferred
+ * transaction that reads first fails at its first write with SQLITE_BUSY, at once and without
+ * the busy timeout, when the other connection committed since that read (its snapshot is
+ * stale). Under load that rolled back an alert re-opened in the same transaction as its
+ * re-open check, and its event was never announced (test/unit/alerts/transaction-lock.test.ts).
+ */
+export function writeTransaction<A extends unknown[], R>(db: Db, fn: (...args: A) => R): (...args: A) => R {
+  return db.transaction(fn).immediate;
+}
+
+/**
  * Named migrations, applied in this order, each once (recorded in schema_migrations).
  * Append new ones at the end; never edit one that has shipped.
  */
@@ -370,7 +383,7 @@ function migrate(db: Db): void {
   const applied = new Set((db.prepare('SELECT name FROM schema_migrations').all() as Array<{ name: string }>).map((r) => r.name));
   for (const [name, sql] of MIGRATIONS) {
     if (applied.has(name)) continue;
-    db.transaction(() => {
+    writeTransaction(db, () => {
       db.exec(sql);
       db.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)').run(name, Date.now());
     })();

@@ -15,7 +15,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import { DateTime } from 'luxon';
 import type { Logger } from 'pino';
-import type { Db } from './database.js';
+import { type Db, writeTransaction } from './database.js';
 import type { RollupPeriod } from './telemetry-store.js';
 import type { DeadLetterRepository } from './repositories/types.js';
 import { metricDef } from '../core/vocabulary.js';
@@ -169,7 +169,7 @@ export class Retention {
         }
       }
       if (accs.size === 0) continue;
-      this.db.transaction(() => {
+      writeTransaction(this.db, () => {
         for (const [b, a] of accs) upsert.run(period, s.device_id, s.metric, b, a.count, a.sum, a.min, a.max, a.first, a.last, a.firstTs, a.lastTs);
       })();
       buckets += accs.size;

@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
-import type { Db } from './database.js';
+import { type Db, writeTransaction } from './database.js';
 import type { ReadingValue } from '../core/model.js';
 import type { Reading } from '../core/types.js';
 import { metricDef } from '../core/vocabulary.js';
@@ -124,7 +124,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       first = excluded.first, last = excluded.last, first_ts = excluded.first_ts, last_ts = excluded.last_ts`);
     const latestOld = this.latestOld = db.prepare(`INSERT INTO latest (device_id, metric, ts, value, quality) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (device_id, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value, quality = excluded.quality WHERE excluded.ts >= latest.ts`);
-    this.mergeHistory = db.transaction((readings: Reading[], settings: HistorySettings) => {
+    this.mergeHistory = writeTransaction(db, (readings: Reading[], settings: HistorySettings) => {
       // /latest still shows a metric whose only values are old (a device's first upload is its history)
       for (const r of readings) latestOld.run(r.deviceId, r.metric, r.ts, toSql(r.value), r.quality === 'out_of_range' ? 1 : 0);
       for (const a of accumulate(readings, settings.timezone, settings)) {
@@ -148,7 +148,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       latestOf: db.prepare('SELECT metric, ts, value, quality FROM latest WHERE device_id = ?'),
     };
     const readingsChunk = db.prepare(`INSERT INTO readings (device_id, metric, ts, value, received_at, quality) VALUES ${Array(CHUNK).fill('(?, ?, ?, ?, ?, ?)').join(', ')} ${LAST_WRITE_WINS}`);
-    this.writeTx = db.transaction((batch: WriteBatch): number => {
+    this.writeTx = writeTransaction(db, (batch: WriteBatch): number => {
       const s = this.stmt;
       const rs = batch.readings;
       // one statement per CHUNK rows: the per-call cost of a statement dominates a row's
@@ -279,7 +279,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (!worker) {
       const save = this.db.prepare('INSERT INTO alert_state (rule, device_id, state) VALUES (?, ?, ?) ON CONFLICT(rule, device_id) DO UPDATE SET state = excluded.state');
       const drop = this.db.prepare('DELETE FROM alert_state WHERE rule = ? AND device_id = ?');
-      this.db.transaction(() => { for (const [rule, device, state] of rows) if (state === null) drop.run(rule, device); else save.run(rule, device, state); })();
+      writeTransaction(this.db, () => { for (const [rule, device, state] of rows) if (state === null) drop.run(rule, device); else save.run(rule, device, state); })();
       return;
     }
     const id = this.nextId++;

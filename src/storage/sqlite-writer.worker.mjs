@@ -54,6 +54,7 @@ function evict(maxTotalBytes) {
 const seen = db.prepare('UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL OR last_seen < ?)');
 
 /** rows: flat array, 6 values per reading (device, metric, ts, value, receivedAt, quality) */
+// BEGIN IMMEDIATE: the main connection writes the same database (writeTransaction in database.ts)
 const write = db.transaction((msg) => {
   const rows = msg.rows;
   const n = rows.length / 6;
@@ -94,7 +95,7 @@ const writeStates = db.transaction((rows) => {
 parentPort.on('message', (msg) => {
   if (msg.type === 'states') {
     try {
-      writeStates(msg.rows);
+      writeStates.immediate(msg.rows);
       parentPort.postMessage({ id: msg.id });
     } catch (err) {
       parentPort.postMessage({ id: msg.id, error: String(err && err.message ? err.message : err), code: err?.code, data: false });
@@ -107,7 +108,7 @@ parentPort.on('message', (msg) => {
     return;
   }
   try {
-    const evicted = write(msg);
+    const evicted = write.immediate(msg);
     parentPort.postMessage({ id: msg.id, evicted });
   } catch (err) {
     parentPort.postMessage({ id: msg.id, error: String(err && err.message ? err.message : err), code: err?.code, data: isDataError(err) });

@@ -12,7 +12,7 @@
  * second write overwrites the first with the same values: stored once.
  */
 import type { Logger } from 'pino';
-import type { Db } from '../database.js';
+import { type Db, writeTransaction } from '../database.js';
 import { SqliteTelemetryStore, type DeadLetterLimits } from '../sqlite-telemetry.js';
 import { Spool, type SpoolChunk } from '../spool.js';
 import { isStoreDataError, type EventQuery, type LatestValue, type Readiness, type RollupPoint, type RollupQuery, type SeriesQuery, type StoredEvent, type StoredPoint, type TelemetryStore, type WriteBatch } from '../telemetry-store.js';
@@ -118,7 +118,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
       }
     }
     try {
-      this.db.transaction(() => {
+      writeTransaction(this.db, () => {
         if (toSpool) this.spool.append(lines);
         // history is in the rollups only: /latest of a device whose only upload is its history comes from here
         if (history.length > 0) this.embedded.rememberLatest(history);
@@ -219,7 +219,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
           const letter = this.rejected(err, chunk.points, chunk.lines);
           // a shared write that fails leaves the chunk in the spool: the next round retries it
           if (this.opts.sharedDeadLetters) await this.opts.sharedDeadLetters([letter]);
-          else this.db.transaction(() => this.embedded.commitSync({ readings: [], events: [], deadLetters: [letter], seen: new Map() }))();
+          else writeTransaction(this.db, () => this.embedded.commitSync({ readings: [], events: [], deadLetters: [letter], seen: new Map() }))();
         }
         this.spool.remove(chunk);
         this.opts.metrics.drainedPoints.inc(chunk.points);

@@ -28,7 +28,7 @@
 import pg from 'pg';
 import { DateTime } from 'luxon';
 import type { Logger } from 'pino';
-import type { Db } from '../database.js';
+import { type Db, writeTransaction } from '../database.js';
 import type { ReadingValue } from '../../core/model.js';
 import type { DeadLetter, DeviceEventRecord, Reading } from '../../core/types.js';
 import type { Metrics } from '../../metrics.js';
@@ -316,7 +316,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
     for (const r of rs) lines.push(JSON.stringify(['r', r.deviceId, r.metric, r.ts, r.value, r.receivedAt, r.quality === 'out_of_range' ? 1 : 0] satisfies SpoolEntry));
     for (const e of events) lines.push(JSON.stringify(['e', e.deviceId, e.type, e.ts, e.data] satisfies SpoolEntry));
     try {
-      this.db.transaction(() => this.spool.append(lines, rs.length))();
+      writeTransaction(this.db, () => this.spool.append(lines, rs.length))();
     } catch (err) {
       this.embeddedError = (err as Error).message;
       throw err;
@@ -380,7 +380,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
         // a damaged row (another store's rows are refused at start): kept, visible, with the reason
         if (foreign.length > 0) refused.push(this.deadLetter(`spooled for another store (not a PostgreSQL spool entry): ${foreign.length} lines`, foreign.join('\n')));
         // with the delete: a crash before it replays the chunk (upserts: no change) and makes these once
-        this.db.transaction(() => {
+        writeTransaction(this.db, () => {
           if (refused.length > 0) this.embedded.commitSync({ readings: [], events: [], deadLetters: refused, seen: new Map() });
           this.spool.remove(chunk);
         })();

@@ -3,7 +3,7 @@
  * registries ran before, behind the async interfaces. better-sqlite3 is synchronous, so each
  * method has finished its write when its promise is created.
  */
-import type { Db } from '../database.js';
+import { type Db, writeTransaction } from '../database.js';
 import {
   ConflictError, actionFilter, apiKeyRecord, auditRecord, deadLetterRecord, deviceRecord, integrationRecord, userModelRecord,
   type ApiKeyRepository, type AuditRepository, type DeadLetterRepository, type DeviceRepository, type IntegrationRepository, type KvRepository, type Repositories,
@@ -38,7 +38,7 @@ export function sqliteDevices(db: Db): DeviceRepository {
     seen: db.prepare('UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL OR last_seen < ?)'),
     seenSince: db.prepare('SELECT id, last_seen FROM devices WHERE last_seen >= ?'),
   };
-  const seenMany = db.transaction((seen: ReadonlyMap<string, number>) => { for (const [id, ts] of seen) s.seen.run(ts, id, ts); });
+  const seenMany = writeTransaction(db, (seen: ReadonlyMap<string, number>) => { for (const [id, ts] of seen) s.seen.run(ts, id, ts); });
   return {
     all: async () => s.all.all().map(deviceRecord),
     get: async (id) => { const r = s.get.get(id); return r === undefined ? undefined : deviceRecord(r); },
@@ -135,7 +135,7 @@ export function sqliteKv(db: Db): KvRepository {
  */
 export function sqliteDeadLetters(db: Db): DeadLetterRepository {
   const add = db.prepare(INSERT_DEAD_LETTER);
-  const insert = db.transaction((rows: readonly unknown[][], maxTotalBytes: number) => {
+  const insert = writeTransaction(db, (rows: readonly unknown[][], maxTotalBytes: number) => {
     for (const r of rows) add.run(r);
     return rows.length > 0 ? evictDeadLetters(db, maxTotalBytes) : 0;
   });

@@ -1,0 +1,58 @@
+/**
+ * The alerts' transaction on the main connection runs beside the writer thread's group
+ * commits on the same WAL database. A deferred transaction that reads first (is the alert
+ * recently resolved?) and then writes fails with SQLITE_BUSY (a stale snapshot, which the
+ * busy timeout does not retry) when the writer committed in between; under load that lost
+ * the alert.opened of a re-opened alert (its rows rolled back, its event never announced).
+ * The transaction takes the write lock when it begins, so it waits for the writer instead.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sqliteAlertRepositories } from '../../../src/alerts/sqlite-repositories.js';
+import { openDatabase, type Db } from '../../../src/storage/database.js';
+
+let dir: string;
+let db: Db;
+let writer: Database.Database;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'gw-tx-lock-'));
+  db = openDatabase({ dataDir: dir });
+  // a second connection, as the writer thread's; no busy timeout, so a held lock shows at once
+  writer = new Database(join(dir, 'gateway.db'));
+  writer.pragma('busy_timeout = 0');
+});
+afterEach(() => {
+  writer.close();
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const alert = (id: string) => ({
+  id, rule: 'bin_full', deviceId: 'bin-1', status: 'open' as const, severity: 'major', kind: 'bin_fill', site: 'a/b', metric: 'fill_pct', value: 90, threshold: 80,
+  message: 'm', openedAt: 1, lastSeenAt: 1, occurrences: 1, acknowledgedAt: null, acknowledgedBy: null, assignee: null,
+  resolvedAt: null, resolvedBy: null, resolution: null, notes: [], silenced: false,
+});
+
+describe('the alerts transaction beside the writer connection', () => {
+  it('reads, lets another connection commit nothing in between, and writes', () => {
+    const repos = sqliteAlertRepositories(db);
+    let writerErr: string | undefined;
+    expect(() => repos.transaction(() => {
+      // the first statement is a read (the re-open check)
+      expect(repos.alerts.recentlyResolved('bin_full', 'bin-1', 0)).toBeUndefined();
+      // the writer thread commits a group meanwhile: it must wait for this transaction
+      try {
+        writer.prepare("INSERT INTO kv (key, value) VALUES ('x', 'y')").run();
+      } catch (err) {
+        writerErr = (err as { code?: string }).code;
+      }
+      repos.alerts.save(alert('01A') as never);
+    })).not.toThrow();
+    expect(writerErr).toBe('SQLITE_BUSY');
+    expect(repos.alerts.get('01A')?.status).toBe('open');
+  });
+});
