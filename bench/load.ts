@@ -1,5 +1,8 @@
 /** Load generator: N MQTT clients publishing QoS 1 as fast as PUBACKs allow, a window of messages in flight each. */
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt from 'mqtt';
+import { LeanClient, type LoadClient } from './lean-client.js';
+
+export type { LoadClient } from './lean-client.js';
 
 export interface LoadDevice { username?: string; password?: string; topic: string; payload: (seq: number) => Buffer }
 
@@ -11,19 +14,33 @@ export interface LoadResult {
   seconds: number;
 }
 
-export async function connectAll(url: string, devices: LoadDevice[], concurrency = 50): Promise<MqttClient[]> {
-  const clients: MqttClient[] = new Array(devices.length);
+/**
+ * `lean` (default): bench/lean-client.ts, a few µs of CPU per message; `mqttjs`: MQTT.js, the
+ * generator of the measurements before 2026-12-02 (~50 µs per message on these machines).
+ */
+export type Generator = 'lean' | 'mqttjs';
+
+export async function connectAll(url: string, devices: LoadDevice[], opts: { concurrency?: number; generator?: Generator } = {}): Promise<LoadClient[]> {
+  const concurrency = opts.concurrency ?? 50;
+  const { hostname, port } = new URL(url);
+  const clients: LoadClient[] = new Array(devices.length);
   for (let i = 0; i < devices.length; i += concurrency) {
-    await Promise.all(devices.slice(i, i + concurrency).map((d, k) => new Promise<void>((resolve, reject) => {
-      const c = mqtt.connect(url, { username: d.username, password: d.password, reconnectPeriod: 0, connectTimeout: 60_000, clean: true });
-      c.once('connect', () => { clients[i + k] = c; resolve(); });
-      c.once('error', reject);
-    })));
+    await Promise.all(devices.slice(i, i + concurrency).map(async (d, k) => {
+      if ((opts.generator ?? 'lean') === 'lean') {
+        clients[i + k] = await LeanClient.connect(Number(port), hostname, { username: d.username, password: d.password });
+        return;
+      }
+      await new Promise<void>((resolve, reject) => {
+        const c = mqtt.connect(url, { username: d.username, password: d.password, reconnectPeriod: 0, connectTimeout: 60_000, clean: true });
+        c.once('connect', () => { clients[i + k] = c as unknown as LoadClient; resolve(); });
+        c.once('error', reject);
+      });
+    }));
   }
   return clients;
 }
 
-export async function runLoad(clients: MqttClient[], devices: LoadDevice[], opts: { seconds: number; window: number }): Promise<LoadResult> {
+export async function runLoad(clients: LoadClient[], devices: LoadDevice[], opts: { seconds: number; window: number }): Promise<LoadResult> {
   const perDeviceAcked = new Array<number>(devices.length).fill(0);
   const latencies: number[] = [];
   let acked = 0;

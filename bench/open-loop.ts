@@ -8,8 +8,7 @@
  * digits), so p99.9 over a million samples costs no sorting.
  */
 import * as hdr from 'hdr-histogram-js';
-import type { MqttClient } from 'mqtt';
-import type { LoadDevice } from './load.js';
+import type { LoadClient, LoadDevice } from './load.js';
 
 export type Histogram = hdr.Histogram;
 
@@ -48,7 +47,7 @@ export interface OpenLoopResult {
  * A 1 ms tick sends everything that is due; what a tick could not send in time still counts
  * from its scheduled time, so the generator's own lag is never hidden (it is reported apart).
  */
-export async function runOpenLoop(clients: MqttClient[], devices: LoadDevice[], opts: { rate: number; seconds: number }): Promise<OpenLoopResult> {
+export async function runOpenLoop(clients: LoadClient[], devices: LoadDevice[], opts: { rate: number; seconds: number }): Promise<OpenLoopResult> {
   const ack = histogram();
   const sendLag = histogram();
   const perDeviceAcked = new Array<number>(devices.length).fill(0);

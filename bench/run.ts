@@ -21,8 +21,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
-import type { MqttClient } from 'mqtt';
-import { connectAll, percentile, runLoad, type LoadDevice, type LoadResult } from './load.js';
+import { connectAll, percentile, runLoad, type Generator, type LoadClient, type LoadDevice, type LoadResult } from './load.js';
 import { histogram, onSchedule, percentiles, recordMs, runOpenLoop, type Histogram, type OpenLoopResult } from './open-loop.js';
 import { sweepSvg, type SweepPoint } from './chart.js';
 import { readSse } from './sse.js';
@@ -59,6 +58,8 @@ const { values: args } = parseArgs({
     cluster: { type: 'string' },
     'pg-url': { type: 'string' },
     'redis-url': { type: 'string' },
+    /** the load generator: lean (bench/lean-client.ts, default) or mqttjs (MQTT.js, as before 2026-12-02) */
+    generator: { type: 'string', default: 'lean' },
   },
 });
 const DURATION = Number(args.duration);
@@ -74,6 +75,13 @@ if (![DURATION, DEVICES, WINDOW, RUNS, OPEN_DURATION, SWEEP_DURATION].every((n) 
 /** node flags of the start script, so the bench runs the gateway as `npm start` does */
 const GATEWAY_NODE_FLAGS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start as string)
   .split(' ').filter((a) => a.startsWith('--') && a !== '--import');
+/** how often a queryable probe polls /telemetry until its reading is there (the resolution of publish -> queryable) */
+const PROBE_POLL_MS = Number(process.env.PROBE_POLL_MS ?? 3);
+const GENERATOR = args.generator as Generator;
+if (GENERATOR !== 'lean' && GENERATOR !== 'mqttjs') {
+  process.stderr.write('bench: --generator is lean or mqttjs\n');
+  process.exit(2);
+}
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
 
 async function freePort(): Promise<number> {
@@ -206,7 +214,7 @@ function toggleProfile(gw: { proc: ChildProcess }, label: string): void {
   gw.proc.kill('SIGUSR2');
 }
 
-async function closedLoopSeries(gw: { http: string; proc: ChildProcess }, clients: MqttClient[], devices: LoadDevice[], rawClients: MqttClient[], rawDevices: LoadDevice[], runs: number, first = 0, rawProc?: ChildProcess) {
+async function closedLoopSeries(gw: { http: string; proc: ChildProcess }, clients: LoadClient[], devices: LoadDevice[], rawClients: LoadClient[], rawDevices: LoadDevice[], runs: number, first = 0, rawProc?: ChildProcess) {
   const series: Array<{ gateway: LoadResult; raw: LoadResult; cpuS: number }> = [];
   for (let r = first; r < first + runs; r++) {
     const cpuBefore = await gatewayCpuSeconds(gw.http);
@@ -237,7 +245,7 @@ const stats = (xs: number[]) => {
  * 250 ms alternating 86 % / 5 % (publish -> alert.opened / alert.resolved on SSE). Every
  * latency counts from the scheduled send time.
  */
-async function openLoopPhase(gw: { http: string; mqttPort: number }, clients: MqttClient[], devices: LoadDevice[], creds: Map<string, string>, rate: number, seconds: number) {
+async function openLoopPhase(gw: { http: string; mqttPort: number }, clients: LoadClient[], devices: LoadDevice[], creds: Map<string, string>, rate: number, seconds: number) {
   const queryable = histogram();
   const alert = histogram();
   let stop = false;
@@ -275,7 +283,7 @@ async function openLoopPhase(gw: { http: string; mqttPort: number }, clients: Mq
         if ((body.points?.length ?? 0) > 0) { recordMs(queryable, performance.now() - at); return; }
         // never dropped: a probe that did not become queryable counts with the time it waited
         if (performance.now() - at > 30_000) { recordMs(queryable, performance.now() - at); missed++; return; }
-        await new Promise((r2) => setTimeout(r2, 3));
+        await new Promise((r2) => setTimeout(r2, PROBE_POLL_MS));
       }
     })());
   });
@@ -291,7 +299,11 @@ async function openLoopPhase(gw: { http: string; mqttPort: number }, clients: Mq
   // the generator's own sockets without Nagle while it keeps a schedule: a small PUBLISH must
   // not wait for the ACK of the previous one (both brokers see the same generator)
   for (const c of clients) (c.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+  const genCpu = process.cpuUsage();
+  const genWall = performance.now();
   const load = await runOpenLoop(clients, devices, { rate, seconds });
+  const gc = process.cpuUsage(genCpu);
+  log(`open loop: the bench process (generator, probes) used ${((gc.user + gc.system) / 10 / (performance.now() - genWall)).toFixed(0)} % of one core`);
   for (const c of clients) (c.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(false);
   stop = true;
   await Promise.all([probes, bins]);
@@ -331,7 +343,7 @@ async function main() {
     payload: () => Buffer.from(JSON.stringify(KINDS[i % KINDS.length]!.payload((lastTs[i] = Math.max(Date.now(), lastTs[i]! + 1)), seqs[i]!++))),
   }));
   log(`connecting ${DEVICES} devices`);
-  const clients = await connectAll(`mqtt://127.0.0.1:${gw.mqttPort}`, devices);
+  const clients = await connectAll(`mqtt://127.0.0.1:${gw.mqttPort}`, devices, { generator: GENERATOR });
 
   log('plain aedes beside it (idle while the gateway is under load)');
   const rawPort = await freePort();
@@ -341,7 +353,7 @@ async function main() {
   });
   await new Promise<void>((r) => raw.stdout!.once('data', () => r()));
   const rawDevices: LoadDevice[] = devices.map((d, i) => ({ topic: d.topic, payload: (seq) => Buffer.from(JSON.stringify(KINDS[i % KINDS.length]!.payload(Date.now(), seq))) }));
-  const rawClients = await connectAll(`mqtt://127.0.0.1:${rawPort}`, rawDevices);
+  const rawClients = await connectAll(`mqtt://127.0.0.1:${rawPort}`, rawDevices, { generator: GENERATOR });
 
   // closed loop (the v1 figures), with the v1 probes during the first run
   let done = false;
@@ -362,8 +374,14 @@ async function main() {
   const olCpu0 = await gatewayCpuSeconds(gw.http);
   const olBatch0 = await batchTotals(gw.http);
   const olWall0 = performance.now();
+  if (!args['closed-only']) toggleProfile(gw, `open-${devices.length}-${olRate}`);
   const ol = args['closed-only'] ? undefined : await openLoopPhase(gw, clients, devices, creds, olRate, OPEN_DURATION);
+  if (!args['closed-only']) toggleProfile(gw, `open-${devices.length}-${olRate}`);
   if (ol) {
+    // prom-client resets its event-loop delay histogram at every scrape: this one covers the phase
+    const text = await (await fetch(`${gw.http}/metrics`)).text();
+    const lag = (q: string) => Math.round(1000 * Number(new RegExp(`^gateway_nodejs_eventloop_lag_${q}_seconds ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN));
+    log(`open loop: gateway event-loop delay p50 ${lag('p50')} ms, p99 ${lag('p99')} ms, max ${lag('max')} ms`);
     const cpu = (await gatewayCpuSeconds(gw.http)) - olCpu0;
     const b = await batchTotals(gw.http);
     const n = b.count - olBatch0.count;
@@ -375,7 +393,11 @@ async function main() {
   const rawOl = args['closed-only'] ? undefined : await (async () => {
     log(`open loop on plain aedes: ${olRate} msgs/s for ${OPEN_DURATION} s`);
     for (const c of rawClients) (c.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+    const genCpu = process.cpuUsage();
+    const genWall = performance.now();
     const r = await runOpenLoop(rawClients, rawDevices, { rate: olRate, seconds: OPEN_DURATION });
+    const gc = process.cpuUsage(genCpu);
+    log(`open loop on plain aedes: the bench process used ${((gc.user + gc.system) / 10 / (performance.now() - genWall)).toFixed(0)} % of one core`);
     for (const c of rawClients) (c.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(false);
     return { ack: percentiles(r.ack), sendLag: percentiles(r.sendLag) };
   })();
@@ -425,6 +447,7 @@ async function main() {
   const rawBrokerPerSec = Math.round(s0.raw.acked / s0.raw.seconds);
   const r2 = (v: number) => Math.round(v * 100) / 100;
   const result = {
+    generator: GENERATOR,
     readingsPerSec,
     rawBrokerPerSec,
     ratio: Math.round((RUNS > 1 ? stats(ratios).median : readingsPerSec / rawBrokerPerSec) * 1000) / 1000,

@@ -184,6 +184,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
   async start(): Promise<void> {
     if (!this.writer) return;
     const worker = new Worker(new URL('./sqlite-writer.worker.mjs', import.meta.url), { workerData: this.writer });
+    // the writer thread checkpoints; this connection's commits (alerts, registry) never do: a
+    // checkpoint of ~40 MB of WAL run by whichever commit crossed the threshold stalled the
+    // event loop, and so every PUBACK, for hundreds of milliseconds when it fell to this one
+    this.db.pragma('wal_autocheckpoint = 0');
     worker.on('message', (msg: { id?: number; error?: string; code?: string; data?: boolean; evicted?: number }) => {
       if (msg.id === undefined) return;
       const w = this.waiting.get(msg.id);

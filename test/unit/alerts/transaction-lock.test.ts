@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sqliteAlertRepositories } from '../../../src/alerts/sqlite-repositories.js';
 import { openDatabase, type Db } from '../../../src/storage/database.js';
+import { SqliteTelemetryStore } from '../../../src/storage/sqlite-telemetry.js';
 
 let dir: string;
 let db: Db;
@@ -54,5 +55,21 @@ describe('the alerts transaction beside the writer connection', () => {
     })).not.toThrow();
     expect(writerErr).toBe('SQLITE_BUSY');
     expect(repos.alerts.get('01A')?.status).toBe('open');
+  });
+});
+
+describe('checkpoints beside the writer thread', () => {
+  it('only the writer thread checkpoints: the main connection\'s commits never run one on the event loop', async () => {
+    const store = new SqliteTelemetryStore(db, { file: join(dir, 'gateway.db'), synchronous: 'full' });
+    // alone, the main connection checkpoints (no writer thread to do it)
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(10_000);
+    await store.start();
+    try {
+      expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+      await store.commit({ readings: [{ deviceId: 'd1', metric: 'ph', value: 7, unit: null, ts: 1000, receivedAt: 1000, quality: 'ok' }], events: [], deadLetters: [], seen: new Map() });
+      expect((db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n).toBe(1);
+    } finally {
+      await store.stop();
+    }
   });
 });
