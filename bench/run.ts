@@ -14,7 +14,7 @@
  * latency-vs-load curve. With --json the last line is the CONTRACT's benchmark object.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -97,10 +97,17 @@ function peakRssMb(pid: number): number {
   return Math.round(kb / 1024);
 }
 
-async function batchTotals(http: string): Promise<{ count: number; messages: number; seconds: number }> {
+async function batchTotals(http: string): Promise<{ count: number; messages: number; seconds: number; upTo100ms: number; upTo250ms: number }> {
   const text = await (await fetch(`${http}/metrics`)).text();
   const m = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
-  return { count: m('gateway_write_batch_messages_count'), messages: m('gateway_write_batch_messages_sum'), seconds: m('gateway_write_batch_seconds_sum') };
+  const le = (b: string) => Number(new RegExp(`^gateway_write_batch_seconds_bucket\\{le="${b}"\\} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { count: m('gateway_write_batch_messages_count'), messages: m('gateway_write_batch_messages_sum'), seconds: m('gateway_write_batch_seconds_sum'), upTo100ms: le('0.1'), upTo250ms: le('0.25') };
+}
+
+/** user + system CPU seconds of a process so far (/proc/<pid>/stat, clock ticks of 1/100 s) */
+function procCpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 async function gatewayCpuSeconds(http: string): Promise<number> {
@@ -225,9 +232,11 @@ async function closedLoopSeries(gw: { http: string; proc: ChildProcess }, client
     const cpuS = (await gatewayCpuSeconds(gw.http)) - cpuBefore;
     log(`run ${r + 1}/${RUNS}: plain aedes, the same load`);
     if (r === 0 && rawProc) toggleProfile({ proc: rawProc }, `aedes-${devices.length}x${WINDOW}`);
+    const rawCpu0 = rawProc ? procCpuSeconds(rawProc.pid!) : 0;
     const raw = await runLoad(rawClients, rawDevices, { seconds: DURATION, window: WINDOW });
+    const rawCpu = rawProc ? procCpuSeconds(rawProc.pid!) - rawCpu0 : NaN;
     if (r === 0 && rawProc) toggleProfile({ proc: rawProc }, `aedes-${devices.length}x${WINDOW}`);
-    log(`run ${r + 1}/${RUNS}: gateway ${Math.round(gateway.acked / gateway.seconds)}/s, aedes ${Math.round(raw.acked / raw.seconds)}/s, ratio ${(gateway.acked / gateway.seconds / (raw.acked / raw.seconds)).toFixed(3)}`);
+    log(`run ${r + 1}/${RUNS}: gateway ${Math.round(gateway.acked / gateway.seconds)}/s, aedes ${Math.round(raw.acked / raw.seconds)}/s, ratio ${(gateway.acked / gateway.seconds / (raw.acked / raw.seconds)).toFixed(3)}; CPU per message: gateway ${(1e6 * cpuS / gateway.acked).toFixed(1)} µs, aedes ${(1e6 * rawCpu / raw.acked).toFixed(1)} µs`);
     series.push({ gateway, raw, cpuS });
   }
   return series;
@@ -362,7 +371,7 @@ async function main() {
   const first = await closedLoopSeries(gw, clients, devices, rawClients, rawDevices, 1, 0, raw);
   done = true;
   const [qLat, aLat] = await Promise.all([queryable, alerts]);
-  const series = [...first, ...(RUNS > 1 ? await closedLoopSeries(gw, clients, devices, rawClients, rawDevices, RUNS - 1, 1) : [])];
+  const series = [...first, ...(RUNS > 1 ? await closedLoopSeries(gw, clients, devices, rawClients, rawDevices, RUNS - 1, 1, raw) : [])];
   const ratios = series.map((s) => (s.gateway.acked / s.gateway.seconds) / (s.raw.acked / s.raw.seconds));
   const gatewayRates = series.map((s) => s.gateway.acked / s.gateway.seconds);
   const maxRate = stats(gatewayRates).median;
@@ -378,6 +387,8 @@ async function main() {
   const ol = args['closed-only'] ? undefined : await openLoopPhase(gw, clients, devices, creds, olRate, OPEN_DURATION);
   if (!args['closed-only']) toggleProfile(gw, `open-${devices.length}-${olRate}`);
   if (ol) {
+    const wal = (() => { try { return statSync(join(dataDir, 'gateway.db-wal')).size; } catch { return 0; } })();
+    log(`open loop: WAL file ${(wal / 1048576).toFixed(1)} MB after the phase`);
     // prom-client resets its event-loop delay histogram at every scrape: this one covers the phase
     const text = await (await fetch(`${gw.http}/metrics`)).text();
     const lag = (q: string) => Math.round(1000 * Number(new RegExp(`^gateway_nodejs_eventloop_lag_${q}_seconds ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN));
@@ -385,7 +396,7 @@ async function main() {
     const cpu = (await gatewayCpuSeconds(gw.http)) - olCpu0;
     const b = await batchTotals(gw.http);
     const n = b.count - olBatch0.count;
-    log(`open loop: gateway CPU ${(100 * cpu / ((performance.now() - olWall0) / 1000)).toFixed(0)} % of one core, ${(1e6 * cpu / ol.load.acked).toFixed(0)} µs per message; ${n} group commits of ${((b.messages - olBatch0.messages) / n).toFixed(1)} messages, ${(1000 * (b.seconds - olBatch0.seconds) / n).toFixed(2)} ms each`);
+    log(`open loop: gateway CPU ${(100 * cpu / ((performance.now() - olWall0) / 1000)).toFixed(0)} % of one core, ${(1e6 * cpu / ol.load.acked).toFixed(0)} µs per message; ${n} group commits of ${((b.messages - olBatch0.messages) / n).toFixed(1)} messages, ${(1000 * (b.seconds - olBatch0.seconds) / n).toFixed(2)} ms each, ${n - (b.upTo100ms - olBatch0.upTo100ms)} over 100 ms, ${n - (b.upTo250ms - olBatch0.upTo250ms)} over 250 ms`);
   }
   ol?.load.perDeviceAcked.forEach((n, i) => { perDeviceAcked[i]! += n; });
   const olSummary = ol ? summarise(ol) : undefined;
@@ -395,9 +406,12 @@ async function main() {
     for (const c of rawClients) (c.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     const genCpu = process.cpuUsage();
     const genWall = performance.now();
+    const aedesCpu = procCpuSeconds(raw.pid!);
     const r = await runOpenLoop(rawClients, rawDevices, { rate: olRate, seconds: OPEN_DURATION });
     const gc = process.cpuUsage(genCpu);
-    log(`open loop on plain aedes: the bench process used ${((gc.user + gc.system) / 10 / (performance.now() - genWall)).toFixed(0)} % of one core`);
+    const wall = (performance.now() - genWall) / 1000;
+    const ac = procCpuSeconds(raw.pid!) - aedesCpu;
+    log(`open loop on plain aedes: aedes CPU ${(100 * ac / wall).toFixed(0)} % of one core, ${(1e6 * ac / r.acked).toFixed(0)} µs per message; the bench process used ${((gc.user + gc.system) / 10000 / wall).toFixed(0)} % of one core`);
     for (const c of rawClients) (c.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(false);
     return { ack: percentiles(r.ack), sendLag: percentiles(r.sendLag) };
   })();

@@ -17,7 +17,7 @@ export type Db = Database.Database;
  * transaction that reads first fails at its first write with SQLITE_BUSY, at once and without
  * the busy timeout, when the other connection committed since that read (its snapshot is
  * stale). Under load that rolled back an alert re-opened in the same transaction as its
- * re-open check, and its event was never announced (test/unit/alerts/transaction-lock.test.ts).
+ * re-open check, and its event was never announced (test/unit/storage/main-connection-beside-writer.test.ts).
  */
 export function writeTransaction<A extends unknown[], R>(db: Db, fn: (...args: A) => R): (...args: A) => R {
   return db.transaction(fn).immediate;
