@@ -76,7 +76,7 @@ if (![DURATION, DEVICES, WINDOW, RUNS, OPEN_DURATION, SWEEP_DURATION].every((n) 
 const GATEWAY_NODE_FLAGS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start as string)
   .split(' ').filter((a) => a.startsWith('--') && a !== '--import');
 /** how often a queryable probe polls /telemetry until its reading is there (the resolution of publish -> queryable) */
-const PROBE_POLL_MS = Number(process.env.PROBE_POLL_MS ?? 3);
+const PROBE_POLL_MS = Number(process.env.PROBE_POLL_MS ?? 5);
 const GENERATOR = args.generator as Generator;
 if (GENERATOR !== 'lean' && GENERATOR !== 'mqttjs') {
   process.stderr.write('bench: --generator is lean or mqttjs\n');
@@ -254,7 +254,7 @@ const stats = (xs: number[]) => {
  * 250 ms alternating 86 % / 5 % (publish -> alert.opened / alert.resolved on SSE). Every
  * latency counts from the scheduled send time.
  */
-async function openLoopPhase(gw: { http: string; mqttPort: number }, clients: LoadClient[], devices: LoadDevice[], creds: Map<string, string>, rate: number, seconds: number) {
+async function openLoopPhase(gw: { http: string; mqttPort: number; dataDir: string }, clients: LoadClient[], devices: LoadDevice[], creds: Map<string, string>, rate: number, seconds: number) {
   const queryable = histogram();
   const alert = histogram();
   let stop = false;
@@ -305,6 +305,11 @@ async function openLoopPhase(gw: { http: string; mqttPort: number }, clients: Lo
     high = !high;
   });
   log(`open loop: ${rate} msgs/s offered on a fixed schedule for ${seconds} s`);
+  const gwCpu0 = await gatewayCpuSeconds(gw.http);
+  const batch0 = await batchTotals(gw.http);
+  // prom-client resets its event-loop delay histogram at every scrape: the next one covers the phase
+  await fetch(`${gw.http}/metrics`).then((r) => r.text());
+  const wall0 = performance.now();
   // the generator's own sockets without Nagle while it keeps a schedule: a small PUBLISH must
   // not wait for the ACK of the previous one (both brokers see the same generator)
   for (const c of clients) (c.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
@@ -314,6 +319,15 @@ async function openLoopPhase(gw: { http: string; mqttPort: number }, clients: Lo
   const gc = process.cpuUsage(genCpu);
   log(`open loop: the bench process (generator, probes) used ${((gc.user + gc.system) / 10 / (performance.now() - genWall)).toFixed(0)} % of one core`);
   for (const c of clients) (c.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(false);
+  {
+    const wal = (() => { try { return statSync(join(gw.dataDir, 'gateway.db-wal')).size; } catch { return 0; } })();
+    const text = await (await fetch(`${gw.http}/metrics`)).text();
+    const lag = (q: string) => Math.round(1000 * Number(new RegExp(`^gateway_nodejs_eventloop_lag_${q}_seconds ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN));
+    const cpu = (await gatewayCpuSeconds(gw.http)) - gwCpu0;
+    const b = await batchTotals(gw.http);
+    const n = b.count - batch0.count;
+    log(`open loop: gateway CPU ${(100 * cpu / ((performance.now() - wall0) / 1000)).toFixed(0)} % of one core, ${(1e6 * cpu / load.acked).toFixed(0)} µs per message; event-loop delay p50 ${lag('p50')} / p99 ${lag('p99')} / max ${lag('max')} ms; ${n} group commits of ${((b.messages - batch0.messages) / n).toFixed(1)} messages, ${(1000 * (b.seconds - batch0.seconds) / n).toFixed(2)} ms each, ${n - (b.upTo100ms - batch0.upTo100ms)} over 100 ms, ${n - (b.upTo250ms - batch0.upTo250ms)} over 250 ms; WAL ${(wal / 1048576).toFixed(1)} MB`);
+  }
   stop = true;
   await Promise.all([probes, bins]);
   await Promise.all(polls);
@@ -380,24 +394,9 @@ async function main() {
   for (const s of series) s.gateway.perDeviceAcked.forEach((n, i) => { perDeviceAcked[i]! += n; });
   // open loop at 50 % of the measured maximum (or --rate), then the sweep
   const olRate = args.rate !== undefined && !args.sweep ? Number(args.rate) : Math.round(maxRate / 2);
-  const olCpu0 = await gatewayCpuSeconds(gw.http);
-  const olBatch0 = await batchTotals(gw.http);
-  const olWall0 = performance.now();
   if (!args['closed-only']) toggleProfile(gw, `open-${devices.length}-${olRate}`);
-  const ol = args['closed-only'] ? undefined : await openLoopPhase(gw, clients, devices, creds, olRate, OPEN_DURATION);
+  const ol = args['closed-only'] ? undefined : await openLoopPhase({ ...gw, dataDir }, clients, devices, creds, olRate, OPEN_DURATION);
   if (!args['closed-only']) toggleProfile(gw, `open-${devices.length}-${olRate}`);
-  if (ol) {
-    const wal = (() => { try { return statSync(join(dataDir, 'gateway.db-wal')).size; } catch { return 0; } })();
-    log(`open loop: WAL file ${(wal / 1048576).toFixed(1)} MB after the phase`);
-    // prom-client resets its event-loop delay histogram at every scrape: this one covers the phase
-    const text = await (await fetch(`${gw.http}/metrics`)).text();
-    const lag = (q: string) => Math.round(1000 * Number(new RegExp(`^gateway_nodejs_eventloop_lag_${q}_seconds ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN));
-    log(`open loop: gateway event-loop delay p50 ${lag('p50')} ms, p99 ${lag('p99')} ms, max ${lag('max')} ms`);
-    const cpu = (await gatewayCpuSeconds(gw.http)) - olCpu0;
-    const b = await batchTotals(gw.http);
-    const n = b.count - olBatch0.count;
-    log(`open loop: gateway CPU ${(100 * cpu / ((performance.now() - olWall0) / 1000)).toFixed(0)} % of one core, ${(1e6 * cpu / ol.load.acked).toFixed(0)} µs per message; ${n} group commits of ${((b.messages - olBatch0.messages) / n).toFixed(1)} messages, ${(1000 * (b.seconds - olBatch0.seconds) / n).toFixed(2)} ms each, ${n - (b.upTo100ms - olBatch0.upTo100ms)} over 100 ms, ${n - (b.upTo250ms - olBatch0.upTo250ms)} over 250 ms`);
-  }
   ol?.load.perDeviceAcked.forEach((n, i) => { perDeviceAcked[i]! += n; });
   const olSummary = ol ? summarise(ol) : undefined;
   // the same schedule on plain aedes: what the machine and the generator cost a PUBACK at this rate
@@ -423,7 +422,7 @@ async function main() {
     sweep = [];
     for (const pct of [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]) {
       const rate = Math.round((maxRate * pct) / 100);
-      const step = await openLoopPhase(gw, clients, devices, creds, rate, SWEEP_DURATION);
+      const step = await openLoopPhase({ ...gw, dataDir }, clients, devices, creds, rate, SWEEP_DURATION);
       step.load.perDeviceAcked.forEach((n, i) => { perDeviceAcked[i]! += n; });
       const sm = summarise(step);
       sweep.push({ pctOfMax: pct, rate, achieved: Math.round(step.load.acked / step.load.seconds), ackP50Ms: sm.ack.p50Ms, ackP99Ms: sm.ack.p99Ms, ackP999Ms: sm.ack.p999Ms, queryableP99Ms: sm.queryable.count ? sm.queryable.p99Ms : null, alertP99Ms: sm.alert.count ? sm.alert.p99Ms : null });

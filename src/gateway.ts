@@ -288,7 +288,6 @@ export class Gateway {
       {
         deadLetters: config.ingest.deadLetters, onEvicted: (n) => this.metrics.deadLettersEvicted.inc(n),
         history: { rawDays: config.retention.rawDays, hourlyDays: config.retention.hourlyDays, dailyDays: config.retention.dailyDays, timezone: config.retention.timezone, clock: this.clock },
-        onCheckpoint: (ok, error) => (ok ? this.log.info('WAL checkpoints work again') : this.log.error({ err: error }, 'WAL checkpoint failed; the writer thread checkpoints at its backstop threshold')),
       });
     }
     if (config.store.type === 'postgres') {

@@ -90,9 +90,6 @@ const LAST_WRITE_WINS = 'ON CONFLICT (device_id, metric, ts) DO UPDATE SET value
 
 const quality = (q: number): 'ok' | 'out_of_range' => (q === 1 ? 'out_of_range' : 'ok');
 
-/** how often the checkpoint thread copies the WAL back into the database file */
-const CHECKPOINT_INTERVAL_MS = 500;
-
 export class SqliteTelemetryStore implements TelemetryStore {
   readonly name = 'sqlite';
   private lastError: string | undefined;
@@ -101,8 +98,6 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private readonly limits: DeadLetterLimits;
 
   private worker: Worker | undefined;
-  /** runs the WAL checkpoints beside the writer (sqlite-checkpoint.worker.mjs) */
-  private checkpointer: Worker | undefined;
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 
@@ -119,7 +114,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   constructor(
     private readonly db: Db,
     private readonly writer?: { file: string; synchronous: 'full' | 'normal' },
-    private readonly opts: { deadLetters?: DeadLetterLimits; onEvicted?: (n: number) => void; history?: HistorySettings; onCheckpoint?: (ok: boolean, error?: string) => void } = {},
+    private readonly opts: { deadLetters?: DeadLetterLimits; onEvicted?: (n: number) => void; history?: HistorySettings } = {},
   ) {
     this.limits = opts.deadLetters ?? DEFAULT_DEAD_LETTER_LIMITS;
     this.history = opts.history;
@@ -189,16 +184,6 @@ export class SqliteTelemetryStore implements TelemetryStore {
   async start(): Promise<void> {
     if (!this.writer) return;
     const worker = new Worker(new URL('./sqlite-writer.worker.mjs', import.meta.url), { workerData: this.writer });
-    // checkpoints have their own thread, beside the writer's commits; this connection's commits
-    // (alerts, registry) never run one: a checkpoint of ~40 MB of WAL run by whichever commit
-    // crossed the threshold stalled the event loop, or the writer, for 100-700 ms
-    this.db.pragma('wal_autocheckpoint = 0');
-    const checkpointer = new Worker(new URL('./sqlite-checkpoint.worker.mjs', import.meta.url), { workerData: { file: this.writer.file, intervalMs: CHECKPOINT_INTERVAL_MS } });
-    checkpointer.on('message', (msg: { type?: string; ok?: boolean; error?: string }) => {
-      if (msg.type === 'checkpoint') this.opts.onCheckpoint?.(msg.ok === true, msg.error);
-    });
-    checkpointer.on('error', (err) => this.opts.onCheckpoint?.(false, `checkpoint thread failed: ${err.message}`));
-    this.checkpointer = checkpointer;
     worker.on('message', (msg: { id?: number; error?: string; code?: string; data?: boolean; evicted?: number }) => {
       if (msg.id === undefined) return;
       const w = this.waiting.get(msg.id);
@@ -388,16 +373,6 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   async stop(): Promise<void> {
-    const checkpointer = this.checkpointer;
-    this.checkpointer = undefined;
-    if (checkpointer) {
-      await new Promise<void>((resolve) => {
-        checkpointer.once('message', () => resolve());
-        checkpointer.once('exit', () => resolve());
-        checkpointer.postMessage({ type: 'close' });
-      });
-      await checkpointer.terminate();
-    }
     const worker = this.worker;
     if (!worker) return;
     this.worker = undefined;

@@ -10,11 +10,10 @@ const db = new Database(workerData.file);
 db.pragma('journal_mode = WAL');
 db.pragma(`synchronous = ${workerData.synchronous.toUpperCase()}`);
 db.pragma('busy_timeout = 5000');
-// checkpoints run in their own thread beside this one's commits (sqlite-checkpoint.worker.mjs,
-// every 500 ms); this thread checkpoints only as a backstop, should that thread fall far
-// behind (~160 MB of WAL), and the WAL file is cut back to 64 MB when it restarts
-db.pragma('wal_autocheckpoint = 40000');
-db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+// checkpoint every ~40 MB of WAL instead of every 4 MB: a batch rewrites the same few
+// hundred leaf pages (one per busy series) again and again, and a checkpoint writes each
+// page once however often it changed since the last one
+db.pragma('wal_autocheckpoint = 10000');
 // a 16 MB page cache instead of SQLite's 2 MB: a batch touches one readings leaf page per busy
 // series, and with a few hundred devices those pages no longer fit in 2 MB, so every batch
 // re-read them (bench/writer-micro.ts, 500 devices: readings INSERTs 14 -> 6 ms per batch)

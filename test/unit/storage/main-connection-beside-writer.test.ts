@@ -1,21 +1,17 @@
 /**
- * The main connection beside the writer thread, on one WAL database:
- * - The alerts' transaction runs beside the writer's group commits. A deferred transaction
+ * The main connection beside the writer thread, on one WAL database. The alerts' transaction runs beside the writer's group commits. A deferred transaction
  *   that reads first (is the alert recently resolved?) and then writes fails with SQLITE_BUSY
  *   (a stale snapshot, which the busy timeout does not retry) when the writer committed in
  *   between; under load that lost the alert.opened of a re-opened alert (its rows rolled back,
  *   its event never announced). It takes the write lock when it begins (writeTransaction).
- * - Checkpoints run in their own thread: neither the main connection's commits nor the
- *   writer's take one on (a 40 MB checkpoint stalled whichever commit crossed the threshold).
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sqliteAlertRepositories } from '../../../src/alerts/sqlite-repositories.js';
 import { openDatabase, type Db } from '../../../src/storage/database.js';
-import { SqliteTelemetryStore } from '../../../src/storage/sqlite-telemetry.js';
 
 let dir: string;
 let db: Db;
@@ -57,42 +53,5 @@ describe('the alerts transaction beside the writer connection', () => {
     })).not.toThrow();
     expect(writerErr).toBe('SQLITE_BUSY');
     expect(repos.alerts.get('01A')?.status).toBe('open');
-  });
-});
-
-describe('checkpoints beside the writer thread', () => {
-  it('only the writer thread checkpoints: the main connection\'s commits never run one on the event loop', async () => {
-    const store = new SqliteTelemetryStore(db, { file: join(dir, 'gateway.db'), synchronous: 'full' });
-    // alone, the main connection checkpoints (no writer thread to do it)
-    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(10_000);
-    await store.start();
-    try {
-      expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
-      await store.commit({ readings: [{ deviceId: 'd1', metric: 'ph', value: 7, unit: null, ts: 1000, receivedAt: 1000, quality: 'ok' }], events: [], deadLetters: [], seen: new Map() });
-      expect((db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n).toBe(1);
-    } finally {
-      await store.stop();
-    }
-  });
-});
-
-describe('the checkpoint thread', () => {
-  it('copies committed pages into the database file beside the writer, with no commit crossing a threshold', async () => {
-    const file = join(dir, 'gateway.db');
-    const store = new SqliteTelemetryStore(db, { file, synchronous: 'full' });
-    await store.start();
-    try {
-      const before = statSync(file).size;
-      // ~0.8 MB of readings: far below the writer's backstop threshold (40 000 pages)
-      for (let b = 0; b < 20; b++) {
-        const readings = Array.from({ length: 1000 }, (_, i) => ({ deviceId: `d${i % 50}`, metric: 'ph', value: 7 + i / 1000, unit: null, ts: 1_000_000 + b * 1000 + i, receivedAt: 1, quality: 'ok' as const }));
-        await store.commit({ readings, events: [], deadLetters: [], seen: new Map() });
-      }
-      const deadline = Date.now() + 5000;
-      while (statSync(file).size <= before + 300_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(statSync(file).size).toBeGreaterThan(before + 300_000);
-    } finally {
-      await store.stop();
-    }
   });
 });
