@@ -481,6 +481,8 @@ async function main() {
       queryableP50Ms: olSummary.queryable.p50Ms, queryableP99Ms: olSummary.queryable.p99Ms, queryableP999Ms: olSummary.queryable.p999Ms,
       alertP50Ms: olSummary.alert.p50Ms, alertP99Ms: olSummary.alert.p99Ms, alertP999Ms: olSummary.alert.p999Ms,
       senderLagP99Ms: olSummary.sendLag.p99Ms,
+      // the same schedule on plain aedes, after the gateway's phase
+      plainAedes: rawOl ? { ackP50Ms: rawOl.ack.p50Ms, ackP99Ms: rawOl.ack.p99Ms, ackP999Ms: rawOl.ack.p999Ms, senderLagP99Ms: rawOl.sendLag.p99Ms } : null,
     } : null,
     series: {
       runs: RUNS,
@@ -502,7 +504,9 @@ async function main() {
         [`open loop at ${olRate}/s: PUBACK p50/p99/p99.9`, `${olSummary.ack.p50Ms} / ${olSummary.ack.p99Ms} / ${olSummary.ack.p999Ms}`],
         [`open loop: queryable p50/p99/p99.9 (${olSummary.queryable.count})`, `${olSummary.queryable.p50Ms} / ${olSummary.queryable.p99Ms} / ${olSummary.queryable.p999Ms}`],
         [`open loop: alert on SSE p50/p99/p99.9 (${olSummary.alert.count})`, `${olSummary.alert.p50Ms} / ${olSummary.alert.p99Ms} / ${olSummary.alert.p999Ms}`],
+        ...(rawOl ? [[`open loop on plain aedes: PUBACK p50/p99/p99.9`, `${rawOl.ack.p50Ms} / ${rawOl.ack.p99Ms} / ${rawOl.ack.p999Ms}`]] : []),
       ] as Array<[string, string]> : []),
+      ['load generator', GENERATOR],
       ['acknowledged but not stored', String(result.lost)],
       ['gateway peak RSS (MB)', String(result.rssMb)],
       ['devices / duration (s)', `${DEVICES} / ${DURATION}`],
