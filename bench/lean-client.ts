@@ -51,9 +51,9 @@ function connectPacket(o: { clientId: string; username?: string; password?: stri
 let clientSeq = 0;
 
 export class LeanClient implements LoadClient {
-  private readonly waiting: Array<PublishCallback | undefined> = new Array(65536);
+  /** packet id -> callback of the QoS 1 messages in flight (a Map: 10 000 clients with 65 536-slot arrays were 5 GB) */
+  private readonly waiting = new Map<number, PublishCallback>();
   private nextId = 1;
-  private inFlight = 0;
   private buf: Buffer = Buffer.alloc(0);
   private closed = false;
   /** topic string -> its encoded length-prefixed bytes (a load client publishes to one topic) */
@@ -104,12 +104,11 @@ export class LeanClient implements LoadClient {
     for (const b of rl) out[o++] = b;
     o += t.copy(out, o);
     if (qos1) {
-      if (this.inFlight >= 65535) { cb?.(new Error('65 535 messages in flight')); return; }
+      if (this.waiting.size >= 65535) { cb?.(new Error('65 535 messages in flight')); return; }
       let id = this.nextId;
-      while (this.waiting[id] !== undefined) id = id === 65535 ? 1 : id + 1;
+      while (this.waiting.has(id)) id = id === 65535 ? 1 : id + 1;
       this.nextId = id === 65535 ? 1 : id + 1;
-      this.waiting[id] = cb ?? (() => undefined);
-      this.inFlight++;
+      this.waiting.set(id, cb ?? (() => undefined));
       out[o++] = id >> 8;
       out[o++] = id & 0xff;
     }
@@ -139,10 +138,9 @@ export class LeanClient implements LoadClient {
         const type = b[o]! >> 4;
         if (type === 4 && len >= 2) {
           const id = (b[i]! << 8) | b[i + 1]!;
-          const cb = this.waiting[id];
+          const cb = this.waiting.get(id);
           if (cb) {
-            this.waiting[id] = undefined;
-            this.inFlight--;
+            this.waiting.delete(id);
             cb();
           }
         }
@@ -157,11 +155,9 @@ export class LeanClient implements LoadClient {
 
   private failAll(err: Error): void {
     this.closed = true;
-    for (let id = 1; id < 65536; id++) {
-      const cb = this.waiting[id];
-      if (cb) { this.waiting[id] = undefined; cb(err); }
-    }
-    this.inFlight = 0;
+    const waiting = [...this.waiting.values()];
+    this.waiting.clear();
+    for (const cb of waiting) cb(err);
   }
 
   endAsync(): Promise<void> {
