@@ -32,6 +32,7 @@ import type { ReadingValue } from '../core/model.js';
 import type { Severity } from './rules.js';
 import type { Alert, AlertStatus } from './lifecycle.js';
 import type { Silence } from './repositories.js';
+import { pgTransaction } from '../storage/postgres/tx.js';
 
 export const ALERTS_CHANNEL = 'gateway_alerts';
 
@@ -155,9 +156,7 @@ export class PostgresAlertStore {
     const keys = [...new Set(pairs.map((p) => pairKey(p.rule, p.deviceId)))].sort();
     const rules = keys.map((k) => k.split('\u0000')[0]!);
     const devices = keys.map((k) => k.split('\u0000')[1]!);
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
+    return pgTransaction(this.pool, async (c) => {
       // one statement for all locks, taken in the arrays' (sorted) order; the two-key form
       // keeps rule and device apart (a hash collision only serializes two pairs needlessly)
       await c.query('SELECT pg_advisory_xact_lock(hashtext(r), hashtext(d)) FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(r, d, n) ORDER BY n', [rules, devices]);
@@ -189,14 +188,8 @@ export class PostgresAlertStore {
         await c.query('SELECT pg_notify($1, $2)', [ALERTS_CHANNEL, JSON.stringify({ event: e.event, id: e.alert.id, node: this.nodeId })]);
       }
       if (this.inCommit && changes.events.length) await this.inCommit(c, changes.events);
-      await c.query('COMMIT');
       return result;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   /** the sweep's one query per pass: every state waiting on the clock (partial index alert_state_waiting) */
@@ -225,18 +218,10 @@ export class PostgresAlertStore {
   }
 
   async insertSilence(s: Silence): Promise<void> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
+    await pgTransaction(this.pool, async (c) => {
       await c.query('INSERT INTO silences (id, match, until, reason, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [s.id, JSON.stringify(s.match), s.until, s.reason, s.createdBy, s.createdAt]);
       await c.query('SELECT pg_notify($1, $2)', [ALERTS_CHANNEL, JSON.stringify({ event: 'silences' })]);
-      await c.query('COMMIT');
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   async deleteSilence(id: string): Promise<boolean> {
@@ -256,30 +241,22 @@ export class PostgresAlertStore {
    * the rest: a row is due only when no older row of its channel waits for a retry.
    */
   async deliverDue(limit: number, deliver: (rows: OutboxRow[]) => Promise<Map<number, boolean>>, retryMs: (attempts: number) => number): Promise<number> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
+    return pgTransaction(this.pool, async (c) => {
       const mine = (await c.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock(hashtext('alert_outbox'), hashtext('deliver')) AS ok")).rows[0]!.ok;
-      if (!mine) { await c.query('COMMIT'); return 0; }
+      if (!mine) return 0;
       const rows = (await c.query<{ id: string; channel: string; event: string; alert_id: string; body: string; attempts: number }>(
         `SELECT id, channel, event, alert_id, body, attempts FROM alert_outbox o WHERE next_at <= $1
            AND NOT EXISTS (SELECT 1 FROM alert_outbox h WHERE h.channel = o.channel AND h.id < o.id AND h.next_at > $1)
          ORDER BY id LIMIT $2 FOR UPDATE`, [this.clock(), limit])).rows
         .map((r): OutboxRow => ({ id: Number(r.id), channel: r.channel, event: r.event, alertId: r.alert_id, body: r.body, attempts: r.attempts }));
-      if (rows.length === 0) { await c.query('COMMIT'); return 0; }
+      if (rows.length === 0) return 0;
       const done = await deliver(rows);
       const ok = rows.filter((r) => done.get(r.id) === true).map((r) => r.id);
       if (ok.length) await c.query('DELETE FROM alert_outbox WHERE id = ANY($1::bigint[])', [ok]);
       // a row not tried (its channel's head failed in this pass) keeps its attempts and stays behind the head
       for (const r of rows) if (done.get(r.id) === false) await c.query('UPDATE alert_outbox SET attempts = attempts + 1, next_at = $2 WHERE id = $1', [r.id, this.clock() + retryMs(r.attempts + 1)]);
-      await c.query('COMMIT');
       return ok.length;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    });
   }
 }
 

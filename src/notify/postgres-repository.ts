@@ -21,6 +21,7 @@ import { runMigrations } from '../storage/postgres/schema.js';
 import type { AlertView } from './message.js';
 import { escalates, type EscalatedAlert } from './plan.js';
 import type { EscalationRow, NewMessage, OutboxRow } from './repositories.js';
+import { pgTransaction } from '../storage/postgres/tx.js';
 
 const MIGRATIONS: Array<[string, string]> = [
   ['001-notify', `
@@ -123,9 +124,7 @@ export class PostgresNotifyStore {
    * messages inserted in one transaction. Returns how many messages were enqueued.
    */
   async tick(now: number, plan: (row: SharedEscalation) => SharedPlan, limit = 200): Promise<number> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
+    return pgTransaction(this.pool, async (c) => {
       const due = (await c.query<EscRow>('SELECT * FROM notify_escalation WHERE next_at IS NOT NULL AND next_at <= $1 ORDER BY next_at LIMIT $2 FOR UPDATE SKIP LOCKED', [now, limit])).rows.map(escOf);
       let n = 0;
       for (const row of due) {
@@ -133,14 +132,8 @@ export class PostgresNotifyStore {
         await this.write(c, p, row.snapshot, now);
         n += p.messages.length;
       }
-      await c.query('COMMIT');
       return n;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   /** the oldest undelivered message of a channel (the head blocks the rest) */

@@ -14,6 +14,7 @@
  * and the rollup job's time-range scan over all series, at a few pages per partition.
  */
 import type pg from 'pg';
+import { pgTransaction } from './tx.js';
 
 const MIGRATIONS: Array<[string, string]> = [
   ['001-telemetry', `
@@ -78,9 +79,7 @@ export async function migrate(pool: pg.Pool): Promise<void> {
  * storage/repositories/postgres.ts, each with its own table and lock).
  */
 export async function runMigrations(pool: pg.Pool, table: string, lock: number, migrations: ReadonlyArray<readonly [string, string]>): Promise<void> {
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
+  await pgTransaction(pool, async (c) => {
     await c.query('SELECT pg_advisory_xact_lock($1)', [lock]);
     await c.query(`CREATE TABLE IF NOT EXISTS ${table} (name text PRIMARY KEY, applied_at bigint NOT NULL)`);
     const done = new Set((await c.query('SELECT name FROM ' + table)).rows.map((r: unknown) => String((r as { name: unknown }).name)));
@@ -89,13 +88,7 @@ export async function runMigrations(pool: pg.Pool, table: string, lock: number, 
       await c.query(sql);
       await c.query(`INSERT INTO ${table} (name, applied_at) VALUES ($1, $2)`, [name, Date.now()]);
     }
-    await c.query('COMMIT');
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
-  }
+  });
 }
 
 /** start of the UTC month holding ts */
@@ -134,9 +127,7 @@ export async function listPartitions(pool: pg.Pool): Promise<Map<string, { from:
 export async function ensureMonth(pool: pg.Pool, monthStart: number): Promise<boolean> {
   const name = partitionName(monthStart);
   const to = nextMonth(monthStart);
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
+  return pgTransaction(pool, async (c) => {
     await c.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
     const exists = (await c.query('SELECT 1 FROM pg_class WHERE relname = $1', [name])).rowCount! > 0;
     if (!exists) {
@@ -145,12 +136,6 @@ export async function ensureMonth(pool: pg.Pool, monthStart: number): Promise<bo
       await c.query(`WITH moved AS (DELETE FROM readings_default WHERE ts >= $1 AND ts < $2 RETURNING *) INSERT INTO ${name} SELECT * FROM moved`, [monthStart, to]);
       await c.query(`ALTER TABLE readings ATTACH PARTITION ${name} FOR VALUES FROM (${monthStart}) TO (${to})`);
     }
-    await c.query('COMMIT');
     return !exists;
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    c.release();
-  }
+  });
 }

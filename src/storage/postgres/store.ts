@@ -36,6 +36,7 @@ import { SqliteTelemetryStore, fromSql, type DeadLetterLimits } from '../sqlite-
 import { Spool } from '../spool.js';
 import { StoreDataError, type EventQuery, type LatestValue, type Readiness, type RollupPeriod, type RollupPoint, type RollupQuery, type SeriesQuery, type StoredEvent, type StoredPoint, type TelemetryStore, type WriteBatch } from '../telemetry-store.js';
 import { ensureMonth, listPartitions, migrate, monthOf, nextMonth } from './schema.js';
+import { pgTransaction } from './tx.js';
 
 /**
  * THE duplicate rule, in one place (the same as the SQLite store's): a reading redelivered
@@ -472,9 +473,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
    * its mark goes back to where a direct commit at receive time would have been covered.
    */
   private async writePg(rs: Reading[], events: DeviceEventRecord[], late = false): Promise<void> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
+    await pgTransaction(this.pool, async (c) => {
       if (late && rs.length > 0) {
         let minTs = Infinity;
         let minReceived = Infinity;
@@ -513,13 +512,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
         for (const ev of lastPerKey(events, (x) => `${x.deviceId}\u0000${x.type}\u0000${x.ts}`)) { e[0].push(ev.deviceId); e[1].push(ev.type); e[2].push(ev.ts); e[3].push(JSON.stringify(ev.data)); }
         await c.query(`INSERT INTO events (device_id, type, ts, data) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) ${DUPLICATE_RULE.events}`, e);
       }
-      await c.query('COMMIT');
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   async series(q: SeriesQuery & { limit: number }): Promise<StoredPoint[]> {
