@@ -9,6 +9,7 @@
  * `npm run bench -- --generator mqttjs` keeps the old generator for comparison.
  */
 import { connect as tcpConnect, type Socket } from 'node:net';
+import { connectPacket, remainingLength, utf8 } from './mqtt-wire.js';
 
 export type PublishCallback = (err?: Error) => void;
 
@@ -17,35 +18,6 @@ export interface LoadClient {
   publish(topic: string, payload: Buffer | string, opts: { qos: 0 | 1 }, cb?: PublishCallback): unknown;
   readonly stream: unknown;
   endAsync(): Promise<unknown>;
-}
-
-function remainingLength(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
-
-const utf8 = (s: string): Buffer => {
-  const b = Buffer.from(s, 'utf8');
-  const out = Buffer.allocUnsafe(2 + b.length);
-  out.writeUInt16BE(b.length, 0);
-  b.copy(out, 2);
-  return out;
-};
-
-function connectPacket(o: { clientId: string; username?: string; password?: string; keepalive: number }): Buffer {
-  const flags = 0x02 | (o.username !== undefined ? 0x80 : 0) | (o.password !== undefined ? 0x40 : 0);
-  const header = Buffer.from([0, 4, 0x4d, 0x51, 0x54, 0x54, 4, flags, o.keepalive >> 8, o.keepalive & 0xff]);
-  const parts = [header, utf8(o.clientId)];
-  if (o.username !== undefined) parts.push(utf8(o.username));
-  if (o.password !== undefined) parts.push(utf8(o.password));
-  const body = Buffer.concat(parts);
-  return Buffer.concat([Buffer.from([0x10, ...remainingLength(body.length)]), body]);
 }
 
 let clientSeq = 0;

@@ -97,11 +97,17 @@ function peakRssMb(pid: number): number {
   return Math.round(kb / 1024);
 }
 
-async function batchTotals(http: string): Promise<{ count: number; messages: number; seconds: number; upTo100ms: number; upTo250ms: number }> {
+/** one scrape of the gateway's /metrics: a lookup of unlabelled (or fully spelled) sample lines */
+async function scrape(http: string): Promise<(name: string) => number> {
   const text = await (await fetch(`${http}/metrics`)).text();
-  const m = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
-  const le = (b: string) => Number(new RegExp(`^gateway_write_batch_seconds_bucket\\{le="${b}"\\} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
-  return { count: m('gateway_write_batch_messages_count'), messages: m('gateway_write_batch_messages_sum'), seconds: m('gateway_write_batch_seconds_sum'), upTo100ms: le('0.1'), upTo250ms: le('0.25') };
+  const esc = (name: string) => name.replace(/[{}".]/g, (ch) => `\\${ch}`);
+  return (name) => Number(new RegExp(`^${esc(name)} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+}
+
+async function batchTotals(http: string): Promise<{ count: number; messages: number; seconds: number; upTo100ms: number; upTo250ms: number }> {
+  const m = await scrape(http);
+  return { count: m('gateway_write_batch_messages_count'), messages: m('gateway_write_batch_messages_sum'), seconds: m('gateway_write_batch_seconds_sum'),
+    upTo100ms: m('gateway_write_batch_seconds_bucket{le="0.1"}'), upTo250ms: m('gateway_write_batch_seconds_bucket{le="0.25"}') };
 }
 
 /** user + system CPU seconds of a process so far (/proc/<pid>/stat, clock ticks of 1/100 s) */
@@ -111,8 +117,12 @@ function procCpuSeconds(pid: number): number {
 }
 
 async function gatewayCpuSeconds(http: string): Promise<number> {
-  const text = await (await fetch(`${http}/metrics`)).text();
-  return Number(/^gateway_process_cpu_seconds_total ([0-9.e+-]+)$/m.exec(text)?.[1] ?? NaN);
+  return (await scrape(http))('gateway_process_cpu_seconds_total');
+}
+
+/** Nagle off while a generator keeps a schedule (a small PUBLISH must not wait for the ACK of the last), back on after */
+function noDelay(clients: LoadClient[], on: boolean): void {
+  for (const c of clients) (c.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(on);
 }
 
 async function startGateway(dataDir: string): Promise<{ proc: ChildProcess; http: string; mqttPort: number }> {
@@ -312,17 +322,17 @@ async function openLoopPhase(gw: { http: string; mqttPort: number; dataDir: stri
   const wall0 = performance.now();
   // the generator's own sockets without Nagle while it keeps a schedule: a small PUBLISH must
   // not wait for the ACK of the previous one (both brokers see the same generator)
-  for (const c of clients) (c.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+  noDelay(clients, true);
   const genCpu = process.cpuUsage();
   const genWall = performance.now();
   const load = await runOpenLoop(clients, devices, { rate, seconds });
   const gc = process.cpuUsage(genCpu);
   log(`open loop: the bench process (generator, probes) used ${((gc.user + gc.system) / 10 / (performance.now() - genWall)).toFixed(0)} % of one core`);
-  for (const c of clients) (c.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(false);
+  noDelay(clients, false);
   {
     const wal = (() => { try { return statSync(join(gw.dataDir, 'gateway.db-wal')).size; } catch { return 0; } })();
-    const text = await (await fetch(`${gw.http}/metrics`)).text();
-    const lag = (q: string) => Math.round(1000 * Number(new RegExp(`^gateway_nodejs_eventloop_lag_${q}_seconds ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN));
+    const m = await scrape(gw.http);
+    const lag = (q: string) => Math.round(1000 * m(`gateway_nodejs_eventloop_lag_${q}_seconds`));
     const cpu = (await gatewayCpuSeconds(gw.http)) - gwCpu0;
     const b = await batchTotals(gw.http);
     const n = b.count - batch0.count;
@@ -402,7 +412,7 @@ async function main() {
   // the same schedule on plain aedes: what the machine and the generator cost a PUBACK at this rate
   const rawOl = args['closed-only'] ? undefined : await (async () => {
     log(`open loop on plain aedes: ${olRate} msgs/s for ${OPEN_DURATION} s`);
-    for (const c of rawClients) (c.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+    noDelay(rawClients, true);
     const genCpu = process.cpuUsage();
     const genWall = performance.now();
     const aedesCpu = procCpuSeconds(raw.pid!);
@@ -411,7 +421,7 @@ async function main() {
     const wall = (performance.now() - genWall) / 1000;
     const ac = procCpuSeconds(raw.pid!) - aedesCpu;
     log(`open loop on plain aedes: aedes CPU ${(100 * ac / wall).toFixed(0)} % of one core, ${(1e6 * ac / r.acked).toFixed(0)} µs per message; the bench process used ${((gc.user + gc.system) / 10000 / wall).toFixed(0)} % of one core`);
-    for (const c of rawClients) (c.stream as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(false);
+    noDelay(rawClients, false);
     return { ack: percentiles(r.ack), sendLag: percentiles(r.sendLag) };
   })();
   if (rawOl) log(`open loop ${olRate}/s on plain aedes: PUBACK p50 ${rawOl.ack.p50Ms} p99 ${rawOl.ack.p99Ms} p99.9 ${rawOl.ack.p999Ms} ms; generator lag p99 ${rawOl.sendLag.p99Ms} ms`);
@@ -435,12 +445,11 @@ async function main() {
   }
 
   const rssMb = peakRssMb(gw.proc.pid!);
-  const metrics = await (await fetch(`${gw.http}/metrics`)).text();
-  const metric = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  const metric = await scrape(gw.http);
   const batches = metric('gateway_write_batch_messages_count');
   const s0 = series[0]!;
   log(`gateway CPU during the first closed loop: ${s0.cpuS.toFixed(1)} s for ${s0.gateway.acked} messages in ${s0.gateway.seconds.toFixed(1)} s (${(1e6 * s0.cpuS / s0.gateway.acked).toFixed(0)} µs per message, ${(100 * s0.cpuS / s0.gateway.seconds).toFixed(0)} % of one core)`);
-  const limited = Number(/^gateway_http_refusals_total\{reason="rate_limited"\} ([0-9.e+-]+)$/m.exec(metrics)?.[1] ?? 0);
+  const limited = metric('gateway_http_refusals_total{reason="rate_limited"}') || 0;
   if (limited > 0) log(`WARNING: ${limited} REST probe requests were refused by the HTTP rate limit: the queryable latencies are the limiter's`);
   log(`group commit: ${batches} batches, ${(metric('gateway_write_batch_messages_sum') / batches).toFixed(1)} messages and ${(1000 * metric('gateway_write_batch_seconds_sum') / batches).toFixed(2)} ms per batch`);
   await Promise.all([...clients, ...rawClients].map((c) => c.endAsync()));

@@ -71,3 +71,19 @@ export class Spool {
     this.recount();
   }
 }
+
+/** The drain loop's back-off: a sleep that wake() ends early (new data to drain, or stop). */
+export class Backoff {
+  private waker: (() => void) | undefined;
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.waker = undefined; resolve(); }, ms);
+      this.waker = () => { clearTimeout(t); this.waker = undefined; resolve(); };
+    });
+  }
+
+  wake(): void {
+    this.waker?.();
+  }
+}

@@ -69,16 +69,28 @@ export function evictDeadLetters(db: Db, maxTotalBytes: number): number {
   while (over > 0) {
     const rows = oldest.all() as Array<{ id: number; size: number }>;
     if (rows.length === 0) break;
-    let cut = rows[0]!.id;
-    for (const r of rows) {
-      cut = r.id;
-      over -= r.size;
-      evicted++;
-      if (over <= 0) break;
-    }
-    drop.run(cut);
+    const step = oldestCut(rows, over);
+    over = step.over;
+    evicted += step.evicted;
+    drop.run(step.cut);
   }
   return evicted;
+}
+
+/**
+ * One step of the oldest-first eviction (here and on PostgreSQL): of the oldest rows, in id
+ * order, the id through which to delete so that `over` bytes go, and what is left over.
+ */
+export function oldestCut(rows: ReadonlyArray<{ id: number; size: number }>, over: number): { cut: number; over: number; evicted: number } {
+  let cut = rows[0]!.id;
+  let evicted = 0;
+  for (const r of rows) {
+    cut = r.id;
+    over -= r.size;
+    evicted++;
+    if (over <= 0) break;
+  }
+  return { cut, over, evicted };
 }
 
 /**

@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import { type Db, writeTransaction } from '../database.js';
 import { SqliteTelemetryStore, type DeadLetterLimits } from '../sqlite-telemetry.js';
-import { Spool, type SpoolChunk } from '../spool.js';
+import { Backoff, Spool, type SpoolChunk } from '../spool.js';
 import { isStoreDataError, type EventQuery, type LatestValue, type Readiness, type RollupPoint, type RollupQuery, type SeriesQuery, type StoredEvent, type StoredPoint, type TelemetryStore, type WriteBatch } from '../telemetry-store.js';
 import type { Metrics } from '../../metrics.js';
 import type { DeadLetter } from '../../core/types.js';
@@ -54,7 +54,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
   private embeddedError: string | undefined;
   private draining: Promise<void> | undefined;
   private stopped = false;
-  private wake: (() => void) | undefined;
+  private readonly backoff = new Backoff();
 
   constructor(private readonly db: Db, private readonly backend: InfluxBackend, private readonly opts: InfluxStoreOptions) {
     this.name = opts.name;
@@ -191,15 +191,8 @@ export class InfluxTelemetryStore implements TelemetryStore {
 
   private kickDrain(): void {
     if (this.stopped) return;
-    if (this.draining) { this.wake?.(); return; }
+    if (this.draining) { this.backoff.wake(); return; }
     this.draining = this.drain().finally(() => { this.draining = undefined; });
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => { this.wake = undefined; resolve(); }, ms);
-      this.wake = () => { clearTimeout(t); this.wake = undefined; resolve(); };
-    });
   }
 
   private async drain(): Promise<void> {
@@ -229,7 +222,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
         delay = initial;
       } catch (err) {
         this.noteFailure(err as Error);
-        await this.sleep(delay);
+        await this.backoff.sleep(delay);
         delay = Math.min(max, delay * 2);
       }
     }
@@ -302,7 +295,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.backoff.wake();
     await this.draining;
     await this.backend.close();
   }

@@ -33,7 +33,7 @@ import type { ReadingValue } from '../../core/model.js';
 import type { DeadLetter, DeviceEventRecord, Reading } from '../../core/types.js';
 import type { Metrics } from '../../metrics.js';
 import { SqliteTelemetryStore, fromSql, type DeadLetterLimits } from '../sqlite-telemetry.js';
-import { Spool } from '../spool.js';
+import { Backoff, Spool } from '../spool.js';
 import { StoreDataError, type EventQuery, type LatestValue, type Readiness, type RollupPeriod, type RollupPoint, type RollupQuery, type SeriesQuery, type StoredEvent, type StoredPoint, type TelemetryStore, type WriteBatch } from '../telemetry-store.js';
 import { ensureMonth, listPartitions, migrate, monthOf, nextMonth } from './schema.js';
 import { pgTransaction } from './tx.js';
@@ -181,7 +181,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
   private spoolFull = false;
   private draining: Promise<void> | undefined;
   private stopped = false;
-  private wake: (() => void) | undefined;
+  private readonly backoff = new Backoff();
   /** commits waiting for the drain's current chunk (the hand-over back to direct commits) */
   private chunkWaiters: Array<() => void> = [];
 
@@ -343,7 +343,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
 
   private kickDrain(): void {
     if (this.stopped) return;
-    if (this.draining) { this.wake?.(); return; }
+    if (this.draining) { this.backoff.wake(); return; }
     this.draining = this.drain().finally(() => { this.draining = undefined; this.chunkDone(); });
   }
 
@@ -351,13 +351,6 @@ export class PostgresTelemetryStore implements TelemetryStore {
     const waiters = this.chunkWaiters;
     this.chunkWaiters = [];
     for (const w of waiters) w();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => { this.wake = undefined; resolve(); }, ms);
-      this.wake = () => { clearTimeout(t); this.wake = undefined; resolve(); };
-    });
   }
 
   private async drain(): Promise<void> {
@@ -395,7 +388,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
       } catch (err) {
         this.noteFailure(err as Error);
         this.chunkDone();
-        await this.sleep(delay);
+        await this.backoff.sleep(delay);
         delay = Math.min(max, delay * 2);
       }
     }
@@ -652,7 +645,7 @@ export class PostgresTelemetryStore implements TelemetryStore {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.backoff.wake();
     await this.draining;
     await this.pool.end();
   }

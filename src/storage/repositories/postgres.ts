@@ -18,6 +18,7 @@ import {
   type UserModelRepository,
 } from './types.js';
 import { StoreDataError } from '../telemetry-store.js';
+import { oldestCut } from '../sqlite-telemetry.js';
 
 export const REGISTRY_CHANNEL = 'gateway_registry';
 
@@ -319,14 +320,10 @@ export function pgDeadLetters(raw: pg.Pool): DeadLetterRepository {
         while (over > 0) {
           const oldest = (await timed(c, 'SELECT id, size FROM dead_letters ORDER BY id LIMIT 512')).rows.map((r: unknown) => EvictRow.parse(r));
           if (oldest.length === 0) break;
-          let cut = oldest[0]!.id;
-          for (const r of oldest) {
-            cut = r.id;
-            over -= r.size;
-            evicted++;
-            if (over <= 0) break;
-          }
-          await timed(c, 'DELETE FROM dead_letters WHERE id <= $1', [cut]);
+          const step = oldestCut(oldest, over);
+          over = step.over;
+          evicted += step.evicted;
+          await timed(c, 'DELETE FROM dead_letters WHERE id <= $1', [step.cut]);
         }
         return evicted;
       });
