@@ -11,6 +11,7 @@ import type { ReadingValue } from '../core/model.js';
 import type { Reading } from '../core/types.js';
 import { metricDef } from '../core/vocabulary.js';
 import type { DeadLetter } from '../core/types.js';
+import { BatchPacker } from './packed-batch.js';
 import { accumulate, merge, splitHistory, type HistorySettings } from './backfill.js';
 import { StoreDataError, isSqliteDataError, type EventQuery, type LatestValue, type Readiness, type RollupPoint, type RollupQuery, type SeriesQuery, type StoredEvent, type StoredPoint, type TelemetryStore, type WriteBatch } from './telemetry-store.js';
 
@@ -110,6 +111,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private readonly limits: DeadLetterLimits;
 
   private worker: Worker | undefined;
+  private readonly packer: BatchPacker;
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 
@@ -126,8 +128,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
   constructor(
     private readonly db: Db,
     private readonly writer?: { file: string; synchronous: 'full' | 'normal' },
-    private readonly opts: { deadLetters?: DeadLetterLimits; onEvicted?: (n: number) => void; history?: HistorySettings } = {},
+    private readonly opts: { deadLetters?: DeadLetterLimits; onEvicted?: (n: number) => void; history?: HistorySettings; maxDictionary?: number } = {},
   ) {
+    this.packer = new BatchPacker(opts.maxDictionary);
     this.limits = opts.deadLetters ?? DEFAULT_DEAD_LETTER_LIMITS;
     this.history = opts.history;
     const existing = db.prepare('SELECT count, sum, min, max, first, last, first_ts, last_ts FROM rollups WHERE period = ? AND device_id = ? AND metric = ? AND bucket = ?');
@@ -261,7 +264,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     }
   }
 
-  /** Flat arrays cross the thread boundary far cheaper than an array of reading objects. */
+  /** The batch crosses packed in a reused shared buffer (packed-batch.ts); dead letters, rare, as rows. */
   private async commitInWorker(worker: Worker, batch: WriteBatch): Promise<void> {
     let msg;
     try {
@@ -271,15 +274,18 @@ export class SqliteTelemetryStore implements TelemetryStore {
       throw new StoreDataError(`cannot prepare batch: ${(err as Error).message}`);
     }
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    const sab = msg.packed.sab;
+    return new Promise<void>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       try {
         worker.postMessage({ id, ...msg });
       } catch (err) {
+        // the names this batch brought to the dictionary never arrived
+        this.packer.forget();
         this.waiting.delete(id);
         reject(new StoreDataError(`cannot pass batch to the writer: ${(err as Error).message}`));
       }
-    });
+    }).finally(() => this.packer.release(sab));
   }
 
   /**
@@ -302,18 +308,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   private workerMessage(batch: WriteBatch) {
-    const rows: SqlValue[] = new Array(batch.readings.length * 6);
-    let o = 0;
-    for (const r of batch.readings) {
-      rows[o++] = r.deviceId; rows[o++] = r.metric; rows[o++] = r.ts; rows[o++] = toSql(r.value); rows[o++] = r.receivedAt; rows[o++] = r.quality === 'out_of_range' ? 1 : 0;
-    }
-    return {
-      rows,
-      events: batch.events.map((e) => [e.deviceId, e.type, e.ts, JSON.stringify(e.data)]),
-      deadLetters: batch.deadLetters.map((d) => deadLetterRow(d, this.limits)),
-      maxDeadLetterBytes: this.limits.maxTotalBytes,
-      seen: [...batch.seen],
-    };
+    const deadLetters = batch.deadLetters.map((d) => deadLetterRow(d, this.limits));
+    // last: a batch refused above leaves the dictionary as it was
+    return { packed: this.packer.pack(batch.readings, batch.events, batch.seen), deadLetters, maxDeadLetterBytes: this.limits.maxTotalBytes };
   }
 
   private point(metric: string, row: { ts: number; value: SqlValue; quality: number }): StoredPoint {

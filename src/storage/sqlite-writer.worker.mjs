@@ -53,25 +53,56 @@ function evict(maxTotalBytes) {
 }
 const seen = db.prepare('UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL OR last_seen < ?)');
 
-/** rows: flat array, 6 values per reading (device, metric, ts, value, receivedAt, quality) */
+// the dictionary of device ids and metric names the main thread's BatchPacker indexes into
+// (src/storage/packed-batch.ts, which documents the layout read here)
+const names = [];
+const args = new Array(CHUNK * 6);
+const FLAG_OUT_OF_RANGE = 1;
+const FLAG_STRING = 2;
+
+function learn(p) {
+  if (p.reset) names.length = 0;
+  for (const name of p.names) names.push(name);
+}
+
 // BEGIN IMMEDIATE: the main connection writes the same database (writeTransaction in database.ts)
 const write = db.transaction((msg) => {
-  const rows = msg.rows;
-  const n = rows.length / 6;
+  const p = msg.packed;
+  const { n, s, e } = p;
+  // the layout of packedLayout() in packed-batch.ts
+  const f64Len = 3 * n + s + e;
+  const u32Len = 2 * n + s + 2 * e;
+  const f = new Float64Array(p.sab, 0, f64Len);
+  const u = new Uint32Array(p.sab, 8 * f64Len, u32Len);
+  const flags = new Uint8Array(p.sab, 8 * f64Len + 4 * u32Len, n);
+  // string values in reading order: the k-th reading's is strs[strAt[k]]
+  const strAt = p.strs.length > 0 ? new Int32Array(n) : undefined;
+  if (strAt) for (let k = 0, j = 0; k < n; k++) if (flags[k] & FLAG_STRING) strAt[k] = j++;
+  const value = (k) => (flags[k] & FLAG_STRING ? p.strs[strAt[k]] : f[n + k]);
+  const fill = (a, o, k) => {
+    a[o] = names[u[k]]; a[o + 1] = names[u[n + k]]; a[o + 2] = f[k]; a[o + 3] = value(k); a[o + 4] = f[2 * n + k]; a[o + 5] = flags[k] & FLAG_OUT_OF_RANGE;
+  };
   let i = 0;
-  for (; i + CHUNK <= n; i += CHUNK) chunk.run(rows.slice(i * 6, (i + CHUNK) * 6));
-  for (; i < n; i++) one.run(rows.slice(i * 6, i * 6 + 6));
+  for (; i + CHUNK <= n; i += CHUNK) {
+    for (let k = 0; k < CHUNK; k++) fill(args, k * 6, i + k);
+    chunk.run(args);
+  }
+  const row = new Array(6);
+  for (; i < n; i++) { fill(row, 0, i); one.run(row); }
+  // latest: the newest reading per (device, metric) of the batch
   const newest = new Map();
   for (let k = 0; k < n; k++) {
-    const o = k * 6;
-    const key = `${rows[o]}\u0000${rows[o + 1]}`;
+    const key = u[k] * 1048576 + u[n + k]; // both below MAX_DICTIONARY (2^20)
     const cur = newest.get(key);
-    if (cur === undefined || rows[o + 2] >= rows[cur + 2]) newest.set(key, o);
+    if (cur === undefined || f[k] >= f[cur]) newest.set(key, k);
   }
-  for (const o of newest.values()) latest.run(rows[o], rows[o + 1], rows[o + 2], rows[o + 3], rows[o + 5]);
-  for (const e of msg.events) event.run(e[0], e[1], e[2], e[3]);
+  for (const k of newest.values()) latest.run(names[u[k]], names[u[n + k]], f[k], value(k), flags[k] & FLAG_OUT_OF_RANGE);
+  if (e > 0) {
+    const data = p.eventData.split('\n');
+    for (let k = 0; k < e; k++) event.run(names[u[2 * n + s + k]], names[u[2 * n + s + e + k]], f[3 * n + s + k], data[k]);
+  }
   for (const d of msg.deadLetters) dead.run(d);
-  for (const s of msg.seen) seen.run(s[1], s[0], s[1]);
+  for (let k = 0; k < s; k++) { const ts = f[3 * n + k]; seen.run(ts, names[u[2 * n + k]], ts); }
   return msg.deadLetters.length > 0 ? evict(msg.maxDeadLetterBytes) : 0;
 });
 
@@ -107,6 +138,8 @@ parentPort.on('message', (msg) => {
     parentPort.postMessage({ type: 'closed' });
     return;
   }
+  // before the transaction: a batch refused for its data still taught the names its halves use
+  learn(msg.packed);
   try {
     const evicted = write.immediate(msg);
     parentPort.postMessage({ id: msg.id, evicted });
