@@ -10,7 +10,23 @@ export type Route =
   | { kind: 'device'; deviceId: string; port?: number }
   | { kind: 'envelope'; format: EnvelopeFormat; deviceId?: string; devEui?: string };
 
+/**
+ * devices/{id}/up and devices/{id}/up/{port}: the topic of every device message, read without
+ * splitting it (parseTopic ran for every message and split was 2 % of the broker's busy time)
+ */
+function deviceTopic(topic: string): Route | undefined {
+  const slash = topic.indexOf('/', 8);
+  if (slash <= 8 || topic.charCodeAt(slash + 1) !== 117 /* u */ || topic.charCodeAt(slash + 2) !== 112 /* p */) return undefined;
+  const end = slash + 3;
+  if (topic.length === end) return { kind: 'device', deviceId: topic.slice(8, slash) };
+  if (topic.charCodeAt(end) !== 47 /* / */) return undefined;
+  const port = topic.slice(end + 1);
+  if (!/^\d{1,3}$/.test(port) || Number(port) > 255) return undefined;
+  return { kind: 'device', deviceId: topic.slice(8, slash), port: Number(port) };
+}
+
 export function parseTopic(topic: string): Route | undefined {
+  if (topic.startsWith('devices/')) return deviceTopic(topic);
   const p = topic.split('/');
   if (p[0] === 'devices' && p[2] === 'up' && p[1] && (p.length === 3 || p.length === 4)) {
     if (p.length === 3) return { kind: 'device', deviceId: p[1] };
