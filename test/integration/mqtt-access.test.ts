@@ -75,6 +75,25 @@ describe('MQTT access rules', () => {
     await sub.endAsync();
   });
 
+  it('acknowledges uplinks and dropped publishes without routing them (no client may subscribe to them), and still routes its own', async () => {
+    // an in-process subscription to everything, past the ACL: what aedes routes
+    const routed: string[] = [];
+    const all = (packet: { topic: string }, cb: () => void) => { routed.push(packet.topic); cb(); };
+    const aedes = gw.gateway.broker.aedes;
+    await new Promise<void>((r) => aedes.subscribe('#', all, () => r()));
+    try {
+      expect((await pub('bin-001', binSecret, 'devices/bin-001/up', '{"fill_pct": 43}')).code).toBe(0);
+      expect((await pub('bin-001', binSecret, 'devices/meter-001/up', '{"water_volume_m3": 1}')).code).toBe(0);
+      expect((await gw.api('/api/v1/devices/bin-001/latest')).body.readings.fill_pct.value).toBe(43);
+      // the gateway's own publishes (retained status, telemetry, alerts) still go out
+      gw.gateway.broker.publish('alerts/test/bin-001', '{}');
+      await eventually(() => routed.includes('alerts/test/bin-001'));
+      expect(routed.filter((t) => t.startsWith('devices/') && t.endsWith('/up') || t.startsWith('$gateway/refused'))).toEqual([]);
+    } finally {
+      await new Promise<void>((r) => aedes.unsubscribe('#', all, () => r()));
+    }
+  });
+
   it('lets a device subscribe only to its own downlink topics (SUBACK 0x80 otherwise)', async () => {
     const before = await refusals('subscribe');
     const c = await connect(gw.mqttPort, { username: 'bin-001', password: binSecret });
