@@ -72,8 +72,11 @@ export function nativeJsonDecoder(opts: NativeJsonOptions): (input: DecodeInput)
       return;
     }
     let n = 0;
-    for (const [k, v] of Object.entries(obj)) {
-      if (k === 'ts') continue;
+    // for-in with the own-property test, not Object.entries: the same keys in the same order
+    // without an array of pairs per message (a quarter of this decoder's allocations)
+    for (const k in obj) {
+      if (k === 'ts' || !Object.prototype.hasOwnProperty.call(obj, k)) continue;
+      const v = obj[k];
       if (!allowed.has(k)) throw new DecodeError(`unknown key ${JSON.stringify(k.slice(0, 64))} for this model`);
       const def = metricDef(k)!;
       if (typeof v !== def.type) throw new DecodeError(`${k} must be a ${def.type}`);
