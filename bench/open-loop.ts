@@ -37,6 +37,10 @@ export interface OpenLoopResult {
   unacked: number;
   perDeviceAcked: number[];
   seconds: number;
+  /** acknowledged by the time the schedule ended (the rest came while the bench waited) */
+  ackedInSchedule: number;
+  /** from the end of the schedule to the last acknowledgement (or the 30 s the bench waits) */
+  drainMs: number;
   ack: Histogram;
   /** how far the sender itself fell behind its schedule (the load generator's own lag) */
   sendLag: Histogram;
@@ -78,10 +82,12 @@ export async function runOpenLoop(clients: LoadClient[], devices: LoadDevice[], 
     };
     tick();
   });
-  const seconds = (performance.now() - t0) / 1000;
+  const end = performance.now();
+  const seconds = (end - t0) / 1000;
+  const ackedInSchedule = acked;
   const deadline = Date.now() + 30_000;
-  while (acked + failed < sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  return { rate: opts.rate, offered: sent, acked, failed, unacked: sent - acked - failed, perDeviceAcked, seconds, ack, sendLag };
+  while (acked + failed < sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  return { rate: opts.rate, offered: sent, acked, failed, unacked: sent - acked - failed, perDeviceAcked, seconds, ack, sendLag, ackedInSchedule, drainMs: performance.now() - end };
 }
 
 /** Fixed-schedule timer: calls fn(scheduledAt) every `everyMs` until stop(); late ticks keep their scheduled time. */

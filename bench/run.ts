@@ -1,7 +1,7 @@
 /**
  * npm run bench -- [--json] [--duration 15] [--devices 500] [--window 10] [--runs 5]
  *                    [--rate <msgs/s>] [--open-duration <s>] [--sweep [--sweep-duration 10] [--sweep-out docs/latency-vs-load.svg]]
- *                    [--closed-only] [--cpu-prof <dir>]
+ *                    [--capacity [--capacity-step-duration 6]] [--closed-only] [--cpu-prof <dir>]
  * npm run bench -- --cluster <nodes> [--pg-url <url>] [--redis-url <url>] ...   (bench/cluster.ts)
  *
  * End-to-end benchmark on one machine: the gateway on embedded defaults in a child process,
@@ -11,7 +11,9 @@
  * min / median / max. Then an open loop at 50 % of the gateway's measured maximum (or
  * `--rate`): messages on a fixed schedule, latencies from the scheduled send time (no
  * coordinated omission). `--sweep` adds open-loop steps from 10 % to 100 % and draws the
- * latency-vs-load curve. With --json the last line is the CONTRACT's benchmark object.
+ * latency-vs-load curve. `--capacity` ramps the open loop to the highest rate the gateway keeps
+ * up with (its open-loop capacity) and measures the latencies at half of that too (JSON
+ * `openLoopCapacity`). With --json the last line is the CONTRACT's benchmark object.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -52,6 +54,9 @@ const { values: args } = parseArgs({
     sweep: { type: 'boolean', default: false },
     'sweep-duration': { type: 'string', default: '10' },
     'sweep-out': { type: 'string', default: 'docs/latency-vs-load.svg' },
+    /** also find the open-loop capacity (the highest offered rate the gateway keeps up with) and measure at half of it */
+    capacity: { type: 'boolean', default: false },
+    'capacity-step-duration': { type: 'string', default: '6' },
     interval: { type: 'string', default: '10' },
     hold: { type: 'string', default: '20' },
     /** cluster mode (bench/cluster.ts): this many gateway nodes on PostgreSQL and Redis, then one SQLite node and plain aedes */
@@ -410,20 +415,7 @@ async function main() {
   ol?.load.perDeviceAcked.forEach((n, i) => { perDeviceAcked[i]! += n; });
   const olSummary = ol ? summarise(ol) : undefined;
   // the same schedule on plain aedes: what the machine and the generator cost a PUBACK at this rate
-  const rawOl = args['closed-only'] ? undefined : await (async () => {
-    log(`open loop on plain aedes: ${olRate} msgs/s for ${OPEN_DURATION} s`);
-    noDelay(rawClients, true);
-    const genCpu = process.cpuUsage();
-    const genWall = performance.now();
-    const aedesCpu = procCpuSeconds(raw.pid!);
-    const r = await runOpenLoop(rawClients, rawDevices, { rate: olRate, seconds: OPEN_DURATION });
-    const gc = process.cpuUsage(genCpu);
-    const wall = (performance.now() - genWall) / 1000;
-    const ac = procCpuSeconds(raw.pid!) - aedesCpu;
-    log(`open loop on plain aedes: aedes CPU ${(100 * ac / wall).toFixed(0)} % of one core, ${(1e6 * ac / r.acked).toFixed(0)} µs per message; the bench process used ${((gc.user + gc.system) / 10000 / wall).toFixed(0)} % of one core`);
-    noDelay(rawClients, false);
-    return { ack: percentiles(r.ack), sendLag: percentiles(r.sendLag) };
-  })();
+  const rawOl = args['closed-only'] ? undefined : await aedesOpenLoop(rawClients, rawDevices, raw, olRate, OPEN_DURATION);
   if (rawOl) log(`open loop ${olRate}/s on plain aedes: PUBACK p50 ${rawOl.ack.p50Ms} p99 ${rawOl.ack.p99Ms} p99.9 ${rawOl.ack.p999Ms} ms; generator lag p99 ${rawOl.sendLag.p99Ms} ms`);
   if (ol && olSummary) log(`open loop ${olRate}/s: PUBACK p50 ${olSummary.ack.p50Ms} p99 ${olSummary.ack.p99Ms} p99.9 ${olSummary.ack.p999Ms} ms; queryable p99 ${olSummary.queryable.p99Ms} ms; alert p99 ${olSummary.alert.p99Ms} ms; generator lag p99 ${olSummary.sendLag.p99Ms} ms`);
 
@@ -442,6 +434,29 @@ async function main() {
     writeFileSync(file, sweepSvg(sweep, `Gateway latency vs offered load (${DEVICES} devices, max ${Math.round(maxRate)} msgs/s closed loop)`));
     writeFileSync(file.replace(/\.svg$/, '.json'), `${JSON.stringify({ devices: DEVICES, maxRate: Math.round(maxRate), points: sweep }, null, 2)}\n`);
     log(`sweep chart written to ${file}`);
+  }
+
+  let capacity: Record<string, unknown> | undefined;
+  if (args.capacity && !args['closed-only']) {
+    const found = await openLoopCapacity(clients, devices, maxRate, Number(args['capacity-step-duration']));
+    const half = Math.round(found.capacity / 2);
+    if (half > 0) {
+      log(`open-loop capacity ${found.capacity}/s (${(100 * found.capacity / maxRate).toFixed(0)} % of the closed-loop maximum); latencies at half of it, ${half}/s`);
+      const ph = await openLoopPhase({ ...gw, dataDir }, clients, devices, creds, half, OPEN_DURATION);
+      ph.load.perDeviceAcked.forEach((n, i) => { perDeviceAcked[i]! += n; });
+      const sm = summarise(ph);
+      const rawHalf = await aedesOpenLoop(rawClients, rawDevices, raw, half, OPEN_DURATION);
+      log(`open loop at half the capacity, ${half}/s: PUBACK p50 ${sm.ack.p50Ms} p99 ${sm.ack.p99Ms} p99.9 ${sm.ack.p999Ms} ms; queryable p99 ${sm.queryable.p99Ms} ms; alert p99 ${sm.alert.p99Ms} ms; plain aedes PUBACK p99 ${rawHalf.ack.p99Ms} ms`);
+      capacity = {
+        capacity: found.capacity, closedLoopMax: Math.round(maxRate), rate: half,
+        ackP50Ms: sm.ack.p50Ms, ackP99Ms: sm.ack.p99Ms, ackP999Ms: sm.ack.p999Ms,
+        queryableP99Ms: sm.queryable.p99Ms, alertP99Ms: sm.alert.p99Ms, senderLagP99Ms: sm.sendLag.p99Ms,
+        plainAedes: { ackP50Ms: rawHalf.ack.p50Ms, ackP99Ms: rawHalf.ack.p99Ms, ackP999Ms: rawHalf.ack.p999Ms },
+        steps: found.steps,
+      };
+    } else {
+      capacity = { capacity: 0, closedLoopMax: Math.round(maxRate), steps: found.steps };
+    }
   }
 
   const rssMb = peakRssMb(gw.proc.pid!);
@@ -500,6 +515,7 @@ async function main() {
       rawBrokerPerSec: stats(series.map((s) => Math.round(s.raw.acked / s.raw.seconds))),
     },
     ...(sweep ? { sweep } : {}),
+    ...(capacity ? { openLoopCapacity: capacity } : {}),
   };
   if (!args.json) {
     const rowsOut: Array<[string, string]> = [
@@ -515,6 +531,11 @@ async function main() {
         [`open loop: alert on SSE p50/p99/p99.9 (${olSummary.alert.count})`, `${olSummary.alert.p50Ms} / ${olSummary.alert.p99Ms} / ${olSummary.alert.p999Ms}`],
         ...(rawOl ? [[`open loop on plain aedes: PUBACK p50/p99/p99.9`, `${rawOl.ack.p50Ms} / ${rawOl.ack.p99Ms} / ${rawOl.ack.p999Ms}`]] : []),
       ] as Array<[string, string]> : []),
+      ...(capacity && capacity.rate ? [
+        ['open-loop capacity (msgs/s kept up with)', String(capacity.capacity)],
+        [`at half of it, ${capacity.rate}/s: PUBACK p50/p99/p99.9`, `${capacity.ackP50Ms} / ${capacity.ackP99Ms} / ${capacity.ackP999Ms}`],
+        ['  queryable p99 / alert on SSE p99 (ms)', `${capacity.queryableP99Ms} / ${capacity.alertP99Ms}`],
+      ] as Array<[string, string]> : []),
       ['load generator', GENERATOR],
       ['acknowledged but not stored', String(result.lost)],
       ['gateway peak RSS (MB)', String(result.rssMb)],
@@ -528,6 +549,54 @@ async function main() {
   }
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
+}
+
+/** the same schedule on plain aedes: what the machine and the generator cost a PUBACK at this rate */
+async function aedesOpenLoop(rawClients: LoadClient[], rawDevices: LoadDevice[], raw: ChildProcess, rate: number, seconds: number) {
+  log(`open loop on plain aedes: ${rate} msgs/s for ${seconds} s`);
+  noDelay(rawClients, true);
+  const genCpu = process.cpuUsage();
+  const genWall = performance.now();
+  const aedesCpu = procCpuSeconds(raw.pid!);
+  const r = await runOpenLoop(rawClients, rawDevices, { rate, seconds });
+  const gc = process.cpuUsage(genCpu);
+  const wall = (performance.now() - genWall) / 1000;
+  const ac = procCpuSeconds(raw.pid!) - aedesCpu;
+  log(`open loop on plain aedes: aedes CPU ${(100 * ac / wall).toFixed(0)} % of one core, ${(1e6 * ac / r.acked).toFixed(0)} µs per message; the bench process used ${((gc.user + gc.system) / 10000 / wall).toFixed(0)} % of one core`);
+  noDelay(rawClients, false);
+  return { ack: percentiles(r.ack), sendLag: percentiles(r.sendLag) };
+}
+
+/** one step of the capacity ramp: did the gateway keep up with this offered rate? */
+interface CapacityStep { rate: number; ackP50Ms: number; ackP99Ms: number; senderLagP99Ms: number; drainMs: number; keptUp: boolean }
+
+/**
+ * The open-loop capacity: the highest offered rate the gateway keeps up with. The closed
+ * loop's maximum is not it: there each socket read carries several publishes and each write
+ * several PUBACKs, while messages offered evenly over the devices cost a read and a write
+ * each. Ramps from 15 % of the closed-loop maximum in steps of 15 %; a step keeps up when the
+ * generator held its schedule (send lag p99 <= 50 ms), the PUBACK p99 stayed under 1 s and
+ * the last acknowledgement came within 500 ms of the schedule's end (a gateway that falls x %
+ * behind over a 6 s step ends ~x % × 6 s behind). The capacity is the last step that kept up.
+ */
+async function openLoopCapacity(clients: LoadClient[], devices: LoadDevice[], closedMax: number, seconds: number): Promise<{ capacity: number; steps: CapacityStep[] }> {
+  const steps: CapacityStep[] = [];
+  let capacity = 0;
+  noDelay(clients, true);
+  for (let rate = Math.round(closedMax * 0.15); rate <= closedMax * 1.2; rate = Math.round(rate * 1.15)) {
+    const r = await runOpenLoop(clients, devices, { rate, seconds });
+    const ack = percentiles(r.ack);
+    const lag = percentiles(r.sendLag);
+    const keptUp = lag.p99Ms <= 50 && ack.p99Ms < 1000 && r.drainMs <= 500 && r.unacked === 0 && r.failed === 0;
+    steps.push({ rate, ackP50Ms: ack.p50Ms, ackP99Ms: ack.p99Ms, senderLagP99Ms: lag.p99Ms, drainMs: Math.round(r.drainMs), keptUp });
+    log(`capacity: ${rate}/s: PUBACK p50 ${ack.p50Ms} p99 ${ack.p99Ms} ms, generator lag p99 ${lag.p99Ms} ms, last PUBACK ${Math.round(r.drainMs)} ms after the schedule: ${keptUp ? 'kept up' : 'fell behind'}`);
+    if (!keptUp) break;
+    capacity = rate;
+    // the next step starts on an idle gateway, not on the tail of this one
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  noDelay(clients, false);
+  return { capacity, steps };
 }
 
 function summarise(p: { load: OpenLoopResult; queryable: Histogram; alert: Histogram }) {
