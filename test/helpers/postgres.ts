@@ -56,11 +56,16 @@ export async function startPostgres(): Promise<Postgres> {
     url, port, dir,
     start: async () => {
       // fsync stays on: the durability tests rely on what PostgreSQL promises
-      proc = spawn(join(PG_BIN!, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
+      const spawnPostmaster = () => spawn(join(PG_BIN!, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
         '-c', 'max_connections=200', '-c', 'shared_buffers=64MB', '-c', 'log_min_messages=fatal'],
       { cwd: dir, ...as, stdio: ['ignore', 'ignore', process.env.PG_DEBUG ? 'inherit' : 'ignore'] });
+      proc = spawnPostmaster();
       const { default: pg } = await import('pg');
-      for (let i = 0; i < 200; i++) {
+      // after a kill, on a loaded machine, a backend of the killed postmaster may still hold
+      // the shared memory: the new postmaster then exits at once, and is started again
+      const deadline = Date.now() + 40_000;
+      while (Date.now() < deadline) {
+        if (proc.exitCode !== null || proc.signalCode !== null) proc = spawnPostmaster();
         const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 500 });
         try {
           await client.connect();
@@ -71,7 +76,7 @@ export async function startPostgres(): Promise<Postgres> {
           await new Promise((r) => setTimeout(r, 100));
         }
       }
-      throw new Error(`postgres did not accept connections on ${port} within 20 s`);
+      throw new Error(`postgres did not accept connections on ${port} within 40 s`);
     },
     kill: async () => {
       const p = proc;
@@ -80,7 +85,7 @@ export async function startPostgres(): Promise<Postgres> {
       p.kill('SIGKILL');
       await exited(p);
       // backends notice their postmaster's death and exit; a restart waits for them (shared memory)
-      for (let i = 0; i < 100 && backendsOf(port); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 300 && backendsOf(port); i++) await new Promise((r) => setTimeout(r, 50));
       proc = undefined;
     },
     stop: async () => {

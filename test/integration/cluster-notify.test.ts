@@ -208,7 +208,7 @@ describe('PostgreSQL unreachable', () => {
     } finally {
       await pgServer.start();
     }
-  }, 30_000);
+  }, 60_000);
 });
 
 describe('the shared escalation rows, two leaders at once', () => {

@@ -61,8 +61,7 @@ describe('broker across nodes on Redis', () => {
     // uplinks stayed on node A; what other nodes need did cross
     expect(channels.filter((c) => c.startsWith('devices/wq-a/up'))).toEqual([]);
     expect(channels).toContain('telemetry/wq-a');
-    const mqA = (a.gateway.broker.aedes as unknown as { mq: { counts: { local: number; remote: number } } }).mq;
-    expect(mqA.counts.local).toBeGreaterThanOrEqual(2);
+    // (an ingested uplink is not routed at all, not even on node A: test/integration/mqtt-access.test.ts)
   });
 
   it('telemetry/ crosses Redis only while some node has a telemetry subscriber, and is not built while none has', async () => {
