@@ -16,7 +16,7 @@ import type { Reading } from '../../../src/core/types.js';
 import { tempDir } from '../../helpers/gateway.js';
 
 const T0 = Date.parse('2026-11-01T00:00:00Z');
-const DEVICES = 30;
+const DEVICES = 150;
 
 interface Side { dir: string; db: Db; store: SqliteTelemetryStore }
 let threaded: Side;
@@ -27,7 +27,7 @@ async function side(thread: boolean): Promise<Side> {
   const db = openDatabase({ dataDir: dir, synchronous: 'normal' });
   const add = db.prepare("INSERT INTO devices (id, model, secret_hash, created_at, updated_at) VALUES (?, 'generic.bin-fill', 'x', 0, 0)");
   for (let d = 0; d < DEVICES; d++) add.run(`dev-${d}`);
-  const store = new SqliteTelemetryStore(db, thread ? { file: join(dir, 'gateway.db'), synchronous: 'normal' } : undefined, { maxDictionary: 40 });
+  const store = new SqliteTelemetryStore(db, thread ? { file: join(dir, 'gateway.db'), synchronous: 'normal' } : undefined, { maxDictionary: 400 });
   await store.start();
   return { dir, db, store };
 }
@@ -84,6 +84,9 @@ describe('packed batches on the writer thread', () => {
       await direct.store.commit(batchOf(b, size));
       if (b % 6 === 5) await direct.store.commit(batchOf(b + 100));
     }
+    // older than what is stored: latest and last_seen keep the newer values
+    await threaded.store.commit(batchOf(50));
+    await direct.store.commit(batchOf(50));
     const a = dump(threaded.db);
     const d = dump(direct.db);
     expect(a.readings.length).toBeGreaterThan(10_000);
