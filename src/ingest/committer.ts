@@ -128,6 +128,9 @@ export class GroupCommitter {
 
   /** submit() without a promise per message: the broker's hot path */
   submitCb(entry: Entry, done: Done): void {
+    // a commit the writer has finished is settled now, not after the socket reads queued
+    // ahead of its answer
+    this.store.poll?.();
     const problem = checkEntry(entry);
     this.pending.push({ entry: problem === undefined ? entry : this.refuse(entry, problem), done });
     if (this.pending.length >= this.opts.maxMessages) this.kick(0);

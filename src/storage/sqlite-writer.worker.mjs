@@ -6,6 +6,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
 const CHUNK = 64;
+/** [last committed batch id mod 2^31, dead letters it evicted] (SqliteTelemetryStore.done) */
+const done = workerData.done;
 const db = new Database(workerData.file);
 db.pragma('journal_mode = WAL');
 db.pragma(`synchronous = ${workerData.synchronous.toUpperCase()}`);
@@ -160,6 +162,9 @@ parentPort.on('message', (msg) => {
   learn(msg.packed);
   try {
     const evicted = write.immediate(msg);
+    // committed: marked for the main thread's poll() first (evicted, then the id), then answered
+    Atomics.store(done, 1, evicted);
+    Atomics.store(done, 0, msg.id % 0x80000000);
     parentPort.postMessage({ id: msg.id, evicted });
   } catch (err) {
     parentPort.postMessage({ id: msg.id, error: String(err && err.message ? err.message : err), code: err?.code, data: isDataError(err) });

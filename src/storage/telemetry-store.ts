@@ -82,6 +82,11 @@ export interface TelemetryStore {
   readonly name: string;
   start(): Promise<void>;
   commit(batch: WriteBatch): Promise<void>;
+  /**
+   * Settles a commit that has already finished elsewhere (a writer thread) without waiting
+   * for its message to be dispatched; cheap enough to call for every message received.
+   */
+  poll?(): void;
   /** points in [from, to), ascending, at most `limit` */
   series(q: SeriesQuery & { limit: number }): Promise<StoredPoint[]>;
   /** iterates all points in [from, to), ascending (for aggregation) */

@@ -94,4 +94,23 @@ describe('packed batches on the writer thread', () => {
     expect(a.readings.filter((r) => (r as { t: string }).t === 'text').length).toBeGreaterThan(100);
     expect(a).toEqual(d);
   });
+
+  it('settle a commit from the shared cell (poll) while the writer\'s answer still waits in the event loop', async () => {
+    let settled = false;
+    const committed = threaded.store.commit(batchOf(900)).then(() => { settled = true; });
+    // the event loop stays blocked here, so the writer's message cannot be dispatched: only
+    // poll() can see that the batch is committed
+    const inFlight = (threaded.store as unknown as { inFlight: number[] }).inFlight;
+    const deadline = Date.now() + 10_000;
+    while (inFlight.length > 0 && Date.now() < deadline) threaded.store.poll();
+    expect(inFlight).toEqual([]);
+    // microtasks only (the promise chain to the caller), no macrotask: the writer's message is still undispatched
+    for (let i = 0; i < 20 && !settled; i++) await Promise.resolve();
+    expect(settled).toBe(true);
+    expect(threaded.db.prepare('SELECT count(*) AS n FROM readings WHERE ts >= ?').get(T0 + 900 * 100_000)).toEqual({ n: 150 });
+    await committed;
+    // the answer, dispatched later, settles nothing twice; the next commit goes the usual way
+    await threaded.store.commit(batchOf(901));
+    expect(threaded.db.prepare('SELECT count(*) AS n FROM readings WHERE ts >= ?').get(T0 + 901 * 100_000)).toEqual({ n: 150 });
+  });
 });
