@@ -441,21 +441,21 @@ async function main() {
     const found = await openLoopCapacity(clients, devices, maxRate, Number(args['capacity-step-duration']));
     const half = Math.round(found.capacity / 2);
     if (half > 0) {
-      log(`open-loop capacity ${found.capacity}/s (${(100 * found.capacity / maxRate).toFixed(0)} % of the closed-loop maximum); latencies at half of it, ${half}/s`);
+      log(`open-loop capacity ${found.capacity}/s (${(100 * found.capacity / maxRate).toFixed(0)} % of the closed-loop maximum; the next step was limited by the ${found.limitedBy}); latencies at half of it, ${half}/s`);
       const ph = await openLoopPhase({ ...gw, dataDir }, clients, devices, creds, half, OPEN_DURATION);
       ph.load.perDeviceAcked.forEach((n, i) => { perDeviceAcked[i]! += n; });
       const sm = summarise(ph);
       const rawHalf = await aedesOpenLoop(rawClients, rawDevices, raw, half, OPEN_DURATION);
       log(`open loop at half the capacity, ${half}/s: PUBACK p50 ${sm.ack.p50Ms} p99 ${sm.ack.p99Ms} p99.9 ${sm.ack.p999Ms} ms; queryable p99 ${sm.queryable.p99Ms} ms; alert p99 ${sm.alert.p99Ms} ms; plain aedes PUBACK p99 ${rawHalf.ack.p99Ms} ms`);
       capacity = {
-        capacity: found.capacity, closedLoopMax: Math.round(maxRate), rate: half,
+        capacity: found.capacity, limitedBy: found.limitedBy, closedLoopMax: Math.round(maxRate), rate: half,
         ackP50Ms: sm.ack.p50Ms, ackP99Ms: sm.ack.p99Ms, ackP999Ms: sm.ack.p999Ms,
         queryableP99Ms: sm.queryable.p99Ms, alertP99Ms: sm.alert.p99Ms, senderLagP99Ms: sm.sendLag.p99Ms,
         plainAedes: { ackP50Ms: rawHalf.ack.p50Ms, ackP99Ms: rawHalf.ack.p99Ms, ackP999Ms: rawHalf.ack.p999Ms },
         steps: found.steps,
       };
     } else {
-      capacity = { capacity: 0, closedLoopMax: Math.round(maxRate), steps: found.steps };
+      capacity = { capacity: 0, limitedBy: found.limitedBy, closedLoopMax: Math.round(maxRate), steps: found.steps };
     }
   }
 
@@ -577,26 +577,30 @@ interface CapacityStep { rate: number; ackP50Ms: number; ackP99Ms: number; sende
  * each. Ramps from 15 % of the closed-loop maximum in steps of 15 %; a step keeps up when the
  * generator held its schedule (send lag p99 <= 50 ms), the PUBACK p99 stayed under 1 s and
  * the last acknowledgement came within 500 ms of the schedule's end (a gateway that falls x %
- * behind over a 6 s step ends ~x % × 6 s behind). The capacity is the last step that kept up.
+ * behind over a 6 s step ends ~x % × 6 s behind). The capacity is the last step that kept up;
+ * `limitedBy` says whether the next one failed on the gateway, on the generator (which shares
+ * the cores: the capacity is then a lower bound) or was past the ramp's end (120 %).
  */
-async function openLoopCapacity(clients: LoadClient[], devices: LoadDevice[], closedMax: number, seconds: number): Promise<{ capacity: number; steps: CapacityStep[] }> {
+async function openLoopCapacity(clients: LoadClient[], devices: LoadDevice[], closedMax: number, seconds: number): Promise<{ capacity: number; limitedBy: 'gateway' | 'generator' | 'ramp'; steps: CapacityStep[] }> {
   const steps: CapacityStep[] = [];
   let capacity = 0;
+  let limitedBy: 'gateway' | 'generator' | 'ramp' = 'ramp';
   noDelay(clients, true);
   for (let rate = Math.round(closedMax * 0.15); rate <= closedMax * 1.2; rate = Math.round(rate * 1.15)) {
     const r = await runOpenLoop(clients, devices, { rate, seconds });
     const ack = percentiles(r.ack);
     const lag = percentiles(r.sendLag);
-    const keptUp = lag.p99Ms <= 50 && ack.p99Ms < 1000 && r.drainMs <= 500 && r.unacked === 0 && r.failed === 0;
+    const generatorOk = lag.p99Ms <= 50;
+    const keptUp = generatorOk && ack.p99Ms < 1000 && r.drainMs <= 500 && r.unacked === 0 && r.failed === 0;
     steps.push({ rate, ackP50Ms: ack.p50Ms, ackP99Ms: ack.p99Ms, senderLagP99Ms: lag.p99Ms, drainMs: Math.round(r.drainMs), keptUp });
-    log(`capacity: ${rate}/s: PUBACK p50 ${ack.p50Ms} p99 ${ack.p99Ms} ms, generator lag p99 ${lag.p99Ms} ms, last PUBACK ${Math.round(r.drainMs)} ms after the schedule: ${keptUp ? 'kept up' : 'fell behind'}`);
-    if (!keptUp) break;
+    log(`capacity: ${rate}/s: PUBACK p50 ${ack.p50Ms} p99 ${ack.p99Ms} ms, generator lag p99 ${lag.p99Ms} ms, last PUBACK ${Math.round(r.drainMs)} ms after the schedule: ${keptUp ? 'kept up' : generatorOk ? 'fell behind' : 'the generator could not keep its schedule (the capacity is at least the last rate that kept up)'}`);
+    if (!keptUp) { limitedBy = generatorOk ? 'gateway' : 'generator'; break; }
     capacity = rate;
     // the next step starts on an idle gateway, not on the tail of this one
     await new Promise((res) => setTimeout(res, 1000));
   }
   noDelay(clients, false);
-  return { capacity, steps };
+  return { capacity, limitedBy, steps };
 }
 
 function summarise(p: { load: OpenLoopResult; queryable: Histogram; alert: Histogram }) {
