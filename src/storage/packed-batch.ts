@@ -9,7 +9,7 @@
  * per event — was the gateway's largest single cost on the main thread (postMessage 9.4 % of
  * its busy time at 500 devices × 10 in flight, bench/profile-summary.mjs), and those arrays
  * were garbage per batch. A transferred ArrayBuffer is no better: detaching it cost more than
- * copying 45 kB (measured, /work/scratch-style micro run quoted in docs/performance.md).
+ * copying 45 kB (a micro-run quoted in docs/performance.md, "Fourth pass").
  *
  * Layout of `sab` for n readings, s last-seen times and e events (offsets in packedLayout):
  *   Float64 [ts × n][value × n][receivedAt × n][seen ts × s][event ts × e]
