@@ -33,30 +33,40 @@ describe('npm start', () => {
   it('SIGTERM to the npm process stops the gateway: exit 0, ports free, no node left behind', async () => {
     const dataDir = tempDir('gw-npm-');
     dirs.push(dataDir);
-    const http = await freePort();
-    const mqtt = await freePort();
-    const npm = spawn('npm', ['start', '--silent'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, GATEWAY_DATA_DIR: dataDir, GATEWAY_HTTP_PORT: String(http), GATEWAY_MQTT_PORT: String(mqtt),
-        GATEWAY_HOST: '127.0.0.1', GATEWAY_LOG_LEVEL: 'warn', GATEWAY_ADMIN_TOKEN: 'npm-start-admin-token-0123' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let err = '';
-    npm.stderr!.on('data', (d) => (err += d));
-    const exited = new Promise<{ code: number | null; signal: string | null }>((r) => npm.on('exit', (code, signal) => r({ code, signal })));
+    // the ports are free when picked, but another test's server may take one before this
+    // gateway binds (seconds of start-up later): a start refused with EADDRINUSE is retried
+    // on new ports, once the refused gateway has exited
+    const launch = async () => {
+      const http = await freePort();
+      const mqtt = await freePort();
+      const npm = spawn('npm', ['start', '--silent'], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, GATEWAY_DATA_DIR: dataDir, GATEWAY_HTTP_PORT: String(http), GATEWAY_MQTT_PORT: String(mqtt),
+          GATEWAY_HOST: '127.0.0.1', GATEWAY_LOG_LEVEL: 'warn', GATEWAY_ADMIN_TOKEN: 'npm-start-admin-token-0123' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const run = { npm, http, mqtt, err: '', end: undefined as { code: number | null; signal: string | null } | undefined };
+      npm.stderr!.on('data', (d) => (run.err += d));
+      const exited = new Promise<{ code: number | null; signal: string | null }>((r) => npm.on('exit', (code, signal) => { run.end = { code, signal }; r(run.end); }));
+      return { ...run, get err() { return run.err; }, get end() { return run.end; }, exited };
+    };
+    let run = await launch();
     const deadline = Date.now() + 60_000;
-    for (;;) {
-      try { if ((await fetch(`http://127.0.0.1:${http}/readyz`)).status === 200) break; } catch { /* starting */ }
-      if (Date.now() > deadline) throw new Error(`not ready: ${err}`);
+    for (let attempt = 1; ; ) {
+      try { if ((await fetch(`http://127.0.0.1:${run.http}/readyz`)).status === 200) break; } catch { /* starting */ }
+      if (run.end && /EADDRINUSE/.test(run.err) && attempt < 3) { attempt++; run = await launch(); continue; }
+      if (run.end || Date.now() > deadline) throw new Error(`not ready: ${run.err}`);
       await new Promise((r) => setTimeout(r, 200));
     }
+    const { npm, http, mqtt, exited } = run;
+    const err = () => run.err;
     const children = descendants(npm.pid!);
     expect(children.length).toBeGreaterThan(0);
     expect(await canListen(http)).toBe(false);
 
     npm.kill('SIGTERM');
     const end = await exited;
-    expect(end, err).toEqual({ code: 0, signal: null });
+    expect(end, err()).toEqual({ code: 0, signal: null });
     // the gateway closes before npm exits: nothing of it is left
     for (let i = 0; i < 50 && children.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
     expect(children.filter(alive)).toEqual([]);
