@@ -20,11 +20,11 @@
  */
 import type { DeviceEventRecord, Reading } from '../core/types.js';
 
-export const FLAG_OUT_OF_RANGE = 1;
-export const FLAG_STRING = 2;
+const FLAG_OUT_OF_RANGE = 1;
+const FLAG_STRING = 2;
 
 /** past this many names both dictionaries start again (device ids of deleted devices, user codecs' metrics) */
-export const MAX_DICTIONARY = 1 << 20;
+const MAX_DICTIONARY = 1 << 20;
 
 export interface PackedBatch {
   sab: SharedArrayBuffer;
@@ -40,10 +40,10 @@ export interface PackedBatch {
 }
 
 /** byte offsets of the three sections (the writer thread computes the same) */
-export function packedLayout(n: number, s: number, e: number): { f64: number; u32: number; u8: number; bytes: number; f64Len: number; u32Len: number } {
+function packedLayout(n: number, s: number, e: number): { u32: number; u8: number; bytes: number; f64Len: number; u32Len: number } {
   const f64Len = 3 * n + s + e;
   const u32Len = 2 * n + s + 2 * e;
-  return { f64: 0, u32: 8 * f64Len, u8: 8 * f64Len + 4 * u32Len, bytes: 8 * f64Len + 4 * u32Len + n, f64Len, u32Len };
+  return { u32: 8 * f64Len, u8: 8 * f64Len + 4 * u32Len, bytes: 8 * f64Len + 4 * u32Len + n, f64Len, u32Len };
 }
 
 const MIN_BUFFER = 256 * 1024;
@@ -99,7 +99,7 @@ export class BatchPacker {
     if (this.index.size + 2 * n + s + 2 * e > this.maxNames) this.forget();
     const lay = packedLayout(n, s, e);
     const sab = this.buffer(lay.bytes);
-    const f = new Float64Array(sab, lay.f64, lay.f64Len);
+    const f = new Float64Array(sab, 0, lay.f64Len);
     const u = new Uint32Array(sab, lay.u32, lay.u32Len);
     const flags = new Uint8Array(sab, lay.u8, n);
     const strs: string[] = [];
@@ -145,6 +145,4 @@ export class BatchPacker {
     this.fresh = [];
     this.reset = true;
   }
-
-  get size(): number { return this.index.size; }
 }

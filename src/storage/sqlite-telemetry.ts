@@ -222,9 +222,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
         this.lastError = msg.error;
         w.reject(Object.assign(new Error(msg.error), { code: msg.code }));
       } else {
-        this.lastError = undefined;
-        if (msg.evicted) this.opts.onEvicted?.(msg.evicted);
-        w.resolve();
+        this.committed(w, msg.evicted ?? 0);
       }
     });
     worker.on('error', (err) => {
@@ -312,7 +310,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.inFlight.shift();
     const w = this.waiting.get(id);
     this.waiting.delete(id);
-    if (!w) return;
+    if (w) this.committed(w, evicted);
+  }
+
+  /** a commit (or a states write) the writer answered without an error, by message or by poll() */
+  private committed(w: { resolve: () => void }, evicted: number): void {
     this.lastError = undefined;
     if (evicted > 0) this.opts.onEvicted?.(evicted);
     w.resolve();

@@ -21,15 +21,34 @@ db.pragma('wal_autocheckpoint = 10000');
 // re-read them (bench/writer-micro.ts, 500 devices: readings INSERTs 14 -> 6 ms per batch)
 db.pragma('cache_size = -16000');
 
+/**
+ * One statement for CHUNK rows and one for a single row, from the same SQL: the per-statement
+ * cost dominates a row's (readings; and at 5 000 devices the latest and last-seen writes were
+ * 13-16 of a 30-35 ms transaction for 1 450 messages one statement per row, 6-9 in chunks)
+ */
+function rowStatements(sql, width) {
+  const values = (k) => Array(k).fill(`(${Array(width).fill('?').join(', ')})`).join(', ');
+  return { width, many: db.prepare(sql(values(CHUNK))), one: db.prepare(sql(values(1))), args: new Array(CHUNK * width), row: new Array(width) };
+}
+
+/** count rows, CHUNK per statement; fill(args, offset, i) writes row i's values at offset */
+function runRows(st, count, fill) {
+  let i = 0;
+  for (; i + CHUNK <= count; i += CHUNK) {
+    for (let j = 0; j < CHUNK; j++) fill(st.args, j * st.width, i + j);
+    st.many.run(st.args);
+  }
+  for (; i < count; i++) { fill(st.row, 0, i); st.one.run(st.row); }
+}
+
 // the same last-write-wins rule as sqlite-telemetry.ts (LAST_WRITE_WINS)
-const LWW = 'ON CONFLICT (device_id, metric, ts) DO UPDATE SET value = excluded.value, received_at = excluded.received_at, quality = excluded.quality';
-const one = db.prepare(`INSERT INTO readings (device_id, metric, ts, value, received_at, quality) VALUES (?, ?, ?, ?, ?, ?) ${LWW}`);
-const chunk = db.prepare(`INSERT INTO readings (device_id, metric, ts, value, received_at, quality) VALUES ${Array(CHUNK).fill('(?, ?, ?, ?, ?, ?)').join(', ')} ${LWW}`);
-// latest, CHUNK series per statement: the per-statement cost was most of a batch's latest and
-// last-seen writes at 5 000 devices (13-16 of a 30-35 ms transaction for 1 450 messages)
-const LATEST_UPSERT = 'ON CONFLICT (device_id, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value, quality = excluded.quality WHERE excluded.ts >= latest.ts';
-const latest = db.prepare(`INSERT INTO latest (device_id, metric, ts, value, quality) VALUES (?, ?, ?, ?, ?) ${LATEST_UPSERT}`);
-const latestChunk = db.prepare(`INSERT INTO latest (device_id, metric, ts, value, quality) VALUES ${Array(CHUNK).fill('(?, ?, ?, ?, ?)').join(', ')} ${LATEST_UPSERT}`);
+const readingRows = rowStatements((v) => `INSERT INTO readings (device_id, metric, ts, value, received_at, quality) VALUES ${v}
+  ON CONFLICT (device_id, metric, ts) DO UPDATE SET value = excluded.value, received_at = excluded.received_at, quality = excluded.quality`, 6);
+const latestRows = rowStatements((v) => `INSERT INTO latest (device_id, metric, ts, value, quality) VALUES ${v}
+  ON CONFLICT (device_id, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value, quality = excluded.quality WHERE excluded.ts >= latest.ts`, 5);
+// VALUES columns are column1 = device id, column2 = time
+const seenRows = rowStatements((v) => `UPDATE devices SET last_seen = v.column2 FROM (VALUES ${v}) AS v
+  WHERE devices.id = v.column1 AND (devices.last_seen IS NULL OR devices.last_seen < v.column2)`, 2);
 const event = db.prepare('INSERT INTO events (device_id, type, ts, data) VALUES (?, ?, ?, ?) ON CONFLICT (device_id, type, ts) DO UPDATE SET data = excluded.data');
 // rows come ready from the main thread (deadLetterRow: payload cut, length, sha256, size)
 const dead = db.prepare('INSERT INTO dead_letters (ts, topic, client_id, device_id, reason, payload, payload_bytes, payload_sha256, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
@@ -55,17 +74,9 @@ function evict(maxTotalBytes) {
   }
   return evicted;
 }
-const seen = db.prepare('UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL OR last_seen < ?)');
-// the same, CHUNK devices per statement (VALUES columns are column1 = id, column2 = ts)
-const seenChunk = db.prepare(`UPDATE devices SET last_seen = v.column2 FROM (VALUES ${Array(CHUNK).fill('(?, ?)').join(', ')}) AS v
-  WHERE devices.id = v.column1 AND (devices.last_seen IS NULL OR devices.last_seen < v.column2)`);
-const latestArgs = new Array(CHUNK * 5);
-const seenArgs = new Array(CHUNK * 2);
-
 // the dictionary of device ids and metric names the main thread's BatchPacker indexes into
 // (src/storage/packed-batch.ts, which documents the layout read here)
 const names = [];
-const args = new Array(CHUNK * 6);
 const FLAG_OUT_OF_RANGE = 1;
 const FLAG_STRING = 2;
 
@@ -88,16 +99,9 @@ const write = db.transaction((msg) => {
   const strAt = p.strs.length > 0 ? new Int32Array(n) : undefined;
   if (strAt) for (let k = 0, j = 0; k < n; k++) if (flags[k] & FLAG_STRING) strAt[k] = j++;
   const value = (k) => (flags[k] & FLAG_STRING ? p.strs[strAt[k]] : f[n + k]);
-  const fill = (a, o, k) => {
+  runRows(readingRows, n, (a, o, k) => {
     a[o] = names[u[k]]; a[o + 1] = names[u[n + k]]; a[o + 2] = f[k]; a[o + 3] = value(k); a[o + 4] = f[2 * n + k]; a[o + 5] = flags[k] & FLAG_OUT_OF_RANGE;
-  };
-  let i = 0;
-  for (; i + CHUNK <= n; i += CHUNK) {
-    for (let k = 0; k < CHUNK; k++) fill(args, k * 6, i + k);
-    chunk.run(args);
-  }
-  const row = new Array(6);
-  for (; i < n; i++) { fill(row, 0, i); one.run(row); }
+  });
   // latest: the newest reading per (device, metric) of the batch
   const newest = new Map();
   for (let k = 0; k < n; k++) {
@@ -105,24 +109,17 @@ const write = db.transaction((msg) => {
     const cur = newest.get(key);
     if (cur === undefined || f[k] >= f[cur]) newest.set(key, k);
   }
-  let c = 0;
-  for (const k of newest.values()) {
-    const o = 5 * c++;
-    latestArgs[o] = names[u[k]]; latestArgs[o + 1] = names[u[n + k]]; latestArgs[o + 2] = f[k]; latestArgs[o + 3] = value(k); latestArgs[o + 4] = flags[k] & FLAG_OUT_OF_RANGE;
-    if (c === CHUNK) { latestChunk.run(latestArgs); c = 0; }
-  }
-  for (let j = 0; j < c; j++) latest.run(latestArgs.slice(5 * j, 5 * j + 5));
+  const latest = [...newest.values()];
+  runRows(latestRows, latest.length, (a, o, j) => {
+    const k = latest[j];
+    a[o] = names[u[k]]; a[o + 1] = names[u[n + k]]; a[o + 2] = f[k]; a[o + 3] = value(k); a[o + 4] = flags[k] & FLAG_OUT_OF_RANGE;
+  });
   if (e > 0) {
     const data = p.eventData.split('\n');
     for (let k = 0; k < e; k++) event.run(names[u[2 * n + s + k]], names[u[2 * n + s + e + k]], f[3 * n + s + k], data[k]);
   }
   for (const d of msg.deadLetters) dead.run(d);
-  let k = 0;
-  for (; k + CHUNK <= s; k += CHUNK) {
-    for (let j = 0; j < CHUNK; j++) { seenArgs[2 * j] = names[u[2 * n + k + j]]; seenArgs[2 * j + 1] = f[3 * n + k + j]; }
-    seenChunk.run(seenArgs);
-  }
-  for (; k < s; k++) { const ts = f[3 * n + k]; seen.run(ts, names[u[2 * n + k]], ts); }
+  runRows(seenRows, s, (a, o, k) => { a[o] = names[u[2 * n + k]]; a[o + 1] = f[3 * n + k]; });
   return msg.deadLetters.length > 0 ? evict(msg.maxDeadLetterBytes) : 0;
 });
 

@@ -45,10 +45,11 @@ describe('npm start', () => {
           GATEWAY_HOST: '127.0.0.1', GATEWAY_LOG_LEVEL: 'warn', GATEWAY_ADMIN_TOKEN: 'npm-start-admin-token-0123' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      const run = { npm, http, mqtt, err: '', end: undefined as { code: number | null; signal: string | null } | undefined };
+      type End = { code: number | null; signal: string | null };
+      const run = { npm, http, mqtt, err: '', end: undefined as End | undefined, exited: undefined as unknown as Promise<End> };
       npm.stderr!.on('data', (d) => (run.err += d));
-      const exited = new Promise<{ code: number | null; signal: string | null }>((r) => npm.on('exit', (code, signal) => { run.end = { code, signal }; r(run.end); }));
-      return { ...run, get err() { return run.err; }, get end() { return run.end; }, exited };
+      run.exited = new Promise<End>((r) => npm.on('exit', (code, signal) => r((run.end = { code, signal }))));
+      return run;
     };
     let run = await launch();
     const deadline = Date.now() + 60_000;
@@ -59,14 +60,13 @@ describe('npm start', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     const { npm, http, mqtt, exited } = run;
-    const err = () => run.err;
     const children = descendants(npm.pid!);
     expect(children.length).toBeGreaterThan(0);
     expect(await canListen(http)).toBe(false);
 
     npm.kill('SIGTERM');
     const end = await exited;
-    expect(end, err()).toEqual({ code: 0, signal: null });
+    expect(end, run.err).toEqual({ code: 0, signal: null });
     // the gateway closes before npm exits: nothing of it is left
     for (let i = 0; i < 50 && children.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
     expect(children.filter(alive)).toEqual([]);
