@@ -1,4 +1,6 @@
 /** Composition root: read config, start the gateway, stop it on SIGTERM/SIGINT. */
+// first: before aedes loads mqtt-packet (see the module)
+import './broker/quiet-debug.js';
 import pino from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { Gateway } from './gateway.js';

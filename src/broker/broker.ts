@@ -9,6 +9,8 @@
  * - authorizeSubscribe: subscribe ACL; a refused filter gets SUBACK 0x80.
  * Refusals are counted per packet and logged once per client.
  */
+// before aedes loads mqtt-packet (see the module)
+import './quiet-debug.js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { createServer as createHttpServer } from 'node:http';
