@@ -25,18 +25,17 @@ function off(namespace: string): () => void {
   return Object.assign(noop, { enabled: false, namespace, extend: () => noop, destroy: () => true, log: noop });
 }
 
-/** wraps the debug factory mqtt-packet resolves; idempotent; true when mqtt-packet was not loaded yet */
-export function quietMqttPacketDebug(): boolean {
+/** wraps the debug factory mqtt-packet resolves (idempotent); loggers made before it stay as they are */
+export function quietMqttPacketDebug(): void {
   const require = createRequire(import.meta.url);
   let path: string;
   try {
     path = require.resolve('debug', { paths: [dirname(require.resolve('mqtt-packet/package.json'))] });
   } catch {
-    return false; // no mqtt-packet or no debug: nothing to quiet
+    return; // no mqtt-packet or no debug: nothing to quiet
   }
-  const cached = require.cache[path];
   const factory = require(path) as DebugFactory;
-  if (factory.__quiet) return true;
+  if (factory.__quiet) return;
   const quiet = new Proxy(factory, {
     apply(target, self, args: [string]) {
       const logger = Reflect.apply(target, self, args);
@@ -44,9 +43,8 @@ export function quietMqttPacketDebug(): boolean {
     },
     get(target, key, receiver) { return key === '__quiet' ? true : Reflect.get(target, key, receiver); },
   });
-  (cached ?? require.cache[path]!).exports = quiet;
-  const packetLoaded = Object.keys(require.cache).some((k) => /[\\/]mqtt-packet[\\/]parser\.js$/.test(k));
-  return !packetLoaded;
+  // what every later require('debug') from mqtt-packet's directory returns
+  require.cache[path]!.exports = quiet;
 }
 
 quietMqttPacketDebug();
