@@ -99,7 +99,20 @@ const REFUSED_TOPIC = '$gateway/refused';
  * promise, an emitter match and a 'publish' event (~8 % of the broker's busy time under load).
  */
 const NOT_ROUTED = Symbol('gateway.notRouted');
+/** how long a client id stays claimed between a CONNECT's authentication and aedes registering it */
+const CLAIM_MS = 10_000;
 type Marked = PublishPacket & { [NOT_ROUTED]?: true };
+
+/**
+ * mqtt-packet's parser keeps the CONNECT packet for the connection's life (its `settings`:
+ * later packets are parsed by its protocol version), and with it the password: a device's
+ * secret in memory, and a slice that holds the socket's first read (~0.4 kB per connected
+ * device). Once the credentials are checked, the packet no longer needs it.
+ */
+function forgetPassword(client: unknown): void {
+  const settings = (client as { _parser?: { settings?: { password?: unknown } } })._parser?.settings;
+  if (settings && settings.password !== undefined) settings.password = undefined;
+}
 
 export class EmbeddedBroker {
   readonly aedes: Aedes;
@@ -127,6 +140,7 @@ export class EmbeddedBroker {
         this.authenticate(client as GatewayClient, username, password).then(
           (principal) => {
             (client as GatewayClient).gw = principal;
+            forgetPassword(client);
             cb(null, true);
           },
           (err: AuthenticateError & { counted?: boolean }) => {
@@ -147,7 +161,11 @@ export class EmbeddedBroker {
       if ((packet as Marked)[NOT_ROUTED] !== true) return route(packet, client, done);
       (typeof client === 'function' ? client : done as ((err?: Error) => void) | undefined)?.();
     };
-    this.aedes.on('client', () => this.deps.metrics.connectedClients.inc());
+    this.aedes.on('client', (client) => {
+      this.deps.metrics.connectedClients.inc();
+      // registered: aedes.clients holds it from now on (clientIdOwner)
+      if (this.claims.get(client.id)?.client === client) this.claims.delete(client.id);
+    });
     // aedes empties client.subscriptions before 'clientDisconnect' and emits 'unsubscribe' only
     // for clean sessions: the telemetry filters each client was granted are counted here
     this.aedes.on('unsubscribe', (filters, client) => {
@@ -185,19 +203,31 @@ export class EmbeddedBroker {
     if (holder && principalKey(holder) !== key) return `client id ${clientId} is held by another principal`;
     // between a CONNECT passing here and aedes registering the client, the id is claimed
     const claim = this.claims.get(clientId);
-    if (claim && claim.key !== key) return `client id ${clientId} is being taken by another principal`;
+    if (claim && !this.claimHolds(claim)) this.claims.delete(clientId);
+    else if (claim && claim.key !== key) return `client id ${clientId} is being taken by another principal`;
     return undefined;
   }
 
-  private readonly claims = new Map<string, { key: string; client: GatewayClient }>();
+  /**
+   * Claims end when aedes registers their client ('client' event), when its connection is
+   * gone, or after CLAIM_MS; without a listener or a timer per connection (those were ~0.5 kB
+   * of every connected device's memory): ended claims are dropped when looked up, and all of
+   * them at most once a second when a new one is made.
+   */
+  private readonly claims = new Map<string, { key: string; client: GatewayClient; until: number }>();
+  private nextClaimSweep = 0;
+
+  private claimHolds(c: { client: GatewayClient; until: number }): boolean {
+    return c.until > this.clock() && !(c.client.conn as unknown as { destroyed?: boolean }).destroyed;
+  }
 
   private claim(client: GatewayClient, who: Principal): void {
-    const id = client.id;
-    this.claims.set(id, { key: principalKey(who), client });
-    const release = () => { if (this.claims.get(id)?.client === client) this.claims.delete(id); };
-    // registered (aedes.clients holds it from now on) or gone: either way the claim is done
-    (client.conn as unknown as { once(e: string, f: () => void): void }).once('close', release);
-    setTimeout(release, 10_000).unref();
+    const now = this.clock();
+    if (now >= this.nextClaimSweep) {
+      this.nextClaimSweep = now + 1000;
+      for (const [id, c] of this.claims) if (!this.claimHolds(c)) this.claims.delete(id);
+    }
+    this.claims.set(client.id, { key: principalKey(who), client, until: now + CLAIM_MS });
   }
 
   get isListening(): boolean { return this.listening; }
@@ -338,16 +368,19 @@ export class EmbeddedBroker {
     this.aedes.publish({ cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: 0, retain, dup: false }, () => {});
   }
 
+  /** one function for every socket's guard (a closure per socket is memory per device) */
+  private readonly onTooLarge = (bytes: number, socket: Socket): void => {
+    this.deps.metrics.authRefusals.inc({ action: 'publish', reason: 'packet_too_large' });
+    this.deps.log.warn({ address: socket.remoteAddress, bytes }, 'MQTT packet larger than mqtt.maxPacketBytes: connection closed');
+  };
+
   private guard<S extends Socket>(socket: S): S {
     // PUBACKs go out in bursts after each group commit, a few per socket, coalesced into one
     // write by mqtt-packet's cork; with Nagle on, a burst waited for the client's delayed ACK
     // of the previous one (up to 40 ms) whenever the client had nothing to send meanwhile
     socket.setNoDelay?.(true);
     // the Remaining Length also holds the topic and packet ids: leave room for a maximal topic
-    return guardPacketSize(socket, this.opts.maxPacketBytes + 65_600, (bytes) => {
-      this.deps.metrics.authRefusals.inc({ action: 'publish', reason: 'packet_too_large' });
-      this.deps.log.warn({ address: socket.remoteAddress, bytes }, 'MQTT packet larger than mqtt.maxPacketBytes: connection closed');
-    });
+    return guardPacketSize(socket, this.opts.maxPacketBytes + 65_600, this.onTooLarge);
   }
 
   private listen(server: Server | ReturnType<typeof createHttpServer>, port: number): Promise<number> {

@@ -153,6 +153,40 @@ describe('sessions follow credentials', () => {
     tool.end(true);
   }, 60_000);
 
+  it('two principals connecting with one client id at the same moment: one session is accepted and stays, the other refused', async () => {
+    // both CONNECTs authenticate at once, so neither finds the other in aedes' clients yet:
+    // the claim made when the first passes is what refuses the second
+    const keys: string[] = [];
+    for (let k = 0; k < 2; k++) keys.push((await gw.api('/api/v1/api-keys', { method: 'POST', json: { name: `racer-${k}`, role: 'integrator' } })).body.token as string);
+    for (let round = 0; round < 8; round++) {
+      const clientId = `race-${round}`;
+      const settled = await Promise.allSettled(keys.map((key) => connect(gw.mqttPort, { username: 'apikey', password: key, clientId })));
+      const won = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      const lost = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as { code?: number }] : []));
+      expect(won, `round ${round}`).toHaveLength(1);
+      expect(lost[0]?.code).toBe(5);
+      const c = counting(won[0]!);
+      await sleep(100);
+      expect(c.closes, `round ${round}`).toBe(0);
+      won[0]!.end(true);
+    }
+    // a claim ends when aedes registers its client: none is left behind per connection
+    await eventually(() => (gw.gateway.broker as unknown as { claims: Map<string, unknown> }).claims.size === 0, 2000);
+  }, 30_000);
+
+  it("keeps no device secret in the broker's memory once the CONNECT is authenticated", async () => {
+    const secret = await provision(gw, 'forgetful');
+    const client = await connect(gw.mqttPort, { username: 'forgetful', password: secret, clientId: 'forgetful' });
+    // mqtt-packet's parser keeps the CONNECT packet for the connection's life (its settings)
+    const held = gw.gateway.broker.aedes as unknown as { clients: Record<string, { _parser: { settings: { username?: string; password?: Buffer } } }> };
+    const settings = held.clients.forgetful!._parser.settings;
+    expect(settings.username).toBe('forgetful');
+    expect(settings.password).toBeUndefined();
+    await publish(client, 'devices/forgetful/up', '{"ph":7.1}');
+    expect((await gw.api('/api/v1/devices/forgetful/latest')).body.readings.ph.value).toBe(7.1);
+    client.end(true);
+  });
+
   it('closes a device session within 1 s of rotation and of deletion; its old secret is refused', async () => {
     const secret = await provision(gw, 'rot-dev');
     const client = await connect(gw.mqttPort, { username: 'rot-dev', password: secret, clientId: 'rot-dev' });
