@@ -203,16 +203,15 @@ export class EmbeddedBroker {
     if (holder && principalKey(holder) !== key) return `client id ${clientId} is held by another principal`;
     // between a CONNECT passing here and aedes registering the client, the id is claimed
     const claim = this.claims.get(clientId);
-    if (claim && !this.claimHolds(claim)) this.claims.delete(clientId);
-    else if (claim && claim.key !== key) return `client id ${clientId} is being taken by another principal`;
+    if (claim && claim.key !== key && this.claimHolds(claim)) return `client id ${clientId} is being taken by another principal`;
     return undefined;
   }
 
   /**
    * Claims end when aedes registers their client ('client' event), when its connection is
    * gone, or after CLAIM_MS; without a listener or a timer per connection (those were ~0.5 kB
-   * of every connected device's memory): ended claims are dropped when looked up, and all of
-   * them at most once a second when a new one is made.
+   * of every connected device's memory): an ended claim refuses nobody, is replaced by the
+   * next claim of its id, and is dropped in a sweep at most once a second when a claim is made.
    */
   private readonly claims = new Map<string, { key: string; client: GatewayClient; until: number }>();
   private nextClaimSweep = 0;
