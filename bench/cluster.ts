@@ -382,7 +382,7 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
     if (profRoot) await new Promise((r) => setTimeout(r, 1500));
     await stopProc(single.proc);
     const db = new Database(join(single.dataDir, 'gateway.db'), { readonly: true });
-    const sStored = new Map((db.prepare('SELECT device_id, count(DISTINCT ts) AS n FROM readings WHERE device_id LIKE ? GROUP BY device_id').all(`${tag}-0%`) as Array<{ device_id: string; n: number }>).map((r) => [r.device_id, r.n]));
+    const sStored = new Map((db.prepare('SELECT device_id, count(DISTINCT ts) AS n FROM readings_all WHERE device_id LIKE ? GROUP BY device_id').all(`${tag}-0%`) as Array<{ device_id: string; n: number }>).map((r) => [r.device_id, r.n]));
     db.close();
     const singleNode = {
       store: 'sqlite',

@@ -473,7 +473,7 @@ async function main() {
   await new Promise((r) => gw.proc.once('exit', r));
 
   const db = new Database(join(dataDir, 'gateway.db'), { readonly: true });
-  const stored = new Map<string, number>((db.prepare("SELECT device_id, count(*) AS n FROM readings WHERE device_id LIKE 'bench-0%' GROUP BY device_id").all() as Array<{ device_id: string; n: number }>).map((r) => [r.device_id, r.n]));
+  const stored = new Map<string, number>((db.prepare("SELECT device_id, count(*) AS n FROM readings_all WHERE device_id LIKE 'bench-0%' GROUP BY device_id").all() as Array<{ device_id: string; n: number }>).map((r) => [r.device_id, r.n]));
   db.close();
   let lost = 0;
   devices.forEach((d, i) => { lost += Math.max(0, perDeviceAcked[i]! - (stored.get(d.username!) ?? 0)); });
@@ -643,7 +643,7 @@ async function connectionsMode(o: ConnectionsOptions) {
   gw.proc.kill('SIGTERM');
   await waitExit(gw.proc);
   const db = new Database(join(dataDir, 'gateway.db'), { readonly: true });
-  const stored = (db.prepare("SELECT count(*) AS n FROM readings WHERE device_id LIKE 'conn-%'").get() as { n: number }).n;
+  const stored = (db.prepare("SELECT count(*) AS n FROM readings_all WHERE device_id LIKE 'conn-%'").get() as { n: number }).n;
   db.close();
   rmSync(dataDir, { recursive: true, force: true });
 

@@ -336,6 +336,26 @@ export const MIGRATIONS: Array<[name: string, sql: string]> = [
   ALTER TABLE rollups ADD COLUMN first_ts INTEGER;
   ALTER TABLE rollups ADD COLUMN last_ts INTEGER;
   `],
+  // the group commit appends to a small table in the same key order and moves it into
+  // readings a slice at a time (storage/recent-readings.mjs): a commit then rewrites a few
+  // hundred pages instead of one readings leaf page per busy series. Reads go through
+  // readings_all, where a row of readings_recent (the later write) replaces one of readings.
+  ['007-readings-recent', `
+  CREATE TABLE readings_recent (
+    device_id TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    value ANY,
+    received_at INTEGER NOT NULL,
+    quality INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (device_id, metric, ts)
+  ) WITHOUT ROWID, STRICT;
+  CREATE VIEW readings_all AS
+    SELECT device_id, metric, ts, value, received_at, quality FROM readings_recent
+    UNION ALL
+    SELECT device_id, metric, ts, value, received_at, quality FROM readings AS r
+    WHERE NOT EXISTS (SELECT 1 FROM readings_recent AS x WHERE x.device_id = r.device_id AND x.metric = r.metric AND x.ts = r.ts);
+  `],
 ];
 
 export interface OpenOptions {

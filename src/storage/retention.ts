@@ -129,8 +129,13 @@ export class Retention {
       // never delete raw readings the rollups do not cover yet
       rawCutoff = Math.min(rawCutoff, hourEnd, dayEnd);
       const del = this.db.prepare('DELETE FROM readings WHERE device_id = ? AND metric = ? AND ts < ?');
+      // a late reading may wait in the small table the group commit appends to (recent-readings.mjs)
+      const delRecent = this.db.prepare('DELETE FROM readings_recent WHERE device_id = ? AND metric = ? AND ts < ?');
       // one short transaction per series: the ingest writer is never locked out for long
-      for (const s of all) report.rawDeleted += del.run(s.device_id, s.metric, rawCutoff).changes;
+      for (const s of all) {
+        report.rawDeleted += del.run(s.device_id, s.metric, rawCutoff).changes;
+        report.rawDeleted += delRecent.run(s.device_id, s.metric, rawCutoff).changes;
+      }
       report.rollupsDeleted += this.db.prepare("DELETE FROM rollups WHERE period = '1h' AND bucket < ?").run(now - this.cfg.hourlyDays * DAY).changes;
       report.rollupsDeleted += this.db.prepare("DELETE FROM rollups WHERE period = '1d' AND bucket < ?").run(now - this.cfg.dailyDays * DAY).changes;
     }
@@ -150,7 +155,7 @@ export class Retention {
     const done = this.kvGet(key);
     const start = done === undefined ? -8.64e15 : this.bucketOf(period, done - LOOKBACK_MS);
     if (start >= end) return 0;
-    const scan = this.db.prepare('SELECT ts, value FROM readings WHERE device_id = ? AND metric = ? AND ts >= ? AND ts < ? AND quality = 0 ORDER BY ts');
+    const scan = this.db.prepare('SELECT ts, value FROM readings_all WHERE device_id = ? AND metric = ? AND ts >= ? AND ts < ? AND quality = 0 ORDER BY ts');
     const upsert = this.db.prepare(`INSERT INTO rollups (period, device_id, metric, bucket, count, sum, min, max, first, last, first_ts, last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (period, device_id, metric, bucket) DO UPDATE SET count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max, first = excluded.first, last = excluded.last,
       first_ts = excluded.first_ts, last_ts = excluded.last_ts`);

@@ -12,6 +12,7 @@ import type { Reading } from '../core/types.js';
 import { metricDef } from '../core/vocabulary.js';
 import type { DeadLetter } from '../core/types.js';
 import { BatchPacker } from './packed-batch.js';
+import { RECENT_CONFLICT as LAST_WRITE_WINS, recentMover } from './recent-readings.mjs';
 import { accumulate, merge, splitHistory, type HistorySettings } from './backfill.js';
 import { StoreDataError, isSqliteDataError, type EventQuery, type LatestValue, type Readiness, type RollupPoint, type RollupQuery, type SeriesQuery, type StoredEvent, type StoredPoint, type TelemetryStore, type WriteBatch } from './telemetry-store.js';
 
@@ -99,7 +100,6 @@ export function oldestCut(rows: ReadonlyArray<{ id: number; size: number }>, ove
  * InfluxDB's own points do, so /telemetry, /latest and the rollups agree on every store.
  * A redelivered duplicate rewrites the same row: stored once.
  */
-const LAST_WRITE_WINS = 'ON CONFLICT (device_id, metric, ts) DO UPDATE SET value = excluded.value, received_at = excluded.received_at, quality = excluded.quality';
 
 const quality = (q: number): 'ok' | 'out_of_range' => (q === 1 ? 'out_of_range' : 'ok');
 
@@ -160,19 +160,20 @@ export class SqliteTelemetryStore implements TelemetryStore {
       }
     });
     this.stmt = {
-      reading: db.prepare(`INSERT INTO readings (device_id, metric, ts, value, received_at, quality) VALUES (?, ?, ?, ?, ?, ?) ${LAST_WRITE_WINS}`),
+      reading: db.prepare(`INSERT INTO readings_recent (device_id, metric, ts, value, received_at, quality) VALUES (?, ?, ?, ?, ?, ?) ${LAST_WRITE_WINS}`),
       latest: db.prepare(`INSERT INTO latest (device_id, metric, ts, value, quality) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (device_id, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value, quality = excluded.quality
         WHERE excluded.ts >= latest.ts`),
       event: db.prepare('INSERT INTO events (device_id, type, ts, data) VALUES (?, ?, ?, ?) ON CONFLICT (device_id, type, ts) DO UPDATE SET data = excluded.data'),
       dead: db.prepare(INSERT_DEAD_LETTER),
       seen: db.prepare('UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL OR last_seen < ?)'),
-      series: db.prepare('SELECT ts, value, quality FROM readings WHERE device_id = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?'),
-      scan: db.prepare('SELECT ts, value, quality FROM readings WHERE device_id = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts'),
-      previous: db.prepare('SELECT ts, value, quality FROM readings WHERE device_id = ? AND metric = ? AND ts < ? AND quality = 0 ORDER BY ts DESC LIMIT 1'),
+      series: db.prepare('SELECT ts, value, quality FROM readings_all WHERE device_id = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?'),
+      scan: db.prepare('SELECT ts, value, quality FROM readings_all WHERE device_id = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts'),
+      previous: db.prepare('SELECT ts, value, quality FROM readings_all WHERE device_id = ? AND metric = ? AND ts < ? AND quality = 0 ORDER BY ts DESC LIMIT 1'),
       latestOf: db.prepare('SELECT metric, ts, value, quality FROM latest WHERE device_id = ?'),
     };
-    const readingsChunk = db.prepare(`INSERT INTO readings (device_id, metric, ts, value, received_at, quality) VALUES ${Array(CHUNK).fill('(?, ?, ?, ?, ?, ?)').join(', ')} ${LAST_WRITE_WINS}`);
+    const readingsChunk = db.prepare(`INSERT INTO readings_recent (device_id, metric, ts, value, received_at, quality) VALUES ${Array(CHUNK).fill('(?, ?, ?, ?, ?, ?)').join(', ')} ${LAST_WRITE_WINS}`);
+    const mover = recentMover(db);
     this.writeTx = writeTransaction(db, (batch: WriteBatch): number => {
       const s = this.stmt;
       const rs = batch.readings;
@@ -191,6 +192,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
         const r = rs[i]!;
         s.reading.run(r.deviceId, r.metric, r.ts, toSql(r.value), r.receivedAt, r.quality === 'out_of_range' ? 1 : 0);
       }
+      if (rs.length > 0) mover.afterInsert(rs.length);
       // latest: only the newest value per (device, metric) of the batch
       const newest = new Map<string, Reading>();
       for (const r of rs) {

@@ -4,6 +4,7 @@
 // the same way under tsx, vitest and a compiled build.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { RECENT_CONFLICT, recentMover } from './recent-readings.mjs';
 
 const CHUNK = 64;
 /** [last committed batch id mod 2^31, dead letters it evicted] (SqliteTelemetryStore.done) */
@@ -41,9 +42,9 @@ function runRows(st, count, fill) {
   for (; i < count; i++) { fill(st.row, 0, i); st.one.run(st.row); }
 }
 
-// the same last-write-wins rule as sqlite-telemetry.ts (LAST_WRITE_WINS)
-const readingRows = rowStatements((v) => `INSERT INTO readings (device_id, metric, ts, value, received_at, quality) VALUES ${v}
-  ON CONFLICT (device_id, metric, ts) DO UPDATE SET value = excluded.value, received_at = excluded.received_at, quality = excluded.quality`, 6);
+// into the small table in key order, moved into readings a slice at a time (recent-readings.mjs)
+const readingRows = rowStatements((v) => `INSERT INTO readings_recent (device_id, metric, ts, value, received_at, quality) VALUES ${v} ${RECENT_CONFLICT}`, 6);
+const mover = recentMover(db);
 const latestRows = rowStatements((v) => `INSERT INTO latest (device_id, metric, ts, value, quality) VALUES ${v}
   ON CONFLICT (device_id, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value, quality = excluded.quality WHERE excluded.ts >= latest.ts`, 5);
 // VALUES columns are column1 = device id, column2 = time
@@ -109,6 +110,7 @@ const write = db.transaction((msg) => {
     const cur = newest.get(key);
     if (cur === undefined || f[k] >= f[cur]) newest.set(key, k);
   }
+  if (n > 0) mover.afterInsert(n);
   const latest = [...newest.values()];
   runRows(latestRows, latest.length, (a, o, j) => {
     const k = latest[j];

@@ -30,7 +30,7 @@ let seq = 0;
 beforeAll(async () => {
   dir = tempDir('gw-committer-fuzz-');
   db = openDatabase({ dataDir: dir, synchronous: 'normal' });
-  db.exec(`CREATE TRIGGER refuse_poison BEFORE INSERT ON readings WHEN NEW.value = ${REFUSED_VALUE}
+  db.exec(`CREATE TRIGGER refuse_poison BEFORE INSERT ON readings_recent WHEN NEW.value = ${REFUSED_VALUE}
     BEGIN SELECT RAISE(ABORT, 'value refused by a store constraint'); END`);
   store = new SqliteTelemetryStore(db, { file: join(dir, 'gateway.db'), synchronous: 'normal' });
   await store.start();
@@ -94,7 +94,7 @@ describe('group commit with hostile neighbours', () => {
         expect(acks.size).toBe(kinds.length);
         for (const [i, kind] of kinds.entries()) {
           const id = `fz-${run}-${i}`;
-          const stored = db.prepare('SELECT ts, value FROM readings WHERE device_id = ? ORDER BY ts').all(id) as Array<{ ts: number; value: number }>;
+          const stored = db.prepare('SELECT ts, value FROM readings_all WHERE device_id = ? ORDER BY ts').all(id) as Array<{ ts: number; value: number }>;
           const events = db.prepare('SELECT ts FROM events WHERE device_id = ?').all(id);
           const dead = db.prepare('SELECT reason, payload FROM dead_letters WHERE device_id = ?').all(id) as Array<{ reason: string; payload: Buffer }>;
           if (kind === 'valid') {

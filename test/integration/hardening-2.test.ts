@@ -37,7 +37,7 @@ describe('poison pill: messages that decode but cannot be stored', () => {
   beforeAll(async () => {
     gw = await startGateway();
     // a store-side constraint checkEntry cannot know: the committer must find the message by bisection
-    gw.gateway.db.exec(`CREATE TRIGGER refuse_666 BEFORE INSERT ON readings WHEN NEW.value = 6.66
+    gw.gateway.db.exec(`CREATE TRIGGER refuse_666 BEFORE INSERT ON readings_recent WHEN NEW.value = 6.66
       BEGIN SELECT RAISE(ABORT, 'value refused by a store constraint'); END`);
   });
   afterAll(async () => gw?.stop());
@@ -94,7 +94,7 @@ describe('poison pill: messages that decode but cannot be stored', () => {
     expect(victimAcked).toBe(victimSent);
     expect(probes.length).toBeGreaterThan(10);
     expect(probes.every((s) => s === 200), `readyz: ${probes.join(',')}`).toBe(true);
-    const stored = gw.gateway.db.prepare("SELECT count(*) FROM readings WHERE device_id = 'victim'").pluck().get();
+    const stored = gw.gateway.db.prepare("SELECT count(*) FROM readings_all WHERE device_id = 'victim'").pluck().get();
     expect(stored).toBe(victimSent);
     // every poison message: one dead letter with a reason, nothing stored
     const dead = (await gw.api('/api/v1/dead-letters?device=poisoner&limit=1000')).body.items as Array<{ reason: string; payloadBase64: string }>;
@@ -105,7 +105,7 @@ describe('poison pill: messages that decode but cannot be stored', () => {
     expect(reasons.get(POISON[2]!)).toMatch(/^clock_skew: ph ts/);
     expect(reasons.get(POISON[3]!)).toMatch(/^clock_skew: ph ts 9999-12-31/);
     expect(reasons.get(POISON[4]!)).toMatch(/does not exist/);
-    expect(gw.gateway.db.prepare("SELECT count(*) FROM readings WHERE device_id = 'poisoner'").pluck().get()).toBe(0);
+    expect(gw.gateway.db.prepare("SELECT count(*) FROM readings_all WHERE device_id = 'poisoner'").pluck().get()).toBe(0);
     victim.end(true);
     poisoner.end(true);
   }, 30_000);
@@ -199,7 +199,7 @@ describe('sessions follow credentials', () => {
     // publishing on the old session after rotation stores nothing
     client.publish('devices/rot-dev/up', '{"ph":9.9}', { qos: 1 });
     await sleep(200);
-    expect(gw.gateway.db.prepare("SELECT count(*) FROM readings WHERE device_id = 'rot-dev'").pluck().get()).toBe(0);
+    expect(gw.gateway.db.prepare("SELECT count(*) FROM readings_all WHERE device_id = 'rot-dev'").pluck().get()).toBe(0);
     await expect(connect(gw.mqttPort, { username: 'rot-dev', password: secret })).rejects.toMatchObject({ code: 4 });
     const fresh = await connect(gw.mqttPort, { username: 'rot-dev', password: rot.body.password ?? rot.body.credentials?.password, clientId: 'rot-dev' });
     const gone = new Promise<number>((resolve) => fresh.once('close', () => resolve(Date.now())));

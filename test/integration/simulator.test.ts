@@ -38,7 +38,7 @@ describe('fleet simulator', () => {
     expect(dead, JSON.stringify(reasons)).toBe(stats.garbage);
     expect(decoded + dead).toBe(stats.sent);
     expect(sum('gateway_messages_dead_lettered_total')).toBe(dead);
-    const readings = (gw.gateway.db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n;
+    const readings = (gw.gateway.db.prepare('SELECT count(*) AS n FROM readings_all').get() as { n: number }).n;
     expect(readings).toBeGreaterThan(decoded);
     const summary = await gw.api('/api/v1/sites/jiangnan/sim-garden/summary');
     expect(summary.body.devices.total).toBe(200);

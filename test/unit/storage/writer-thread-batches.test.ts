@@ -66,7 +66,7 @@ function batchOf(b: number, size = 150): WriteBatch {
 }
 
 const dump = (db: Db) => ({
-  readings: db.prepare('SELECT device_id, metric, ts, value, typeof(value) AS t, received_at, quality FROM readings ORDER BY device_id, metric, ts').all(),
+  readings: db.prepare('SELECT device_id, metric, ts, value, typeof(value) AS t, received_at, quality FROM readings_all ORDER BY device_id, metric, ts').all(),
   latest: db.prepare('SELECT device_id, metric, ts, value, typeof(value) AS t, quality FROM latest ORDER BY device_id, metric').all(),
   events: db.prepare('SELECT device_id, type, ts, data FROM events ORDER BY device_id, type, ts').all(),
   dead: db.prepare('SELECT ts, topic, reason, payload FROM dead_letters ORDER BY id').all(),
@@ -107,10 +107,10 @@ describe('packed batches on the writer thread', () => {
     // microtasks only (the promise chain to the caller), no macrotask: the writer's message is still undispatched
     for (let i = 0; i < 20 && !settled; i++) await Promise.resolve();
     expect(settled).toBe(true);
-    expect(threaded.db.prepare('SELECT count(*) AS n FROM readings WHERE ts >= ?').get(T0 + 900 * 100_000)).toEqual({ n: 150 });
+    expect(threaded.db.prepare('SELECT count(*) AS n FROM readings_all WHERE ts >= ?').get(T0 + 900 * 100_000)).toEqual({ n: 150 });
     await committed;
     // the answer, dispatched later, settles nothing twice; the next commit goes the usual way
     await threaded.store.commit(batchOf(901));
-    expect(threaded.db.prepare('SELECT count(*) AS n FROM readings WHERE ts >= ?').get(T0 + 901 * 100_000)).toEqual({ n: 150 });
+    expect(threaded.db.prepare('SELECT count(*) AS n FROM readings_all WHERE ts >= ?').get(T0 + 901 * 100_000)).toEqual({ n: 150 });
   });
 });

@@ -1,0 +1,7 @@
+import type { Database } from 'better-sqlite3';
+
+export const RECENT_CONFLICT: string;
+export function recentMover(db: Database): {
+  afterInsert(inserted: number): number;
+  readonly failures: { count: number; last: unknown };
+};
