@@ -9,7 +9,12 @@
 // replaces the readings row with the same key: last write wins as before. Plain JavaScript,
 // shared by the writer thread (sqlite-writer.worker.mjs) and the main connection.
 
-/** the same last-write-wins rule as sqlite-telemetry.ts (LAST_WRITE_WINS) */
+/**
+ * One rule for a repeated (device, metric, ts) with another value: the last write wins, as
+ * InfluxDB's own points do, so /telemetry, /latest and the rollups agree on every store.
+ * A redelivered duplicate rewrites the same row: stored once. Both the insert into
+ * readings_recent and the move into readings use it (sqlite-telemetry.ts imports it too).
+ */
 export const RECENT_CONFLICT = 'ON CONFLICT (device_id, metric, ts) DO UPDATE SET value = excluded.value, received_at = excluded.received_at, quality = excluded.quality';
 
 /**
@@ -53,11 +58,7 @@ export function recentMover(db) {
   let keep = 0;
   let commits = 0;
   let cursor = '';
-  let failures = 0;
-  let lastFailure;
   return {
-    /** devices whose move readings refused so far, and the last refusal */
-    get failures() { return { count: failures, last: lastFailure }; },
     afterInsert(inserted) {
       // an upsert of a key already there counts as a row: an overestimate, corrected below
       rows += inserted;
@@ -73,9 +74,8 @@ export function recentMover(db) {
         for (const device of (hi === undefined ? devicesRest.all(cursor) : devicesTo.all(cursor, hi))) {
           try {
             moved += moveSlice(lo, device);
-          } catch (err) {
-            failures++;
-            lastFailure = err;
+          } catch {
+            // stays in readings_recent, read through readings_all; tried again on the next pass
           }
           lo = device;
         }

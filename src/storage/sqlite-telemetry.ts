@@ -95,12 +95,6 @@ export function oldestCut(rows: ReadonlyArray<{ id: number; size: number }>, ove
   return { cut, over, evicted };
 }
 
-/**
- * One rule for a repeated (device, metric, ts) with another value: the last write wins, as
- * InfluxDB's own points do, so /telemetry, /latest and the rollups agree on every store.
- * A redelivered duplicate rewrites the same row: stored once.
- */
-
 const quality = (q: number): 'ok' | 'out_of_range' => (q === 1 ? 'out_of_range' : 'ok');
 
 export class SqliteTelemetryStore implements TelemetryStore {
