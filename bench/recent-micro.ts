@@ -63,7 +63,7 @@ times.sort((a, b) => a - b);
 const mean = times.reduce((a, b) => a + b, 0) / times.length;
 const recent = db.prepare('SELECT count(*) FROM readings_recent').pluck().get();
 process.stdout.write(`${mode}: ${DEVICES} devices, ${BATCH} messages x ${METRICS.length} readings per commit, ${HIST} rows per series before: `
-  + `${mean.toFixed(2)} ms per commit (p90 ${times[Math.floor(times.length * 0.9)]!.toFixed(1)}, max ${times[times.length - 1]!.toFixed(1)})`
+  + `${mean.toFixed(2)} ms per commit (p90 ${times[Math.floor(times.length * 0.9)]!.toFixed(1)}, p99 ${times[Math.floor(times.length * 0.99)]!.toFixed(1)}, max ${times[times.length - 1]!.toFixed(1)})`
   + `${FRAMES ? `, ${(pages / times.length).toFixed(0)} WAL pages per commit` : ''}; readings_recent ${recent} rows\n`);
 db.close();
 rmSync(dir, { recursive: true, force: true });
