@@ -167,7 +167,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
       latestOf: db.prepare('SELECT metric, ts, value, quality FROM latest WHERE device_id = ?'),
     };
     const readingsChunk = db.prepare(`INSERT INTO readings_recent (device_id, metric, ts, value, received_at, quality) VALUES ${Array(CHUNK).fill('(?, ?, ?, ?, ?, ?)').join(', ')} ${LAST_WRITE_WINS}`);
-    const mover = recentMover(db);
+    // made on first use: with the writer thread, readings never reach this connection and the
+    // thread's own mover is the only one walking readings_recent
+    let mover: ReturnType<typeof recentMover> | undefined;
     this.writeTx = writeTransaction(db, (batch: WriteBatch): number => {
       const s = this.stmt;
       const rs = batch.readings;
@@ -186,7 +188,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
         const r = rs[i]!;
         s.reading.run(r.deviceId, r.metric, r.ts, toSql(r.value), r.receivedAt, r.quality === 'out_of_range' ? 1 : 0);
       }
-      if (rs.length > 0) mover.afterInsert(rs.length);
+      if (rs.length > 0) (mover ??= recentMover(db)).afterInsert(rs.length);
       // latest: only the newest value per (device, metric) of the batch
       const newest = new Map<string, Reading>();
       for (const r of rs) {
