@@ -6,7 +6,10 @@
  * turn (the open loop's shape), after `history` rows per series. Prints the mean, p90 and
  * max ms per commit (WAL checkpoints included, at the gateway's wal_autocheckpoint) and, with
  * FRAMES=1, the WAL pages each commit wrote (checkpoints then run outside the timing).
+ * CKPT_MS=<ms> runs the gateway's checkpoint thread beside the commits (the commits' own
+ * auto-checkpoint stays the backstop, as in the gateway); GAP=<ms> idles between commits.
  */
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +27,15 @@ const dir = mkdtempSync(join(tmpdir(), 'gw-recent-micro-'));
 const db = openDatabase({ dataDir: dir, synchronous: 'full' });
 db.pragma('cache_size = -16000'); // the writer thread's (sqlite-writer.worker.mjs)
 if (FRAMES) db.pragma('wal_autocheckpoint = 0');
+// CKPT_MS=<ms>: the gateway's checkpoint thread beside the commits (src/storage/sqlite-checkpoint.worker.mjs)
+const CKPT_MS = Number(process.env.CKPT_MS ?? 0);
+// GAP=<ms>: idle time between commits, as in the open loop (the writer thread waits for the next batch)
+const GAP = Number(process.env.GAP ?? 0);
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+const { Worker } = await import('node:worker_threads');
+const checkpointer = CKPT_MS > 0
+  ? new Worker(new URL('../src/storage/sqlite-checkpoint.worker.mjs', import.meta.url), { workerData: { file: join(dir, 'gateway.db'), everyMs: CKPT_MS } })
+  : undefined;
 const METRICS = ['ph', 'turbidity_ntu', 'chlorine_mg_l'];
 const id = (d: number) => `bench-${String(d).padStart(5, '0')}`;
 const base = Date.parse('2025-01-01T00:00:00Z');
@@ -56,6 +68,7 @@ for (let b = 0; b < N; b++) {
   if (mode === 'recent') mover.afterInsert(BATCH * METRICS.length);
   db.exec('COMMIT');
   const dt = performance.now() - t0;
+  if (GAP > 0) Atomics.wait(sleeper, 0, 0, GAP);
   // the second half: the small table has reached its size by then
   if (b >= N / 2) { times.push(dt); if (FRAMES) pages += frames() - f0; }
 }
@@ -65,5 +78,11 @@ const recent = db.prepare('SELECT count(*) FROM readings_recent').pluck().get();
 process.stdout.write(`${mode}: ${DEVICES} devices, ${BATCH} messages x ${METRICS.length} readings per commit, ${HIST} rows per series before: `
   + `${mean.toFixed(2)} ms per commit (p90 ${times[Math.floor(times.length * 0.9)]!.toFixed(1)}, p99 ${times[Math.floor(times.length * 0.99)]!.toFixed(1)}, max ${times[times.length - 1]!.toFixed(1)})`
   + `${FRAMES ? `, ${(pages / times.length).toFixed(0)} WAL pages per commit` : ''}; readings_recent ${recent} rows\n`);
+if (checkpointer) {
+  checkpointer.postMessage({ type: 'stats' });
+  const [m] = await once(checkpointer, 'message') as [{ stats: unknown }];
+  process.stdout.write(`checkpoint thread: ${JSON.stringify(m.stats)}\n`);
+  await checkpointer.terminate();
+}
 db.close();
 rmSync(dir, { recursive: true, force: true });

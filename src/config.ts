@@ -117,6 +117,12 @@ export const ConfigSchema = z.strictObject({
       synchronous: z.enum(['full', 'normal']).default('full'),
       /** commit in a worker thread, so a transaction and its fsync do not block ingest */
       writerThread: z.boolean().default(true),
+      /**
+       * with the writer thread: a PASSIVE WAL checkpoint this often, in a thread of its own, so
+       * that the checkpoint is not in a commit's time (and so in its PUBACKs'); 0: the
+       * committing connection checkpoints, as SQLite does by default
+       */
+      checkpointEveryMs: z.number().int().min(0).max(60_000).default(50),
     }).prefault({}),
     influx: z.strictObject({
       url: z.url().default('http://127.0.0.1:8086'),

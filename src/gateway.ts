@@ -284,7 +284,7 @@ export class Gateway {
     const { config } = this;
     if (config.store.type === 'sqlite') {
       return new SqliteTelemetryStore(this.db, config.store.sqlite.writerThread
-        ? { file: join(config.dataDir, 'gateway.db'), synchronous: config.store.sqlite.synchronous } : undefined,
+        ? { file: join(config.dataDir, 'gateway.db'), synchronous: config.store.sqlite.synchronous, checkpointEveryMs: config.store.sqlite.checkpointEveryMs } : undefined,
       {
         deadLetters: config.ingest.deadLetters, onEvicted: (n) => this.metrics.deadLettersEvicted.inc(n),
         history: { rawDays: config.retention.rawDays, hourlyDays: config.retention.hourlyDays, dailyDays: config.retention.dailyDays, timezone: config.retention.timezone, clock: this.clock },

@@ -105,6 +105,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private readonly limits: DeadLetterLimits;
 
   private worker: Worker | undefined;
+  /** PASSIVE WAL checkpoints beside the writer (sqlite-checkpoint.worker.mjs) */
+  private checkpointer: Worker | undefined;
+  private checkpointerError: string | undefined;
   private readonly packer: BatchPacker;
   /**
    * [id of the last batch the writer committed (mod 2^31), dead letters it evicted]: the
@@ -131,7 +134,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   constructor(
     private readonly db: Db,
-    private readonly writer?: { file: string; synchronous: 'full' | 'normal' },
+    private readonly writer?: { file: string; synchronous: 'full' | 'normal'; checkpointEveryMs?: number },
     private readonly opts: { deadLetters?: DeadLetterLimits; onEvicted?: (n: number) => void; history?: HistorySettings; maxDictionary?: number } = {},
   ) {
     this.packer = new BatchPacker(opts.maxDictionary);
@@ -207,7 +210,15 @@ export class SqliteTelemetryStore implements TelemetryStore {
   async start(): Promise<void> {
     if (!this.writer) return;
     Atomics.store(this.done, 0, -1);
-    const worker = new Worker(new URL('./sqlite-writer.worker.mjs', import.meta.url), { workerData: { ...this.writer, done: this.done } });
+    const { checkpointEveryMs = 0, ...writer } = this.writer;
+    const worker = new Worker(new URL('./sqlite-writer.worker.mjs', import.meta.url), { workerData: { ...writer, done: this.done } });
+    if (checkpointEveryMs > 0) {
+      const ck = new Worker(new URL('./sqlite-checkpoint.worker.mjs', import.meta.url), { workerData: { file: writer.file, everyMs: checkpointEveryMs } });
+      // a checkpointer that fails leaves the writer's own checkpoints, as without it
+      ck.on('error', (err) => { this.checkpointerError = err.message; if (this.checkpointer === ck) this.checkpointer = undefined; });
+      ck.unref();
+      this.checkpointer = ck;
+    }
     worker.on('message', (msg: { id?: number; error?: string; code?: string; data?: boolean; evicted?: number }) => {
       if (msg.id === undefined) return;
       const w = this.waiting.get(msg.id);
@@ -411,7 +422,34 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return this.lastError ? { ok: false, reason: `sqlite write failed: ${this.lastError}` } : { ok: true };
   }
 
+  /** what the checkpoint thread has done (undefined without one) */
+  async checkpointStats(): Promise<{ runs: number; busy: number; copiedFrames: number; maxMs: number; lastError?: string } | undefined> {
+    const ck = this.checkpointer;
+    if (!ck) return this.checkpointerError ? { runs: 0, busy: 0, copiedFrames: 0, maxMs: 0, lastError: this.checkpointerError } : undefined;
+    return new Promise((resolve) => {
+      const onMessage = (m: { type?: string; stats?: { runs: number; busy: number; copiedFrames: number; maxMs: number; lastError?: string } }) => {
+        if (m.type !== 'stats') return;
+        ck.off('message', onMessage);
+        resolve(m.stats);
+      };
+      ck.on('message', onMessage);
+      ck.postMessage({ type: 'stats' });
+    });
+  }
+
   async stop(): Promise<void> {
+    const ck = this.checkpointer;
+    this.checkpointer = undefined;
+    if (ck) {
+      // first, so that no checkpoint of its own runs while the writer closes
+      await new Promise<void>((resolve) => {
+        ck.on('message', (m: { type?: string }) => { if (m.type === 'closed') resolve(); });
+        ck.once('exit', () => resolve());
+        ck.once('error', () => resolve());
+        ck.postMessage({ type: 'close' });
+      });
+      await ck.terminate();
+    }
     const worker = this.worker;
     if (!worker) return;
     this.worker = undefined;

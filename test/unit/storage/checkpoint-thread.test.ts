@@ -1,0 +1,111 @@
+/**
+ * With the writer thread, WAL checkpoints run in a thread of their own
+ * (src/storage/sqlite-checkpoint.worker.mjs), not inside the commit that crosses SQLite's
+ * auto-checkpoint threshold. What shows it from outside: the database file itself, copied
+ * without its WAL, holds what was committed once the thread has run, although no commit
+ * reached the writer's threshold; without the thread it holds none of it.
+ * On a real SQLite file, through the store's own commits.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openDatabase, type Db } from '../../../src/storage/database.js';
+import { SqliteTelemetryStore } from '../../../src/storage/sqlite-telemetry.js';
+import type { Reading } from '../../../src/core/types.js';
+import { tempDir } from '../../helpers/gateway.js';
+
+const T0 = Date.parse('2026-11-01T00:00:00Z');
+interface Side { dir: string; db: Db; store: SqliteTelemetryStore; stopped?: boolean }
+const sides: Side[] = [];
+
+async function open(checkpointEveryMs: number): Promise<Side> {
+  const dir = tempDir('gw-ckpt-');
+  const db = openDatabase({ dataDir: dir, synchronous: 'full' });
+  // the schema into the database file, so that a copy of the file alone can be read
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const store = new SqliteTelemetryStore(db, { file: join(dir, 'gateway.db'), synchronous: 'full', checkpointEveryMs });
+  await store.start();
+  const side: Side = { dir, db, store };
+  sides.push(side);
+  return side;
+}
+afterEach(async () => {
+  for (const s of sides.splice(0)) {
+    if (!s.stopped) await s.store.stop();
+    s.db.close();
+    rmSync(s.dir, { recursive: true, force: true });
+  }
+});
+
+const reading = (d: number, t: number): Reading => ({ deviceId: `bin-${d}`, metric: 'fill_pct', value: (d + t) % 100, unit: '%', ts: T0 + t * 1000, receivedAt: T0 + t * 1000, quality: 'ok' });
+
+async function commitSteps(s: Side, devices: number, steps: number): Promise<number> {
+  for (let t = 0; t < steps; t++) {
+    const readings: Reading[] = [];
+    for (let d = 0; d < devices; d++) readings.push(reading(d, t));
+    await s.store.commit({ readings, events: [], deadLetters: [], seen: new Map() });
+  }
+  return devices * steps;
+}
+
+/** readings in the database file alone: what checkpoints have copied out of the WAL */
+function readingsInMainFile(s: Side): number {
+  const copy = tempDir('gw-ckpt-copy-');
+  try {
+    copyFileSync(join(s.dir, 'gateway.db'), join(copy, 'alone.db'));
+    expect(existsSync(join(copy, 'alone.db-wal'))).toBe(false);
+    const db = new Database(join(copy, 'alone.db'), { readonly: true });
+    try { return db.prepare('SELECT count(*) FROM readings_all').pluck().get() as number; } finally { db.close(); }
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+}
+
+async function until(what: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await what())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('WAL checkpoints beside the writer thread', () => {
+  it('copies what was committed into the database file without a commit checkpointing', async () => {
+    const s = await open(20);
+    const n = await commitSteps(s, 200, 10);
+    expect(n).toBe(2000);
+    // a few hundred WAL frames: far below the writer's own threshold of 10 000
+    await until(async () => ((await s.store.checkpointStats())?.copiedFrames ?? 0) > 0);
+    await until(async () => readingsInMainFile(s) === n);
+    const stats = (await s.store.checkpointStats())!;
+    expect(stats.runs).toBeGreaterThan(0);
+    expect(stats.lastError).toBeUndefined();
+    // and the store reads everything, as without the thread
+    expect(s.db.prepare('SELECT count(*) FROM readings_all').pluck().get()).toBe(n);
+  });
+
+  it('without the thread the commits leave the database file as it was (the WAL holds them)', async () => {
+    const s = await open(0);
+    await commitSteps(s, 200, 10);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await s.store.checkpointStats()).toBeUndefined();
+    expect(readingsInMainFile(s)).toBe(0);
+  });
+
+  it('stops with the store, and commits made after a stop and restart are durable', async () => {
+    const s = await open(20);
+    await commitSteps(s, 50, 4);
+    await s.store.stop();
+    s.stopped = true;
+    expect(await s.store.checkpointStats()).toBeUndefined();
+    const again = new SqliteTelemetryStore(s.db, { file: join(s.dir, 'gateway.db'), synchronous: 'full', checkpointEveryMs: 20 });
+    await again.start();
+    try {
+      await again.commit({ readings: [reading(999, 1)], events: [], deadLetters: [], seen: new Map() });
+      await until(async () => readingsInMainFile(s) === 201);
+    } finally {
+      await again.stop();
+    }
+  });
+});
