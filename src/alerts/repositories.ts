@@ -63,4 +63,10 @@ export interface AlertRepositories {
   silences: SilenceRepository;
   /** runs fn atomically (alerts and whatever else the caller writes alongside them) */
   transaction(fn: () => void): void;
+  /**
+   * runs fn atomically like transaction(), but opens the transaction only when fn first calls
+   * `write()`, before its first write: a group commit's evaluation seldom writes an alert, and
+   * an empty transaction still takes the write lock and costs a BEGIN and a COMMIT
+   */
+  transactionOnWrite?(fn: (write: () => void) => void): void;
 }

@@ -301,12 +301,19 @@ export class AlertService {
    * opens, updates or resolves, instead of one each on the event loop) and announces the
    * changes (SSE, MQTT, webhook pump) only after it has committed.
    */
-  private inBatch(fn: () => void): void {
+  private inBatch(fn: () => void, onWrite = false): void {
     if (this.pending) return fn();
     this.pending = [];
     const done = this.pending;
     try {
-      this.repos.transaction(fn);
+      // a group commit's evaluation writes only through save(), which opens the transaction
+      // before its first write; the sweep's writes (the notifier's steps) go other ways too
+      if (onWrite && this.repos.transactionOnWrite) {
+        this.repos.transactionOnWrite((write) => {
+          this.beforeWrite = write;
+          try { fn(); } finally { this.beforeWrite = undefined; }
+        });
+      } else this.repos.transaction(fn);
     } finally {
       this.pending = undefined;
       if (this.gaugeDirty) this.updateGauge();
@@ -314,10 +321,13 @@ export class AlertService {
     for (const [event, a] of done) this.announce(event, a);
   }
 
+  /** inside inBatch(fn, true): opens its transaction (once) before the first write */
+  private beforeWrite: (() => void) | undefined;
+
   /** Post-commit listener: every committed reading and event, in time order per device. */
   onCommitted(entries: Entry[]): void {
     if (this.cluster) return this.evaluateInCluster(entries);
-    this.inBatch(() => this.evaluateEntries(entries));
+    this.inBatch(() => this.evaluateEntries(entries), true);
   }
 
   private evaluateInCluster(entries: Entry[]): void {
@@ -610,6 +620,7 @@ export class AlertService {
   }
 
   private save(a: Alert, event: AlertEvent): void {
+    this.beforeWrite?.();
     this.repos.alerts.save(a);
     // the webhook outbox row is written with the alert, in the same transaction
     if (!a.silenced) this.outbox.enqueue(event, a, JSON.stringify({ event, alert: alertJson(a) }));

@@ -57,8 +57,28 @@ export function sqliteAlertRepositories(db: Db): AlertRepositories {
       else stmt.deleteState.run(c.rule, c.deviceId);
     }
   });
+  const begin = db.prepare('BEGIN IMMEDIATE');
+  const commit = db.prepare('COMMIT');
+  const rollback = db.prepare('ROLLBACK');
   return {
     transaction: (fn) => inTransaction(fn),
+    transactionOnWrite(fn) {
+      // inside a caller's transaction: its atomicity already covers fn
+      if (db.inTransaction) return fn(() => {});
+      let open = false;
+      const write = () => {
+        if (open) return;
+        begin.run();
+        open = true;
+      };
+      try {
+        fn(write);
+      } catch (err) {
+        if (open && db.inTransaction) rollback.run();
+        throw err;
+      }
+      if (open) commit.run();
+    },
     alerts: {
       save: (a) => { stmt.upsert.run({ ...a, value: a.value === null ? null : JSON.stringify(a.value), notes: JSON.stringify(a.notes), silenced: a.silenced ? 1 : 0, escalation: undefined, notifications: undefined }); },
       get: (id) => { const r = stmt.get.get(id) as Row | undefined; return r ? fromRow(r) : undefined; },

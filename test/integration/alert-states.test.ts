@@ -2,6 +2,9 @@
  * Rule states are written by the store's writer thread (AlertService saveStates), off the
  * event loop: they must still be in the database after a graceful stop and drive the rules
  * after a restart, exactly as when they were written on the main connection.
+ * And an alert a group commit opens is written in one transaction with its webhook outbox row
+ * (the transaction opened only before the first write, AlertRepositories.transactionOnWrite):
+ * an outbox that refuses the row leaves no alert row behind.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
@@ -40,6 +43,33 @@ describe('alert rule states through the writer thread', () => {
       expect(alerts[0]).toMatchObject({ status: 'open', value: 4990, threshold: 5000 });
     } finally {
       await gw.stop();
+    }
+  }, 60_000);
+});
+
+describe('an alert and its outbox row, one transaction', () => {
+  it('an outbox insert that fails takes the alert row with it; the next message writes both', async () => {
+    const dir = tempDir('gw-alert-outbox-');
+    const gw = await startGateway({ dataDir: dir, config: { notify: { webhooks: [{ url: 'http://127.0.0.1:9/hook', secret: 'hook-secret' }] } } });
+    const outside = new Database(join(dir, 'gateway.db'));
+    try {
+      const r = await gw.api('/api/v1/devices', { method: 'POST', json: { id: 'bin-tx', model: 'generic.bin-fill', site: 'estate/b1' } });
+      expect(r.status).toBe(201);
+      outside.exec("CREATE TRIGGER outbox_refuses BEFORE INSERT ON webhook_outbox BEGIN SELECT RAISE(ABORT, 'outbox refused'); END");
+      const c = await connect(gw.mqttPort, { username: 'bin-tx', password: r.body.credentials.password as string });
+      // the reading is committed and acknowledged; its alert's transaction fails on the outbox
+      await publish(c, 'devices/bin-tx/up', JSON.stringify({ fill_pct: 95 }));
+      expect(outside.prepare("SELECT count(*) FROM readings_all WHERE device_id = 'bin-tx'").pluck().get()).toBe(1);
+      expect(outside.prepare("SELECT count(*) FROM alerts WHERE device_id = 'bin-tx'").pluck().get()).toBe(0);
+      outside.exec('DROP TRIGGER outbox_refuses');
+      await publish(c, 'devices/bin-tx/up', JSON.stringify({ fill_pct: 96 }));
+      await c.endAsync();
+      expect(outside.prepare("SELECT count(*) FROM alerts WHERE device_id = 'bin-tx' AND rule = 'bin_full' AND status = 'open'").pluck().get()).toBe(1);
+      expect(outside.prepare("SELECT count(*) FROM webhook_outbox WHERE alert_id IN (SELECT id FROM alerts WHERE device_id = 'bin-tx')").pluck().get()).toBeGreaterThanOrEqual(1);
+    } finally {
+      outside.close();
+      await gw.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
 });

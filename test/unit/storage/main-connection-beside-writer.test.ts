@@ -4,6 +4,9 @@
  *   (a stale snapshot, which the busy timeout does not retry) when the writer committed in
  *   between; under load that lost the alert.opened of a re-opened alert (its rows rolled back,
  *   its event never announced). It takes the write lock when it begins (writeTransaction).
+ * A group commit's evaluation seldom writes an alert: it runs in transactionOnWrite, which
+ * takes the lock (BEGIN IMMEDIATE) only before the first write, so a quiet evaluation neither
+ * costs a BEGIN and a COMMIT nor holds the writer thread off.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,5 +56,49 @@ describe('the alerts transaction beside the writer connection', () => {
     })).not.toThrow();
     expect(writerErr).toBe('SQLITE_BUSY');
     expect(repos.alerts.get('01A')?.status).toBe('open');
+  });
+
+  it('an evaluation that writes nothing takes no lock and opens no transaction', () => {
+    const repos = sqliteAlertRepositories(db);
+    repos.transactionOnWrite!(() => {
+      expect(repos.alerts.recentlyResolved('bin_full', 'bin-1', 0)).toBeUndefined();
+      expect(db.inTransaction).toBe(false);
+      // the writer thread commits meanwhile: nothing holds it off
+      writer.prepare("INSERT INTO kv (key, value) VALUES ('x', 'y')").run();
+    });
+    expect(writer.prepare("SELECT value FROM kv WHERE key = 'x'").pluck().get()).toBe('y');
+  });
+
+  it('takes the write lock before its first write and keeps it to the end', () => {
+    const repos = sqliteAlertRepositories(db);
+    const codes: Array<string | undefined> = [];
+    const tryWriter = () => {
+      try { writer.prepare("INSERT OR REPLACE INTO kv (key, value) VALUES ('x', 'z')").run(); codes.push(undefined); } catch (err) { codes.push((err as { code?: string }).code); }
+    };
+    repos.transactionOnWrite!((write) => {
+      expect(repos.alerts.recentlyResolved('bin_full', 'bin-1', 0)).toBeUndefined();
+      tryWriter(); // before the first write: goes through
+      write();
+      repos.alerts.save(alert('01A') as never);
+      tryWriter(); // between two writes: waits for this transaction
+      write(); // a second call changes nothing
+      expect(repos.alerts.recentlyResolved('bin_full', 'bin-1', 0)).toBeUndefined();
+      repos.alerts.save({ ...alert('01B'), deviceId: 'bin-2' } as never);
+    });
+    expect(codes).toEqual([undefined, 'SQLITE_BUSY']);
+    expect(db.inTransaction).toBe(false);
+    expect(repos.alerts.get('01A')?.status).toBe('open');
+    expect(repos.alerts.get('01B')?.status).toBe('open');
+  });
+
+  it('rolls back every write when the evaluation fails after its first', () => {
+    const repos = sqliteAlertRepositories(db);
+    expect(() => repos.transactionOnWrite!((write) => {
+      write();
+      repos.alerts.save(alert('01A') as never);
+      throw new Error('outbox refused');
+    })).toThrow('outbox refused');
+    expect(db.inTransaction).toBe(false);
+    expect(repos.alerts.get('01A')).toBeUndefined();
   });
 });
