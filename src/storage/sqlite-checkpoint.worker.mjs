@@ -22,8 +22,16 @@ db.pragma('busy_timeout = 0');
 const stats = { runs: 0, busy: 0, copiedFrames: 0, maxMs: 0, lastError: undefined };
 let lastCheckpointed = 0;
 let lastLog = 0;
+/** the writer's last committed batch id (SqliteTelemetryStore.done), when this thread last caught up */
+const done = workerData.done;
+let caughtUpAt;
 
 function checkpoint() {
+  // nothing committed since the last checkpoint that copied everything: an idle gateway does
+  // not take the WAL's locks 20 times a second (what the main connection writes meanwhile
+  // waits for the next commit, or for the auto-checkpoint)
+  const committed = done ? Atomics.load(done, 0) : undefined;
+  if (committed !== undefined && committed === caughtUpAt) return;
   const t0 = performance.now();
   try {
     const [r] = db.pragma('wal_checkpoint(PASSIVE)');
@@ -33,6 +41,7 @@ function checkpoint() {
     if (r.checkpointed > 0) stats.copiedFrames += r.log >= lastLog && r.checkpointed >= lastCheckpointed ? r.checkpointed - lastCheckpointed : r.checkpointed;
     lastCheckpointed = Math.max(r.checkpointed, 0);
     lastLog = Math.max(r.log, 0);
+    caughtUpAt = !r.busy && r.checkpointed === r.log ? committed : undefined;
     stats.lastError = undefined;
   } catch (err) {
     // e.g. SQLITE_BUSY while another connection checkpoints: the writer's own checkpoint

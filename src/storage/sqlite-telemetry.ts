@@ -213,7 +213,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     const { checkpointEveryMs = 0, ...writer } = this.writer;
     const worker = new Worker(new URL('./sqlite-writer.worker.mjs', import.meta.url), { workerData: { ...writer, done: this.done } });
     if (checkpointEveryMs > 0) {
-      const ck = new Worker(new URL('./sqlite-checkpoint.worker.mjs', import.meta.url), { workerData: { file: writer.file, everyMs: checkpointEveryMs } });
+      const ck = new Worker(new URL('./sqlite-checkpoint.worker.mjs', import.meta.url), { workerData: { file: writer.file, everyMs: checkpointEveryMs, done: this.done } });
       // a checkpointer that fails leaves the writer's own checkpoints, as without it
       ck.on('error', (err) => { this.checkpointerError = err.message; if (this.checkpointer === ck) this.checkpointer = undefined; });
       ck.unref();
