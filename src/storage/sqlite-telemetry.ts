@@ -426,13 +426,21 @@ export class SqliteTelemetryStore implements TelemetryStore {
   async checkpointStats(): Promise<{ runs: number; busy: number; copiedFrames: number; maxMs: number; lastError?: string } | undefined> {
     const ck = this.checkpointer;
     if (!ck) return this.checkpointerError ? { runs: 0, busy: 0, copiedFrames: 0, maxMs: 0, lastError: this.checkpointerError } : undefined;
+    type Stats = { runs: number; busy: number; copiedFrames: number; maxMs: number; lastError?: string };
     return new Promise((resolve) => {
-      const onMessage = (m: { type?: string; stats?: { runs: number; busy: number; copiedFrames: number; maxMs: number; lastError?: string } }) => {
+      const onMessage = (m: { type?: string; stats?: Stats }) => {
         if (m.type !== 'stats') return;
+        settle(m.stats);
+      };
+      // a thread that ends meanwhile (stop(), or failed) answers with what the store knows
+      const onExit = () => settle(this.checkpointerError ? { runs: 0, busy: 0, copiedFrames: 0, maxMs: 0, lastError: this.checkpointerError } : undefined);
+      const settle = (v: Stats | undefined) => {
         ck.off('message', onMessage);
-        resolve(m.stats);
+        ck.off('exit', onExit);
+        resolve(v);
       };
       ck.on('message', onMessage);
+      ck.once('exit', onExit);
       ck.postMessage({ type: 'stats' });
     });
   }
