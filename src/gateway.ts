@@ -287,6 +287,7 @@ export class Gateway {
         ? { file: join(config.dataDir, 'gateway.db'), synchronous: config.store.sqlite.synchronous, checkpointEveryMs: config.store.sqlite.checkpointEveryMs } : undefined,
       {
         deadLetters: config.ingest.deadLetters, onEvicted: (n) => this.metrics.deadLettersEvicted.inc(n),
+        onCheckpointerError: (err) => this.log.warn({ err }, 'the WAL checkpoint thread failed; the writer checkpoints on its own'),
         history: { rawDays: config.retention.rawDays, hourlyDays: config.retention.hourlyDays, dailyDays: config.retention.dailyDays, timezone: config.retention.timezone, clock: this.clock },
       });
     }

@@ -135,7 +135,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
   constructor(
     private readonly db: Db,
     private readonly writer?: { file: string; synchronous: 'full' | 'normal'; checkpointEveryMs?: number },
-    private readonly opts: { deadLetters?: DeadLetterLimits; onEvicted?: (n: number) => void; history?: HistorySettings; maxDictionary?: number } = {},
+    private readonly opts: {
+      deadLetters?: DeadLetterLimits; onEvicted?: (n: number) => void; history?: HistorySettings; maxDictionary?: number;
+      /** the checkpoint thread failed (the writer's own checkpoints go on) */
+      onCheckpointerError?: (message: string) => void;
+    } = {},
   ) {
     this.packer = new BatchPacker(opts.maxDictionary);
     this.limits = opts.deadLetters ?? DEFAULT_DEAD_LETTER_LIMITS;
@@ -215,7 +219,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (checkpointEveryMs > 0) {
       const ck = new Worker(new URL('./sqlite-checkpoint.worker.mjs', import.meta.url), { workerData: { file: writer.file, everyMs: checkpointEveryMs, done: this.done } });
       // a checkpointer that fails leaves the writer's own checkpoints, as without it
-      ck.on('error', (err) => { this.checkpointerError = err.message; if (this.checkpointer === ck) this.checkpointer = undefined; });
+      ck.on('error', (err) => {
+        this.checkpointerError = err.message;
+        if (this.checkpointer === ck) this.checkpointer = undefined;
+        this.opts.onCheckpointerError?.(err.message);
+      });
       ck.unref();
       this.checkpointer = ck;
     }
