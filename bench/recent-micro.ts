@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../src/storage/database.js';
-import { RECENT_CONFLICT, recentMover } from '../src/storage/recent-readings.mjs';
+import { LAST_WRITE_WINS, recentMover } from '../src/storage/recent-readings.mjs';
 
 const [mode = 'recent', devArg = '500', batchArg = '500', histArg = '600', commitsArg = '200'] = process.argv.slice(2);
 const DEVICES = Number(devArg);
@@ -48,7 +48,7 @@ db.transaction(() => {
   }
 })();
 db.pragma('wal_checkpoint(TRUNCATE)');
-const insert = db.prepare(`INSERT INTO ${mode === 'direct' ? 'readings' : 'readings_recent'} (device_id, metric, ts, value, received_at, quality) VALUES (?, ?, ?, ?, ?, 0) ${RECENT_CONFLICT}`);
+const insert = db.prepare(`INSERT INTO ${mode === 'direct' ? 'readings' : 'readings_recent'} (device_id, metric, ts, value, received_at, quality) VALUES (?, ?, ?, ?, ?, 0) ${LAST_WRITE_WINS}`);
 const mover = recentMover(db);
 const frames = () => (db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number }>)[0]!.log;
 let step = HIST;

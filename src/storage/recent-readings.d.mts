@@ -1,4 +1,4 @@
 import type { Database } from 'better-sqlite3';
 
-export const RECENT_CONFLICT: string;
+export const LAST_WRITE_WINS: string;
 export function recentMover(db: Database): { afterInsert(inserted: number): number };

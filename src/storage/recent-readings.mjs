@@ -15,7 +15,7 @@
  * A redelivered duplicate rewrites the same row: stored once. Both the insert into
  * readings_recent and the move into readings use it (sqlite-telemetry.ts imports it too).
  */
-export const RECENT_CONFLICT = 'ON CONFLICT (device_id, metric, ts) DO UPDATE SET value = excluded.value, received_at = excluded.received_at, quality = excluded.quality';
+export const LAST_WRITE_WINS = 'ON CONFLICT (device_id, metric, ts) DO UPDATE SET value = excluded.value, received_at = excluded.received_at, quality = excluded.quality';
 
 /**
  * The smallest size the recent table is left at, and rows kept per busy series beyond that:
@@ -37,9 +37,9 @@ const RECOUNT_EVERY = 256;
 export function recentMover(db) {
   const boundary = db.prepare('SELECT device_id FROM readings_recent WHERE device_id > ? ORDER BY device_id, metric, ts LIMIT 1 OFFSET ?').pluck();
   const cols = 'device_id, metric, ts, value, received_at, quality';
-  const moveTo = db.prepare(`INSERT INTO readings (${cols}) SELECT ${cols} FROM readings_recent WHERE device_id > ? AND device_id <= ? ORDER BY device_id, metric, ts ${RECENT_CONFLICT}`);
+  const moveTo = db.prepare(`INSERT INTO readings (${cols}) SELECT ${cols} FROM readings_recent WHERE device_id > ? AND device_id <= ? ORDER BY device_id, metric, ts ${LAST_WRITE_WINS}`);
   const dropTo = db.prepare('DELETE FROM readings_recent WHERE device_id > ? AND device_id <= ?');
-  const moveRest = db.prepare(`INSERT INTO readings (${cols}) SELECT ${cols} FROM readings_recent WHERE device_id > ? ORDER BY device_id, metric, ts ${RECENT_CONFLICT}`);
+  const moveRest = db.prepare(`INSERT INTO readings (${cols}) SELECT ${cols} FROM readings_recent WHERE device_id > ? ORDER BY device_id, metric, ts ${LAST_WRITE_WINS}`);
   const dropRest = db.prepare('DELETE FROM readings_recent WHERE device_id > ?');
   const devicesTo = db.prepare('SELECT DISTINCT device_id FROM readings_recent WHERE device_id > ? AND device_id <= ? ORDER BY device_id').pluck();
   const devicesRest = db.prepare('SELECT DISTINCT device_id FROM readings_recent WHERE device_id > ? ORDER BY device_id').pluck();

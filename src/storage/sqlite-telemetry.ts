@@ -12,7 +12,7 @@ import type { Reading } from '../core/types.js';
 import { metricDef } from '../core/vocabulary.js';
 import type { DeadLetter } from '../core/types.js';
 import { BatchPacker } from './packed-batch.js';
-import { RECENT_CONFLICT as LAST_WRITE_WINS, recentMover } from './recent-readings.mjs';
+import { LAST_WRITE_WINS, recentMover } from './recent-readings.mjs';
 import { accumulate, merge, splitHistory, type HistorySettings } from './backfill.js';
 import { StoreDataError, isSqliteDataError, type EventQuery, type LatestValue, type Readiness, type RollupPoint, type RollupQuery, type SeriesQuery, type StoredEvent, type StoredPoint, type TelemetryStore, type WriteBatch } from './telemetry-store.js';
 
@@ -96,6 +96,20 @@ export function oldestCut(rows: ReadonlyArray<{ id: number; size: number }>, ove
 }
 
 const quality = (q: number): 'ok' | 'out_of_range' => (q === 1 ? 'out_of_range' : 'ok');
+
+/** what the checkpoint thread reports (sqlite-checkpoint.worker.mjs) */
+export interface CheckpointStats { runs: number; busy: number; copiedFrames: number; maxMs: number; lastError?: string }
+
+/** asks a store thread (writer, checkpointer) to close its connection, waits for it, ends it */
+async function closeThread(worker: Worker): Promise<void> {
+  await new Promise<void>((resolve) => {
+    worker.on('message', (m: { type?: string }) => { if (m.type === 'closed') resolve(); });
+    worker.once('exit', () => resolve());
+    worker.once('error', () => resolve());
+    worker.postMessage({ type: 'close' });
+  });
+  await worker.terminate();
+}
 
 export class SqliteTelemetryStore implements TelemetryStore {
   readonly name = 'sqlite';
@@ -431,18 +445,14 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   /** what the checkpoint thread has done (undefined without one) */
-  async checkpointStats(): Promise<{ runs: number; busy: number; copiedFrames: number; maxMs: number; lastError?: string } | undefined> {
+  async checkpointStats(): Promise<CheckpointStats | undefined> {
     const ck = this.checkpointer;
-    if (!ck) return this.checkpointerError ? { runs: 0, busy: 0, copiedFrames: 0, maxMs: 0, lastError: this.checkpointerError } : undefined;
-    type Stats = { runs: number; busy: number; copiedFrames: number; maxMs: number; lastError?: string };
+    if (!ck) return this.failedCheckpointer();
     return new Promise((resolve) => {
-      const onMessage = (m: { type?: string; stats?: Stats }) => {
-        if (m.type !== 'stats') return;
-        settle(m.stats);
-      };
+      const onMessage = (m: { type?: string; stats?: CheckpointStats }) => { if (m.type === 'stats') settle(m.stats); };
       // a thread that ends meanwhile (stop(), or failed) answers with what the store knows
-      const onExit = () => settle(this.checkpointerError ? { runs: 0, busy: 0, copiedFrames: 0, maxMs: 0, lastError: this.checkpointerError } : undefined);
-      const settle = (v: Stats | undefined) => {
+      const onExit = () => settle(this.failedCheckpointer());
+      const settle = (v: CheckpointStats | undefined) => {
         ck.off('message', onMessage);
         ck.off('exit', onExit);
         resolve(v);
@@ -453,27 +463,18 @@ export class SqliteTelemetryStore implements TelemetryStore {
     });
   }
 
+  private failedCheckpointer(): CheckpointStats | undefined {
+    return this.checkpointerError ? { runs: 0, busy: 0, copiedFrames: 0, maxMs: 0, lastError: this.checkpointerError } : undefined;
+  }
+
   async stop(): Promise<void> {
     const ck = this.checkpointer;
     this.checkpointer = undefined;
-    if (ck) {
-      // first, so that no checkpoint of its own runs while the writer closes
-      await new Promise<void>((resolve) => {
-        ck.on('message', (m: { type?: string }) => { if (m.type === 'closed') resolve(); });
-        ck.once('exit', () => resolve());
-        ck.once('error', () => resolve());
-        ck.postMessage({ type: 'close' });
-      });
-      await ck.terminate();
-    }
+    // first, so that no checkpoint of its own runs while the writer closes
+    if (ck) await closeThread(ck);
     const worker = this.worker;
-    if (!worker) return;
     this.worker = undefined;
-    await new Promise<void>((resolve) => {
-      worker.once('message', () => resolve());
-      worker.once('exit', () => resolve());
-      worker.postMessage({ type: 'close' });
-    });
-    await worker.terminate();
+    if (worker) await closeThread(worker);
   }
+
 }

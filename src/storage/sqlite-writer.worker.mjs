@@ -4,7 +4,7 @@
 // the same way under tsx, vitest and a compiled build.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { RECENT_CONFLICT, recentMover } from './recent-readings.mjs';
+import { LAST_WRITE_WINS, recentMover } from './recent-readings.mjs';
 
 const CHUNK = 64;
 /** [last committed batch id mod 2^31, dead letters it evicted] (SqliteTelemetryStore.done) */
@@ -43,7 +43,7 @@ function runRows(st, count, fill) {
 }
 
 // into the small table in key order, moved into readings a slice at a time (recent-readings.mjs)
-const readingRows = rowStatements((v) => `INSERT INTO readings_recent (device_id, metric, ts, value, received_at, quality) VALUES ${v} ${RECENT_CONFLICT}`, 6);
+const readingRows = rowStatements((v) => `INSERT INTO readings_recent (device_id, metric, ts, value, received_at, quality) VALUES ${v} ${LAST_WRITE_WINS}`, 6);
 const mover = recentMover(db);
 const latestRows = rowStatements((v) => `INSERT INTO latest (device_id, metric, ts, value, quality) VALUES ${v}
   ON CONFLICT (device_id, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value, quality = excluded.quality WHERE excluded.ts >= latest.ts`, 5);
