@@ -13,6 +13,10 @@ export interface SweepPoint {
   ackP999Ms: number;
   queryableP99Ms: number | null;
   alertP99Ms: number | null;
+  /** % of one core the gateway's main thread used during the step (printed along the top of the plot) */
+  mainThreadPct?: number;
+  /** % of all the machine's cores busy during the step */
+  machineCpuPct?: number;
 }
 
 const SERIES: Array<{ key: keyof SweepPoint; label: string; color: string; dash?: string }> = [
@@ -25,7 +29,7 @@ const SERIES: Array<{ key: keyof SweepPoint; label: string; color: string; dash?
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 export function sweepSvg(points: SweepPoint[], title: string): string {
-  const W = 760, H = 440, L = 70, R = 20, T = 50, B = 60;
+  const W = 760, H = 450, L = 70, R = 20, T = 62, B = 60;
   const values = points.flatMap((p) => SERIES.map((s) => p[s.key] as number | null)).filter((v): v is number => v !== null && v > 0);
   const yMin = 10 ** Math.floor(Math.log10(Math.max(0.1, Math.min(...values, 1))));
   const yMax = 10 ** Math.ceil(Math.log10(Math.max(...values, 10)));
@@ -55,6 +59,16 @@ export function sweepSvg(points: SweepPoint[], title: string): string {
   const half = points.find((p) => p.pctOfMax === 50);
   if (half) out.push(`<line x1="${x(half.rate).toFixed(1)}" x2="${x(half.rate).toFixed(1)}" y1="${T}" y2="${H - B}" stroke="#c0392b" stroke-width="1" stroke-dasharray="2 3"/>`);
   out.push(`<rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="none" stroke="#999"/>`);
+  // the gateway main thread's share of one core at each step: near 100 % the latencies are its queue
+  if (points.some((p) => p.mainThreadPct !== undefined)) {
+    out.push(`<text x="${L - 6}" y="${T - 8}" text-anchor="end" fill="#555" font-size="10">main thread</text>`);
+    for (const p of points) if (p.mainThreadPct !== undefined) out.push(`<text x="${x(p.rate).toFixed(1)}" y="${T - 8}" text-anchor="middle" fill="#555" font-size="10">${p.mainThreadPct} %</text>`);
+  }
+  // and the whole machine's (gateway, load generator, everything; % of all cores)
+  if (points.some((p) => p.machineCpuPct !== undefined)) {
+    out.push(`<text x="${L - 6}" y="${T - 20}" text-anchor="end" fill="#555" font-size="10">machine</text>`);
+    for (const p of points) if (p.machineCpuPct !== undefined) out.push(`<text x="${x(p.rate).toFixed(1)}" y="${T - 20}" text-anchor="middle" fill="#555" font-size="10">${p.machineCpuPct} %</text>`);
+  }
   SERIES.forEach((s, i) => {
     const pts = points.filter((p) => typeof p[s.key] === 'number' && (p[s.key] as number) > 0);
     if (pts.length > 0) {

@@ -18,7 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
@@ -120,6 +120,24 @@ function procCpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
 }
+
+/**
+ * user + system CPU seconds of a process's main thread so far (/proc/<pid>/task/<pid>/stat):
+ * the thread that reads every socket, decodes, evaluates rules and writes every PUBACK. Near
+ * 100 % of one core it is the bottleneck whatever the other threads and cores do.
+ */
+function mainThreadCpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** busy and total jiffies of the whole machine (first line of /proc/stat): every core, every process */
+function machineJiffies(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3]! - f[4]!, total };
+}
+const machinePct = (a: { busy: number; total: number }, b: { busy: number; total: number }) => Math.round(100 * (b.busy - a.busy) / Math.max(1, b.total - a.total));
 
 async function gatewayCpuSeconds(http: string): Promise<number> {
   return (await scrape(http))('gateway_process_cpu_seconds_total');
@@ -269,7 +287,7 @@ const stats = (xs: number[]) => {
  * 250 ms alternating 86 % / 5 % (publish -> alert.opened / alert.resolved on SSE). Every
  * latency counts from the scheduled send time.
  */
-async function openLoopPhase(gw: { http: string; mqttPort: number; dataDir: string }, clients: LoadClient[], devices: LoadDevice[], creds: Map<string, string>, rate: number, seconds: number) {
+async function openLoopPhase(gw: { http: string; mqttPort: number; dataDir: string; proc: ChildProcess }, clients: LoadClient[], devices: LoadDevice[], creds: Map<string, string>, rate: number, seconds: number) {
   const queryable = histogram();
   const alert = histogram();
   let stop = false;
@@ -321,6 +339,8 @@ async function openLoopPhase(gw: { http: string; mqttPort: number; dataDir: stri
   });
   log(`open loop: ${rate} msgs/s offered on a fixed schedule for ${seconds} s`);
   const gwCpu0 = await gatewayCpuSeconds(gw.http);
+  const main0 = mainThreadCpuSeconds(gw.proc.pid!);
+  const machine0 = machineJiffies();
   const batch0 = await batchTotals(gw.http);
   // prom-client resets its event-loop delay histogram at every scrape: the next one covers the phase
   await fetch(`${gw.http}/metrics`).then((r) => r.text());
@@ -332,7 +352,9 @@ async function openLoopPhase(gw: { http: string; mqttPort: number; dataDir: stri
   const genWall = performance.now();
   const load = await runOpenLoop(clients, devices, { rate, seconds });
   const gc = process.cpuUsage(genCpu);
-  log(`open loop: the bench process (generator, probes) used ${((gc.user + gc.system) / 10 / (performance.now() - genWall)).toFixed(0)} % of one core`);
+  const mainThreadPct = Math.round(100 * (mainThreadCpuSeconds(gw.proc.pid!) - main0) / ((performance.now() - wall0) / 1000));
+  const machineCpuPct = machinePct(machine0, machineJiffies());
+  log(`open loop: the bench process (generator, probes) used ${((gc.user + gc.system) / 10 / (performance.now() - genWall)).toFixed(0)} % of one core; the machine's ${cpus().length} cores were ${machineCpuPct} % busy`);
   noDelay(clients, false);
   {
     const wal = (() => { try { return statSync(join(gw.dataDir, 'gateway.db-wal')).size; } catch { return 0; } })();
@@ -341,7 +363,7 @@ async function openLoopPhase(gw: { http: string; mqttPort: number; dataDir: stri
     const cpu = (await gatewayCpuSeconds(gw.http)) - gwCpu0;
     const b = await batchTotals(gw.http);
     const n = b.count - batch0.count;
-    log(`open loop: gateway CPU ${(100 * cpu / ((performance.now() - wall0) / 1000)).toFixed(0)} % of one core, ${(1e6 * cpu / load.acked).toFixed(0)} µs per message; event-loop delay p50 ${lag('p50')} / p99 ${lag('p99')} / max ${lag('max')} ms; ${n} group commits of ${((b.messages - batch0.messages) / n).toFixed(1)} messages, ${(1000 * (b.seconds - batch0.seconds) / n).toFixed(2)} ms each, ${n - (b.upTo100ms - batch0.upTo100ms)} over 100 ms, ${n - (b.upTo250ms - batch0.upTo250ms)} over 250 ms; WAL ${(wal / 1048576).toFixed(1)} MB`);
+    log(`open loop: gateway CPU ${(100 * cpu / ((performance.now() - wall0) / 1000)).toFixed(0)} % of one core (its main thread ${mainThreadPct} %), ${(1e6 * cpu / load.acked).toFixed(0)} µs per message; event-loop delay p50 ${lag('p50')} / p99 ${lag('p99')} / max ${lag('max')} ms; ${n} group commits of ${((b.messages - batch0.messages) / n).toFixed(1)} messages, ${(1000 * (b.seconds - batch0.seconds) / n).toFixed(2)} ms each, ${n - (b.upTo100ms - batch0.upTo100ms)} over 100 ms, ${n - (b.upTo250ms - batch0.upTo250ms)} over 250 ms; WAL ${(wal / 1048576).toFixed(1)} MB`);
   }
   stop = true;
   await Promise.all([probes, bins]);
@@ -358,7 +380,7 @@ async function openLoopPhase(gw: { http: string; mqttPort: number; dataDir: stri
   if (opened.size > 0 || resolved.length > 0) log(`open loop: the bin's events as received: ${trace.join(', ')}`);
   if (opened.size > 0 || resolved.length > 0) log(`open loop: alert events not seen: opened for fill ${[...opened.keys()].join(', ') || '-'}; ${resolved.length} resolutions`);
   if (probeErrors > 0 || missed > 0) log(`open loop probes: ${probeErrors} REST errors, ${missed} probes never seen (counted with the time waited)`);
-  return { load, queryable, alert, missed };
+  return { load, queryable, alert, missed, mainThreadPct, machineCpuPct };
 }
 
 async function main() {
@@ -427,8 +449,8 @@ async function main() {
       const step = await openLoopPhase({ ...gw, dataDir }, clients, devices, creds, rate, SWEEP_DURATION);
       step.load.perDeviceAcked.forEach((n, i) => { perDeviceAcked[i]! += n; });
       const sm = summarise(step);
-      sweep.push({ pctOfMax: pct, rate, achieved: Math.round(step.load.acked / step.load.seconds), ackP50Ms: sm.ack.p50Ms, ackP99Ms: sm.ack.p99Ms, ackP999Ms: sm.ack.p999Ms, queryableP99Ms: sm.queryable.count ? sm.queryable.p99Ms : null, alertP99Ms: sm.alert.count ? sm.alert.p99Ms : null });
-      log(`sweep ${pct} % (${rate}/s): PUBACK p99 ${sm.ack.p99Ms} ms, p99.9 ${sm.ack.p999Ms} ms; queryable p99 ${sm.queryable.p99Ms} ms; alert p99 ${sm.alert.p99Ms} ms`);
+      sweep.push({ pctOfMax: pct, rate, achieved: Math.round(step.load.acked / step.load.seconds), ackP50Ms: sm.ack.p50Ms, ackP99Ms: sm.ack.p99Ms, ackP999Ms: sm.ack.p999Ms, queryableP99Ms: sm.queryable.count ? sm.queryable.p99Ms : null, alertP99Ms: sm.alert.count ? sm.alert.p99Ms : null, mainThreadPct: step.mainThreadPct, machineCpuPct: step.machineCpuPct });
+      log(`sweep ${pct} % (${rate}/s): PUBACK p99 ${sm.ack.p99Ms} ms, p99.9 ${sm.ack.p999Ms} ms; queryable p99 ${sm.queryable.p99Ms} ms; alert p99 ${sm.alert.p99Ms} ms; main thread ${step.mainThreadPct} % of one core, machine ${step.machineCpuPct} % busy`);
     }
     const file = resolve(String(args['sweep-out']));
     writeFileSync(file, sweepSvg(sweep, `Gateway latency vs offered load (${DEVICES} devices, max ${Math.round(maxRate)} msgs/s closed loop)`));
@@ -451,7 +473,8 @@ async function main() {
         capacity: found.capacity, limitedBy: found.limitedBy, closedLoopMax: Math.round(maxRate), rate: half,
         ackP50Ms: sm.ack.p50Ms, ackP99Ms: sm.ack.p99Ms, ackP999Ms: sm.ack.p999Ms,
         queryableP99Ms: sm.queryable.p99Ms, alertP99Ms: sm.alert.p99Ms, senderLagP99Ms: sm.sendLag.p99Ms,
-        plainAedes: { ackP50Ms: rawHalf.ack.p50Ms, ackP99Ms: rawHalf.ack.p99Ms, ackP999Ms: rawHalf.ack.p999Ms },
+        mainThreadPct: ph.mainThreadPct, machineCpuPct: ph.machineCpuPct,
+        plainAedes: { ackP50Ms: rawHalf.ack.p50Ms, ackP99Ms: rawHalf.ack.p99Ms, ackP999Ms: rawHalf.ack.p999Ms, cpuPct: rawHalf.cpuPct, machineCpuPct: rawHalf.machineCpuPct },
         steps: found.steps,
       };
     } else {
@@ -505,8 +528,12 @@ async function main() {
       queryableP50Ms: olSummary.queryable.p50Ms, queryableP99Ms: olSummary.queryable.p99Ms, queryableP999Ms: olSummary.queryable.p999Ms,
       alertP50Ms: olSummary.alert.p50Ms, alertP99Ms: olSummary.alert.p99Ms, alertP999Ms: olSummary.alert.p999Ms,
       senderLagP99Ms: olSummary.sendLag.p99Ms,
-      // the same schedule on plain aedes, after the gateway's phase
-      plainAedes: rawOl ? { ackP50Ms: rawOl.ack.p50Ms, ackP99Ms: rawOl.ack.p99Ms, ackP999Ms: rawOl.ack.p999Ms, senderLagP99Ms: rawOl.sendLag.p99Ms } : null,
+      // % of one core the gateway's main thread used: near 100 the latencies are its queue
+      mainThreadPct: ol.mainThreadPct,
+      // % of all the machine's cores busy (gateway, generator, everything): near 100 every thread queues for a core
+      machineCpuPct: ol.machineCpuPct,
+      // the same schedule on plain aedes, after the gateway's phase (cpuPct: its one thread)
+      plainAedes: rawOl ? { ackP50Ms: rawOl.ack.p50Ms, ackP99Ms: rawOl.ack.p99Ms, ackP999Ms: rawOl.ack.p999Ms, senderLagP99Ms: rawOl.sendLag.p99Ms, cpuPct: rawOl.cpuPct, machineCpuPct: rawOl.machineCpuPct } : null,
     } : null,
     series: {
       runs: RUNS,
@@ -558,13 +585,16 @@ async function aedesOpenLoop(rawClients: LoadClient[], rawDevices: LoadDevice[],
   const genCpu = process.cpuUsage();
   const genWall = performance.now();
   const aedesCpu = procCpuSeconds(raw.pid!);
+  const machine0 = machineJiffies();
   const r = await runOpenLoop(rawClients, rawDevices, { rate, seconds });
   const gc = process.cpuUsage(genCpu);
   const wall = (performance.now() - genWall) / 1000;
   const ac = procCpuSeconds(raw.pid!) - aedesCpu;
-  log(`open loop on plain aedes: aedes CPU ${(100 * ac / wall).toFixed(0)} % of one core, ${(1e6 * ac / r.acked).toFixed(0)} µs per message; the bench process used ${((gc.user + gc.system) / 10000 / wall).toFixed(0)} % of one core`);
+  const cpuPct = Math.round(100 * ac / wall);
+  const machineCpuPct = machinePct(machine0, machineJiffies());
+  log(`open loop on plain aedes: aedes CPU ${cpuPct} % of one core, ${(1e6 * ac / r.acked).toFixed(0)} µs per message; the bench process used ${((gc.user + gc.system) / 10000 / wall).toFixed(0)} % of one core; the machine's cores were ${machineCpuPct} % busy`);
   noDelay(rawClients, false);
-  return { ack: percentiles(r.ack), sendLag: percentiles(r.sendLag) };
+  return { ack: percentiles(r.ack), sendLag: percentiles(r.sendLag), cpuPct, machineCpuPct };
 }
 
 /** one step of the capacity ramp: did the gateway keep up with this offered rate? */
