@@ -19,7 +19,7 @@ const db = new Database(workerData.file);
 // PASSIVE checkpoint that finds the checkpoint lock taken returns busy, and the next tick retries
 db.pragma('busy_timeout = 0');
 
-const stats = { runs: 0, busy: 0, copiedFrames: 0, maxMs: 0, lastError: undefined };
+const stats = { runs: 0, busy: 0, copiedFrames: 0, errors: 0, maxMs: 0, lastError: undefined };
 let lastCheckpointed = 0;
 let lastLog = 0;
 /** the writer's last committed batch id (SqliteTelemetryStore.done), when this thread last caught up */
@@ -46,6 +46,7 @@ function checkpoint() {
   } catch (err) {
     // e.g. SQLITE_BUSY while another connection checkpoints: the writer's own checkpoint
     // still bounds the WAL; this thread tries again next tick
+    stats.errors++;
     stats.lastError = String(err && err.message ? err.message : err);
   }
   const ms = performance.now() - t0;

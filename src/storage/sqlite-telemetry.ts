@@ -5,6 +5,7 @@
  * last-seen updates), so the PUBACKs of a batch go out together after a single fsync.
  */
 import { Worker } from 'node:worker_threads';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { createHash } from 'node:crypto';
 import { type Db, writeTransaction } from './database.js';
 import type { ReadingValue } from '../core/model.js';
@@ -97,8 +98,13 @@ export function oldestCut(rows: ReadonlyArray<{ id: number; size: number }>, ove
 
 const quality = (q: number): 'ok' | 'out_of_range' => (q === 1 ? 'out_of_range' : 'ok');
 
-/** what the checkpoint thread reports (sqlite-checkpoint.worker.mjs) */
-export interface CheckpointStats { runs: number; busy: number; copiedFrames: number; maxMs: number; lastError?: string }
+/**
+ * What the checkpoint thread reports (sqlite-checkpoint.worker.mjs): checkpoints run, those
+ * that found the WAL busy, frames copied, checkpoints that failed and the last reason, the
+ * longest; `running` false once the thread has failed or exited (the writer's own
+ * auto-checkpoint is then the only one, and the counts are the last the thread reported).
+ */
+export interface CheckpointStats { runs: number; busy: number; copiedFrames: number; errors: number; maxMs: number; lastError?: string; running: boolean }
 
 /** asks a store thread (writer, checkpointer) to close its connection, waits for it, ends it */
 async function closeThread(worker: Worker): Promise<void> {
@@ -122,6 +128,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
   /** PASSIVE WAL checkpoints beside the writer (sqlite-checkpoint.worker.mjs) */
   private checkpointer: Worker | undefined;
   private checkpointerError: string | undefined;
+  /** the checkpoint thread's counts when it last answered: what a failed thread leaves on /metrics */
+  private lastCheckpointStats: Omit<CheckpointStats, 'running'> | undefined;
   private readonly packer: BatchPacker;
   /**
    * [id of the last batch the writer committed (mod 2^31), dead letters it evicted]: the
@@ -230,14 +238,21 @@ export class SqliteTelemetryStore implements TelemetryStore {
     Atomics.store(this.done, 0, -1);
     const { checkpointEveryMs = 0, ...writer } = this.writer;
     const worker = new Worker(new URL('./sqlite-writer.worker.mjs', import.meta.url), { workerData: { ...writer, done: this.done } });
+    this.checkpointerError = undefined;
+    this.lastCheckpointStats = undefined;
     if (checkpointEveryMs > 0) {
       const ck = new Worker(new URL('./sqlite-checkpoint.worker.mjs', import.meta.url), { workerData: { file: writer.file, everyMs: checkpointEveryMs, done: this.done } });
-      // a checkpointer that fails leaves the writer's own checkpoints, as without it
-      ck.on('error', (err) => {
-        this.checkpointerError = err.message;
-        if (this.checkpointer === ck) this.checkpointer = undefined;
-        this.opts.onCheckpointerError?.(err.message);
-      });
+      // a checkpointer that fails, or ends while the store runs, leaves the writer's own
+      // checkpoints, as without it (stop() lets go of it before it closes it)
+      const lost = (reason: string) => {
+        if (this.checkpointer !== ck) return;
+        this.checkpointer = undefined;
+        this.checkpointerError = reason;
+        this.opts.onCheckpointerError?.(reason);
+      };
+      ck.on('error', (err) => lost(err.message));
+      ck.on('exit', (code) => lost(`the checkpoint thread exited (code ${code})`));
+      ck.on('message', (m: { type?: string; stats?: Omit<CheckpointStats, 'running'> }) => { if (m.type === 'stats' && m.stats) this.lastCheckpointStats = m.stats; });
       ck.unref();
       this.checkpointer = ck;
     }
@@ -449,7 +464,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     const ck = this.checkpointer;
     if (!ck) return this.failedCheckpointer();
     return new Promise((resolve) => {
-      const onMessage = (m: { type?: string; stats?: CheckpointStats }) => { if (m.type === 'stats') settle(m.stats); };
+      const onMessage = (m: { type?: string; stats?: Omit<CheckpointStats, 'running'> }) => { if (m.type === 'stats' && m.stats) settle({ ...m.stats, running: true }); };
       // a thread that ends meanwhile (stop(), or failed) answers with what the store knows
       const onExit = () => settle(this.failedCheckpointer());
       const settle = (v: CheckpointStats | undefined) => {
@@ -464,7 +479,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   private failedCheckpointer(): CheckpointStats | undefined {
-    return this.checkpointerError ? { runs: 0, busy: 0, copiedFrames: 0, maxMs: 0, lastError: this.checkpointerError } : undefined;
+    if (!this.checkpointerError) return undefined;
+    const last = this.lastCheckpointStats ?? { runs: 0, busy: 0, copiedFrames: 0, errors: 0, maxMs: 0 };
+    return { ...last, lastError: this.checkpointerError, running: false };
   }
 
   async stop(): Promise<void> {
@@ -477,4 +494,32 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (worker) await closeThread(worker);
   }
 
+}
+
+/**
+ * The checkpoint thread on /metrics (store.sqlite.checkpointEveryMs > 0), asked once per
+ * scrape: how many checkpoints ran, found the WAL busy or failed, the frames they copied, the
+ * longest, and whether the thread still runs (0 once it failed: the writer's own, slower
+ * checkpoints inside commits are then the only ones; the log says why).
+ */
+export function registerCheckpointMetrics(registry: Registry, store: SqliteTelemetryStore): void {
+  let asked: { at: number; stats: Promise<CheckpointStats | undefined> } | undefined;
+  const read = (): Promise<CheckpointStats | undefined> => {
+    const now = performance.now();
+    // the metrics of one scrape are collected together: one question to the thread for all
+    if (!asked || now - asked.at > 250) asked = { at: now, stats: store.checkpointStats() };
+    return asked.stats;
+  };
+  const counter = (name: string, help: string, pick: (s: CheckpointStats) => number) => new Counter({
+    name, help, registers: [registry],
+    async collect() { const s = await read(); this.reset(); if (s) this.inc(pick(s)); },
+  });
+  counter('gateway_sqlite_checkpoints_total', 'PASSIVE WAL checkpoints run by the checkpoint thread', (s) => s.runs);
+  counter('gateway_sqlite_checkpoint_busy_total', 'checkpoints that could not copy every WAL frame (a reader or the writer held it)', (s) => s.busy);
+  counter('gateway_sqlite_checkpoint_errors_total', 'checkpoints that failed (the next tick tries again)', (s) => s.errors);
+  counter('gateway_sqlite_checkpoint_frames_total', 'WAL frames (pages) the checkpoint thread copied into the database file', (s) => s.copiedFrames);
+  new Gauge({ name: 'gateway_sqlite_checkpoint_max_seconds', help: 'the longest checkpoint of the thread so far', registers: [registry],
+    async collect() { this.set(((await read())?.maxMs ?? 0) / 1000); } });
+  new Gauge({ name: 'gateway_sqlite_checkpointer_up', help: '1 while the WAL checkpoint thread runs, 0 once it failed or ended (the writer then checkpoints inside its commits)', registers: [registry],
+    async collect() { this.set((await read())?.running ? 1 : 0); } });
 }

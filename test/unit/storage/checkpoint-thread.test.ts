@@ -10,13 +10,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { Registry } from 'prom-client';
+import type { Worker } from 'node:worker_threads';
 import { openDatabase, type Db } from '../../../src/storage/database.js';
-import { SqliteTelemetryStore } from '../../../src/storage/sqlite-telemetry.js';
+import { SqliteTelemetryStore, registerCheckpointMetrics } from '../../../src/storage/sqlite-telemetry.js';
 import type { Reading } from '../../../src/core/types.js';
 import { tempDir } from '../../helpers/gateway.js';
 
 const T0 = Date.parse('2026-11-01T00:00:00Z');
-interface Side { dir: string; db: Db; store: SqliteTelemetryStore; stopped?: boolean }
+interface Side { dir: string; db: Db; store: SqliteTelemetryStore; stopped?: boolean; lost: string[] }
 const sides: Side[] = [];
 
 async function open(checkpointEveryMs: number): Promise<Side> {
@@ -24,9 +26,10 @@ async function open(checkpointEveryMs: number): Promise<Side> {
   const db = openDatabase({ dataDir: dir, synchronous: 'full' });
   // the schema into the database file, so that a copy of the file alone can be read
   db.pragma('wal_checkpoint(TRUNCATE)');
-  const store = new SqliteTelemetryStore(db, { file: join(dir, 'gateway.db'), synchronous: 'full', checkpointEveryMs });
+  const lost: string[] = [];
+  const store = new SqliteTelemetryStore(db, { file: join(dir, 'gateway.db'), synchronous: 'full', checkpointEveryMs }, { onCheckpointerError: (m) => lost.push(m) });
   await store.start();
-  const side: Side = { dir, db, store };
+  const side: Side = { dir, db, store, lost };
   sides.push(side);
   return side;
 }
@@ -107,5 +110,36 @@ describe('WAL checkpoints beside the writer thread', () => {
     } finally {
       await again.stop();
     }
+  });
+
+  it('shows on /metrics: checkpoints and frames counted, up while it runs, 0 and reported once it is lost', async () => {
+    const s = await open(20);
+    const registry = new Registry();
+    registerCheckpointMetrics(registry, s.store);
+    const value = async (name: string): Promise<number> => {
+      const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
+      return Number((m?.values as Array<{ value: number }> | undefined)?.[0]?.value ?? NaN);
+    };
+    await commitSteps(s, 200, 5);
+    await until(async () => (await value('gateway_sqlite_checkpoint_frames_total')) > 0);
+    expect(await value('gateway_sqlite_checkpoints_total')).toBeGreaterThan(0);
+    expect(await value('gateway_sqlite_checkpoint_errors_total')).toBe(0);
+    expect(await value('gateway_sqlite_checkpointer_up')).toBe(1);
+    const text = await registry.metrics();
+    expect(text).toMatch(/^gateway_sqlite_checkpoint_max_seconds \d/m);
+    const frames = await value('gateway_sqlite_checkpoint_frames_total');
+    expect(s.lost).toEqual([]);
+    // the thread ends under the store (as if killed): reported once, and /metrics says so
+    await (s.store as unknown as { checkpointer: Worker }).checkpointer.terminate();
+    await until(async () => s.lost.length > 0);
+    expect(s.lost).toEqual([expect.stringContaining('checkpoint thread exited')]);
+    await new Promise((r) => setTimeout(r, 300)); // past the per-scrape cache
+    expect(await value('gateway_sqlite_checkpointer_up')).toBe(0);
+    // the counts it reported last stay (a counter that fell to 0 would read as a reset)
+    expect(await value('gateway_sqlite_checkpoint_frames_total')).toBeGreaterThanOrEqual(frames);
+    expect((await s.store.checkpointStats())?.running).toBe(false);
+    // and the store goes on committing, the writer checkpointing on its own
+    await s.store.commit({ readings: [reading(999, 7)], events: [], deadLetters: [], seen: new Map() });
+    expect(s.db.prepare('SELECT count(*) FROM readings_all').pluck().get()).toBe(1001);
   });
 });
