@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { ConfigError, type Config } from './config.js';
 import { openDatabase, type Db } from './storage/database.js';
-import { SqliteTelemetryStore, registerCheckpointMetrics } from './storage/sqlite-telemetry.js';
+import { SqliteTelemetryStore, registerStoreThreadMetrics } from './storage/sqlite-telemetry.js';
 import type { TelemetryStore } from './storage/telemetry-store.js';
 import { DeviceRegistry, RegistryError, type Device } from './registry/devices.js';
 import { ApiKeys } from './registry/api-keys.js';
@@ -166,7 +166,7 @@ export class Gateway {
     }
     this.store = this.createStore();
     await this.store.start();
-    if (this.store instanceof SqliteTelemetryStore && config.store.sqlite.writerThread && config.store.sqlite.checkpointEveryMs > 0) registerCheckpointMetrics(this.metrics.registry, this.store);
+    if (this.store instanceof SqliteTelemetryStore && config.store.sqlite.writerThread) registerStoreThreadMetrics(this.metrics.registry, this.store);
     const pgStore = this.store instanceof PostgresTelemetryStore ? this.store : undefined;
     const sharedPool = this.shared?.pool;
     this.retention = new Retention(this.db, config.retention, { clock: this.clock, log: log.child({ component: 'retention' }), rollups: config.store.type === 'sqlite', maintain: pgStore && ((now) => pgStore.maintain(now)), deadLetters: this.shared && repos.deadLetters,
@@ -289,6 +289,7 @@ export class Gateway {
       {
         deadLetters: config.ingest.deadLetters, onEvicted: (n) => this.metrics.deadLettersEvicted.inc(n),
         onCheckpointerError: (err) => this.log.warn({ err }, 'the WAL checkpoint thread failed; the writer checkpoints on its own'),
+        onWriterLost: (err) => this.log.error({ err }, 'the SQLite writer thread was lost; group commits go on on the main thread (slower), what it had in flight was not acknowledged'),
         history: { rawDays: config.retention.rawDays, hourlyDays: config.retention.hourlyDays, dailyDays: config.retention.dailyDays, timezone: config.retention.timezone, clock: this.clock },
       });
     }

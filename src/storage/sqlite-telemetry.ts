@@ -161,6 +161,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
       deadLetters?: DeadLetterLimits; onEvicted?: (n: number) => void; history?: HistorySettings; maxDictionary?: number;
       /** the checkpoint thread failed (the writer's own checkpoints go on) */
       onCheckpointerError?: (message: string) => void;
+      /** the writer thread failed or ended (commits go on on the main connection) */
+      onWriterLost?: (message: string) => void;
     } = {},
   ) {
     this.packer = new BatchPacker(opts.maxDictionary);
@@ -271,13 +273,35 @@ export class SqliteTelemetryStore implements TelemetryStore {
         this.committed(w, msg.evicted ?? 0);
       }
     });
-    worker.on('error', (err) => {
-      this.lastError = `writer thread failed: ${err.message}`;
-      for (const w of this.waiting.values()) w.reject(err);
-      this.waiting.clear();
-      this.inFlight.length = 0;
-    });
+    worker.on('error', (err) => this.writerLost(worker, `writer thread failed: ${err.message}`));
+    worker.on('exit', (code) => this.writerLost(worker, `writer thread exited (code ${code})`));
     this.worker = worker;
+  }
+
+  /** true while commits go to the writer thread (false without one, or once it was lost) */
+  get writerRunning(): boolean { return this.worker !== undefined; }
+
+  /** a checkpoint thread is configured (it may have failed since: checkpointStats) */
+  get checkpointConfigured(): boolean { return (this.writer?.checkpointEveryMs ?? 0) > 0; }
+
+  /**
+   * The writer thread failed or ended while the store runs (stop() lets go of it before it
+   * closes it). What it had in flight is refused: no PUBACK, the devices send it again, and a
+   * batch it did commit before it went is stored once more as the same rows. Later commits run
+   * on this connection, as with `writerThread: false`: slower, but nothing waits for an
+   * answer that will not come. Reported once; /readyz fails until a commit succeeds.
+   */
+  private writerLost(worker: Worker, reason: string): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    this.lastError = reason;
+    const err = new Error(reason);
+    for (const w of this.waiting.values()) w.reject(err);
+    this.waiting.clear();
+    this.inFlight.length = 0;
+    // the names the thread had learnt went with it
+    this.packer.forget();
+    this.opts.onWriterLost?.(reason);
   }
 
   /** /latest for readings kept only in rollups (history): older values never replace newer ones */
@@ -497,12 +521,16 @@ export class SqliteTelemetryStore implements TelemetryStore {
 }
 
 /**
- * The checkpoint thread on /metrics (store.sqlite.checkpointEveryMs > 0), asked once per
- * scrape: how many checkpoints ran, found the WAL busy or failed, the frames they copied, the
- * longest, and whether the thread still runs (0 once it failed: the writer's own, slower
- * checkpoints inside commits are then the only ones; the log says why).
+ * The store's threads on /metrics (store.sqlite.writerThread): whether the writer thread still
+ * takes the group commits; and, with store.sqlite.checkpointEveryMs > 0, the checkpoint
+ * thread, asked once per scrape: how many checkpoints ran, found the WAL busy or failed, the
+ * frames they copied, the longest, and whether it still runs (0 once it failed: the writer's
+ * own, slower checkpoints inside commits are then the only ones; the log says why).
  */
-export function registerCheckpointMetrics(registry: Registry, store: SqliteTelemetryStore): void {
+export function registerStoreThreadMetrics(registry: Registry, store: SqliteTelemetryStore): void {
+  new Gauge({ name: 'gateway_sqlite_writer_thread_up', help: '1 while group commits go to the writer thread, 0 once it was lost (commits then run on the main thread; the log says why)', registers: [registry],
+    collect() { this.set(store.writerRunning ? 1 : 0); } });
+  if (!store.checkpointConfigured) return;
   let asked: { at: number; stats: Promise<CheckpointStats | undefined> } | undefined;
   const read = (): Promise<CheckpointStats | undefined> => {
     const now = performance.now();

@@ -365,6 +365,7 @@ describe('models, API keys, integrations, operations', () => {
     expect(metrics.text).toMatch(/gateway_messages_dead_lettered_total\{model="generic.bin-fill"\} [1-9]/);
     // the embedded store's checkpoint thread (store.sqlite.checkpointEveryMs, on by default)
     expect(metrics.text).toMatch(/^gateway_sqlite_checkpointer_up 1$/m);
+    expect(metrics.text).toMatch(/^gateway_sqlite_writer_thread_up 1$/m);
     expect(metrics.text).toMatch(/^gateway_sqlite_checkpoints_total \d+$/m);
     // process metrics once prefixed, HTTP requests by route pattern and status
     expect(metrics.text).toContain('gateway_process_cpu_user_seconds_total');

@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
 import type { Worker } from 'node:worker_threads';
 import { openDatabase, type Db } from '../../../src/storage/database.js';
-import { SqliteTelemetryStore, registerCheckpointMetrics } from '../../../src/storage/sqlite-telemetry.js';
+import { SqliteTelemetryStore, registerStoreThreadMetrics } from '../../../src/storage/sqlite-telemetry.js';
 import type { Reading } from '../../../src/core/types.js';
 import { tempDir } from '../../helpers/gateway.js';
 
@@ -115,7 +115,7 @@ describe('WAL checkpoints beside the writer thread', () => {
   it('shows on /metrics: checkpoints and frames counted, up while it runs, 0 and reported once it is lost', async () => {
     const s = await open(20);
     const registry = new Registry();
-    registerCheckpointMetrics(registry, s.store);
+    registerStoreThreadMetrics(registry, s.store);
     const value = async (name: string): Promise<number> => {
       const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
       return Number((m?.values as Array<{ value: number }> | undefined)?.[0]?.value ?? NaN);
