@@ -115,21 +115,19 @@ async function batchTotals(http: string): Promise<{ count: number; messages: num
     upTo100ms: m('gateway_write_batch_seconds_bucket{le="0.1"}'), upTo250ms: m('gateway_write_batch_seconds_bucket{le="0.25"}') };
 }
 
-/** user + system CPU seconds of a process so far (/proc/<pid>/stat, clock ticks of 1/100 s) */
-function procCpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+/** user + system CPU seconds so far of a process (/proc/<pid>/stat) or one of its threads (/proc/<pid>/task/<tid>/stat), in clock ticks of 1/100 s */
+function statCpuSeconds(statFile: string): number {
+  const f = readFileSync(statFile, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
 }
+const procCpuSeconds = (pid: number): number => statCpuSeconds(`/proc/${pid}/stat`);
 
 /**
  * user + system CPU seconds of a process's main thread so far (/proc/<pid>/task/<pid>/stat):
  * the thread that reads every socket, decodes, evaluates rules and writes every PUBACK. Near
  * 100 % of one core it is the bottleneck whatever the other threads and cores do.
  */
-function mainThreadCpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
+const mainThreadCpuSeconds = (pid: number): number => statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
 
 /** busy and total jiffies of the whole machine (first line of /proc/stat): every core, every process */
 function machineJiffies(): { busy: number; total: number } {
