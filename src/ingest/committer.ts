@@ -117,6 +117,8 @@ export class GroupCommitter {
   private pending: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
+  /** when the last commit began (performance.now()): the next begins maxDelayMs after it at the earliest */
+  private lastStart = -Infinity;
 
   constructor(private readonly store: TelemetryStore, private readonly opts: CommitterOptions) {}
 
@@ -159,11 +161,18 @@ export class GroupCommitter {
 
   private async run(): Promise<void> {
     const batch = this.pending.splice(0, this.opts.maxMessages);
+    this.lastStart = performance.now();
     if (batch.length > 0) await this.commitGroup(batch, true);
     this.inFlight = undefined;
-    // what arrived meanwhile has waited for a commit already: it is the next batch now, not
-    // after another maxDelayMs (under load that wait was in every message's latency)
-    if (this.pending.length > 0) this.kick(0);
+    if (this.pending.length === 0) return;
+    // what arrived meanwhile has waited for a commit already: under load (a commit as long as
+    // maxDelayMs or longer) it is the next batch now, not after another maxDelayMs, which was
+    // in every message's latency. A commit shorter than that (a light load) is followed by the
+    // next no sooner than maxDelayMs after it began: commits back to back at a few messages
+    // each cost the main thread and the disk per commit (~0.3 ms of bookkeeping and an fsync
+    // each) for a latency gain of a millisecond or two.
+    const wait = this.pending.length >= this.opts.maxMessages ? 0 : Math.ceil(this.opts.maxDelayMs - (performance.now() - this.lastStart));
+    this.kick(wait > 0 ? wait : 0);
   }
 
   /**

@@ -1,8 +1,10 @@
 /**
  * The group committer's schedule: the first message of an idle committer waits up to
  * batchMaxDelayMs for company; messages that arrive while a commit runs have waited for that
- * commit already and are the next batch as soon as it ends, not batchMaxDelayMs later (under
- * load that second wait was in every message's PUBACK latency).
+ * commit already and are the next batch as soon as it ends when the commit took batchMaxDelayMs
+ * or longer (under load a second wait was in every message's PUBACK latency); after a shorter
+ * commit (a light load) the next begins batchMaxDelayMs after the last one began, so commits do
+ * not run back to back at a message or two each.
  */
 import { describe, expect, it } from 'vitest';
 import { GroupCommitter, type Entry } from '../../../src/ingest/committer.js';
@@ -22,18 +24,45 @@ describe('GroupCommitter schedule', () => {
         commits.push({ start, end: performance.now(), size: b.readings.length });
       },
     } as unknown as TelemetryStore;
-    const c = new GroupCommitter(store, { maxDelayMs: 300, maxMessages: 1000 });
+    const c = new GroupCommitter(store, { maxDelayMs: 40, maxMessages: 1000 });
     const t0 = performance.now();
     const first = c.submit(entry(0));
     // the idle committer waits for company: nothing committed before the delay
-    await new Promise((r) => setTimeout(r, 320));
+    await new Promise((r) => setTimeout(r, 20));
     expect(commits.length).toBe(0);
-    // during the first commit (it runs 300..360 ms), two more arrive
+    await new Promise((r) => setTimeout(r, 40));
+    // during the first commit (it runs 40..100 ms, longer than the delay), two more arrive
     const later = [c.submit(entry(1)), c.submit(entry(2))];
     await Promise.all([first, ...later]);
     expect(commits.map((x) => x.size)).toEqual([1, 2]);
-    expect(commits[0]!.start - t0).toBeGreaterThanOrEqual(290);
-    // the second batch starts when the first ends (timers are coarse: well under the 300 ms delay)
-    expect(commits[1]!.start - commits[0]!.end).toBeLessThan(100);
+    expect(commits[0]!.start - t0).toBeGreaterThanOrEqual(38);
+    // the second batch starts when the first ends, not 40 ms later (timers are coarse: under 30)
+    expect(commits[1]!.start - commits[0]!.end).toBeLessThan(30);
+  });
+
+  it('after a commit shorter than the delay, begins the next one the delay after the last began (a full batch at once)', async () => {
+    const commits: Array<{ start: number; end: number; size: number }> = [];
+    const store = {
+      commit: async (b: WriteBatch) => {
+        const start = performance.now();
+        await new Promise((r) => setTimeout(r, 30));
+        commits.push({ start, end: performance.now(), size: b.readings.length });
+      },
+    } as unknown as TelemetryStore;
+    const c = new GroupCommitter(store, { maxDelayMs: 150, maxMessages: 3 });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const all = [c.submit(entry(0))];
+    await sleep(160); // the first commit runs ~150..180 ms
+    // a full batch arrives during it: it begins as soon as the first ends
+    all.push(c.submit(entry(1)), c.submit(entry(2)), c.submit(entry(3)));
+    await sleep(35); // the second commit runs ~180..210 ms
+    // two arrive during that short commit: they wait for the floor (~180 + 150 ms)
+    all.push(c.submit(entry(4)), c.submit(entry(5)));
+    await Promise.all(all);
+    expect(commits.map((x) => x.size)).toEqual([1, 3, 2]);
+    expect(commits[1]!.start - commits[0]!.end).toBeLessThan(25);
+    const gap = commits[2]!.start - commits[1]!.start;
+    expect(gap).toBeGreaterThanOrEqual(145);
+    expect(gap).toBeLessThan(230);
   });
 });
