@@ -171,8 +171,8 @@ export class GroupCommitter {
     // next no sooner than maxDelayMs after it began: commits back to back at a few messages
     // each cost the main thread and the disk per commit (~0.3 ms of bookkeeping and an fsync
     // each) for a latency gain of a millisecond or two.
-    const wait = this.pending.length >= this.opts.maxMessages ? 0 : Math.ceil(this.opts.maxDelayMs - (performance.now() - this.lastStart));
-    this.kick(wait > 0 ? wait : 0);
+    const full = this.pending.length >= this.opts.maxMessages;
+    this.kick(full ? 0 : Math.max(0, Math.ceil(this.opts.maxDelayMs - (performance.now() - this.lastStart))));
   }
 
   /**

@@ -14,16 +14,22 @@ const entry = (n: number): Entry => ({
   readings: [{ deviceId: 'd1', metric: 'ph', value: 7, unit: null, ts: 1000 + n, receivedAt: 1000 + n, quality: 'ok' }], events: [], deviceId: 'd1', receivedAt: 1000 + n,
 });
 
+/** a store whose every commit takes `ms`, recording when each began and ended and its size */
+function timedStore(ms: number): { store: TelemetryStore; commits: Array<{ start: number; end: number; size: number }> } {
+  const commits: Array<{ start: number; end: number; size: number }> = [];
+  const store = {
+    commit: async (b: WriteBatch) => {
+      const start = performance.now();
+      await new Promise((r) => setTimeout(r, ms));
+      commits.push({ start, end: performance.now(), size: b.readings.length });
+    },
+  } as unknown as TelemetryStore;
+  return { store, commits };
+}
+
 describe('GroupCommitter schedule', () => {
   it('commits what arrived during a commit right after it, without another batch delay', async () => {
-    const commits: Array<{ start: number; end: number; size: number }> = [];
-    const store = {
-      commit: async (b: WriteBatch) => {
-        const start = performance.now();
-        await new Promise((r) => setTimeout(r, 60));
-        commits.push({ start, end: performance.now(), size: b.readings.length });
-      },
-    } as unknown as TelemetryStore;
+    const { store, commits } = timedStore(60);
     const c = new GroupCommitter(store, { maxDelayMs: 40, maxMessages: 1000 });
     const t0 = performance.now();
     const first = c.submit(entry(0));
@@ -41,14 +47,7 @@ describe('GroupCommitter schedule', () => {
   });
 
   it('after a commit shorter than the delay, begins the next one the delay after the last began (a full batch at once)', async () => {
-    const commits: Array<{ start: number; end: number; size: number }> = [];
-    const store = {
-      commit: async (b: WriteBatch) => {
-        const start = performance.now();
-        await new Promise((r) => setTimeout(r, 30));
-        commits.push({ start, end: performance.now(), size: b.readings.length });
-      },
-    } as unknown as TelemetryStore;
+    const { store, commits } = timedStore(30);
     const c = new GroupCommitter(store, { maxDelayMs: 150, maxMessages: 3 });
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     const all = [c.submit(entry(0))];
