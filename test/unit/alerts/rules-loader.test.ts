@@ -1,12 +1,12 @@
 /** config/rules.yaml loader: a rule that could never fire, or a misspelled key, stops start-up naming the key and the value. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRules } from '../../../src/alerts/rules.js';
 import { MODELS } from '../../../devices/index.js';
+import { tempDir } from '../../helpers/net.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'rules-'));
+const dir = tempDir('rules-');
 const load = (condition: string, extra = '', kinds = 'water_quality') => {
   const file = join(dir, `r-${Math.random()}.yaml`);
   writeFileSync(file, `rules:\n  - id: r1\n    kinds: [${kinds}]\n    severity: major\n    message: m\n    conditions:\n      - ${condition}\n${extra}`);
