@@ -6,6 +6,11 @@
  * plain aedes. Reports connect errors, connect latency, RSS and RSS per connection (the
  * growth of the broker process's resident set from before the first connect to when all
  * are connected and publishing). Raises its own and its children's open-file limit.
+ *
+ * The resident set is sampled once a second through the hold, and what is reported is the
+ * median sample (with the lowest and highest beside it): one sample at the end of the hold
+ * read whatever V8's last collection had left, and swung by a quarter from run to run
+ * (docs/performance.md, "Eleventh pass").
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -43,8 +48,20 @@ export interface ScaleResult {
   published: number;
   acked: number;
   rssBeforeMb: number;
+  /** the median of the samples taken through the hold */
   rssAfterMb: number;
+  /** per connection, from the median sample */
   kbPerConnection: number;
+  /** per connection, from the lowest and the highest sample */
+  kbPerConnectionMin: number;
+  kbPerConnectionMax: number;
+  rssSamples: number;
+  /**
+   * where the growth is, when the broker reports it (the gateway's /metrics): the V8 heap in
+   * use and reserved, and memory outside it (buffers), per connection, from the medians of
+   * the same samples
+   */
+  heapKbPerConnection?: { used: number; total: number; external: number };
   clients: MqttClient[];
 }
 
@@ -52,8 +69,11 @@ export interface ScaleResult {
  * Opens `creds.length` connections at `rate`/s; each publishes every `interval` s from its
  * connect on. Resolves `hold` seconds after the last connect attempt, with the broker's RSS.
  */
-export async function scaleConnections(url: string, pid: number, creds: Array<{ username?: string; password?: string; topic: string }>, o: ConnectionsOptions, payload: (i: number, seq: number) => string): Promise<ScaleResult> {
+export interface HeapMb { used: number; total: number; external: number }
+
+export async function scaleConnections(url: string, pid: number, creds: Array<{ username?: string; password?: string; topic: string }>, o: ConnectionsOptions, payload: (i: number, seq: number) => string, heap?: () => Promise<HeapMb>): Promise<ScaleResult> {
   const rssBeforeMb = rssMb(pid);
+  const heapBefore = await heap?.();
   const clients: MqttClient[] = [];
   const latencies: number[] = [];
   let errors = 0;
@@ -100,17 +120,45 @@ export async function scaleConnections(url: string, pid: number, creds: Array<{ 
   }
   await Promise.all(attempts);
   const secondsToConnect = (performance.now() - started) / 1000;
-  await new Promise((r) => setTimeout(r, o.hold * 1000));
-  const rssAfterMb = rssMb(pid);
+  const heapSamples: HeapMb[] = [];
+  const samples = await sampleRss(pid, o.hold, heap && (async () => { heapSamples.push(await heap()); }));
+  const rssAfterMb = median(samples);
+  const perConnection = (mb: number, before = rssBeforeMb) => Math.round(((mb - before) * 1024) / Math.max(1, clients.length) * 10) / 10;
+  const heapAfter = (k: keyof HeapMb) => median(heapSamples.map((h) => h[k]));
   for (const t of timers) clearInterval(t);
   return {
     connected: clients.length, connectErrors: errors, firstError,
     connectP50Ms: Math.round(percentile(latencies, 50)), connectP99Ms: Math.round(percentile(latencies, 99)),
     secondsToConnect: Math.round(secondsToConnect * 10) / 10, published, acked,
     rssBeforeMb: Math.round(rssBeforeMb), rssAfterMb: Math.round(rssAfterMb),
-    kbPerConnection: Math.round(((rssAfterMb - rssBeforeMb) * 1024) / Math.max(1, clients.length) * 10) / 10,
+    kbPerConnection: perConnection(rssAfterMb),
+    kbPerConnectionMin: perConnection(Math.min(...samples)), kbPerConnectionMax: perConnection(Math.max(...samples)),
+    rssSamples: samples.length,
+    heapKbPerConnection: heapBefore && heapSamples.length > 0
+      ? { used: perConnection(heapAfter('used'), heapBefore.used), total: perConnection(heapAfter('total'), heapBefore.total), external: perConnection(heapAfter('external'), heapBefore.external) }
+      : undefined,
     clients,
   };
+}
+
+/** the process's RSS (MB) once a second for `seconds`, the last sample at the end (at least one); `also` beside each */
+async function sampleRss(pid: number, seconds: number, also?: () => Promise<void>): Promise<number[]> {
+  const out: number[] = [];
+  const start = performance.now();
+  const samples = Math.max(1, Math.ceil(seconds));
+  for (let i = 1; i <= samples; i++) {
+    const due = start + Math.min(i, seconds) * 1000;
+    await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
+    out.push(rssMb(pid));
+    await also?.();
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 export async function closeAll(clients: MqttClient[]): Promise<void> {

@@ -657,7 +657,12 @@ async function connectionsMode(o: ConnectionsOptions) {
   let scaled = false;
   const queryable = sampleQueryable(gw.http, gw.mqttPort, probe.get('bench-q')!, () => scaled);
   const alerts = sampleAlerts(gw.http, gw.mqttPort, probe.get('bench-bin')!, () => scaled);
-  const g = await scaleConnections(`mqtt://127.0.0.1:${gw.mqttPort}`, gw.proc.pid!, creds, o, payload);
+  const heap = async () => {
+    const m = await scrape(gw.http);
+    const mb = (name: string) => m(name) / 1024 / 1024;
+    return { used: mb('gateway_nodejs_heap_size_used_bytes'), total: mb('gateway_nodejs_heap_size_total_bytes'), external: mb('gateway_nodejs_external_memory_bytes') };
+  };
+  const g = await scaleConnections(`mqtt://127.0.0.1:${gw.mqttPort}`, gw.proc.pid!, creds, o, payload, heap);
   scaled = true;
   const [qLat, aLat] = await Promise.all([queryable, alerts]);
   const latencies = {
@@ -666,7 +671,7 @@ async function connectionsMode(o: ConnectionsOptions) {
     alertFromPublishP99Ms: aLat && aLat.fromPublish.length ? Math.round(percentile(aLat.fromPublish, 99) * 100) / 100 : null,
     samples: qLat.length,
   };
-  log(`gateway: ${g.connected} connected, ${g.connectErrors} errors${g.firstError ? ` (first: ${g.firstError})` : ''}, RSS ${g.rssBeforeMb} -> ${g.rssAfterMb} MB`);
+  log(`gateway: ${g.connected} connected, ${g.connectErrors} errors${g.firstError ? ` (first: ${g.firstError})` : ''}, RSS ${g.rssBeforeMb} -> ${g.rssAfterMb} MB (median of ${g.rssSamples} samples), ${g.kbPerConnectionMin}-${g.kbPerConnectionMax} kB per connection; V8 heap used / reserved ${g.heapKbPerConnection?.used} / ${g.heapKbPerConnection?.total}, external ${g.heapKbPerConnection?.external} kB per connection`);
   await closeAll(g.clients);
   gw.proc.kill('SIGTERM');
   await waitExit(gw.proc);
@@ -697,7 +702,9 @@ async function connectionsMode(o: ConnectionsOptions) {
       ['connect p50 / p99 (ms)', `${g.connectP50Ms} / ${g.connectP99Ms}`, `${a.connectP50Ms} / ${a.connectP99Ms}`],
       ['seconds to connect all', String(g.secondsToConnect), String(a.secondsToConnect)],
       ['RSS before -> after (MB)', `${g.rssBeforeMb} -> ${g.rssAfterMb}`, `${a.rssBeforeMb} -> ${a.rssAfterMb}`],
-      ['RSS per connection (KB)', String(g.kbPerConnection), String(a.kbPerConnection)],
+      [`RSS per connection (KB, median of ${g.rssSamples})`, String(g.kbPerConnection), String(a.kbPerConnection)],
+      ['  lowest / highest sample', `${g.kbPerConnectionMin} / ${g.kbPerConnectionMax}`, `${a.kbPerConnectionMin} / ${a.kbPerConnectionMax}`],
+      ['  V8 heap used / reserved, external (KB)', g.heapKbPerConnection ? `${g.heapKbPerConnection.used} / ${g.heapKbPerConnection.total}, ${g.heapKbPerConnection.external}` : '-', '-'],
       ['QoS 1 published / acked', `${g.published} / ${g.acked}`, `${a.published} / ${a.acked}`],
       ['acked but not stored', String(result.gateway.lost), '-'],
       [`publish -> queryable p99 (ms, ${latencies.samples})`, String(latencies.publishToQueryableP99Ms), '-'],
