@@ -42,7 +42,8 @@ describe('bench/connections.ts', () => {
       expect(held).toBeGreaterThanOrEqual(3000);
       expect(r.kbPerConnectionMin).toBeLessThanOrEqual(r.kbPerConnection);
       expect(r.kbPerConnection).toBeLessThanOrEqual(r.kbPerConnectionMax);
-      expect(r.rssBeforeMb).toBe(Math.round(before));
+      // before the first connect, in MB (this process's own RSS moves by a little meanwhile)
+      expect(Math.abs(r.rssBeforeMb - before)).toBeLessThan(16);
       // one reading at connect and one a second after: at least 2 per device, all acknowledged
       // but those sent in the last moment (one per device at most)
       expect(r.published).toBeGreaterThanOrEqual(2 * n);
