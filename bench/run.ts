@@ -2,6 +2,7 @@
  * npm run bench -- [--json] [--duration 15] [--devices 500] [--window 10] [--runs 5]
  *                    [--rate <msgs/s>] [--open-duration <s>] [--sweep [--sweep-duration 10] [--sweep-out docs/latency-vs-load.svg]]
  *                    [--capacity [--capacity-step-duration 6]] [--closed-only] [--cpu-prof <dir>]
+ *                    [--gateway-config '<json>']   (merged over the bench's gateway config, e.g. to A/B a setting)
  * npm run bench -- --cluster <nodes> [--pg-url <url>] [--redis-url <url>] ...   (bench/cluster.ts)
  *
  * End-to-end benchmark on one machine: the gateway on embedded defaults in a child process,
@@ -63,10 +64,38 @@ const { values: args } = parseArgs({
     cluster: { type: 'string' },
     'pg-url': { type: 'string' },
     'redis-url': { type: 'string' },
+    /**
+     * JSON merged, key by key, over the gateway's config in this bench (rate limits off), to
+     * measure a setting: '{"store":{"sqlite":{"synchronous":"normal"}}}'
+     */
+    'gateway-config': { type: 'string' },
     /** the load generator: lean (bench/lean-client.ts, default) or mqttjs (MQTT.js, as before 2026-12-02) */
     generator: { type: 'string', default: 'lean' },
   },
 });
+let GATEWAY_CONFIG: Record<string, unknown> = {};
+if (args['gateway-config'] !== undefined) {
+  try {
+    const parsed: unknown = JSON.parse(args['gateway-config']);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
+    GATEWAY_CONFIG = parsed as Record<string, unknown>;
+  } catch (err) {
+    process.stderr.write(`bench: --gateway-config: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
+/** `over` merged into `base`, objects key by key, anything else replaced */
+function merged(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+    out[k] = isObj(b) && isObj(v) ? merged(b, v) : v;
+  }
+  return out;
+}
+
 const DURATION = Number(args.duration);
 const DEVICES = Number(args.devices);
 const WINDOW = Number(args.window);
@@ -109,9 +138,10 @@ async function scrape(http: string): Promise<(name: string) => number> {
   return (name) => Number(new RegExp(`^${esc(name)} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
 }
 
-async function batchTotals(http: string): Promise<{ count: number; messages: number; seconds: number; upTo100ms: number; upTo250ms: number }> {
+async function batchTotals(http: string): Promise<{ count: number; messages: number; seconds: number; upTo5ms: number; upTo10ms: number; upTo25ms: number; upTo100ms: number; upTo250ms: number }> {
   const m = await scrape(http);
   return { count: m('gateway_write_batch_messages_count'), messages: m('gateway_write_batch_messages_sum'), seconds: m('gateway_write_batch_seconds_sum'),
+    upTo5ms: m('gateway_write_batch_seconds_bucket{le="0.005"}'), upTo10ms: m('gateway_write_batch_seconds_bucket{le="0.01"}'), upTo25ms: m('gateway_write_batch_seconds_bucket{le="0.025"}'),
     upTo100ms: m('gateway_write_batch_seconds_bucket{le="0.1"}'), upTo250ms: m('gateway_write_batch_seconds_bucket{le="0.25"}') };
 }
 
@@ -155,7 +185,7 @@ async function startGateway(dataDir: string): Promise<{ proc: ChildProcess; http
   // poll got 429 for the rest of the minute, so they measured the limiter's window
   mkdirSync(dataDir, { recursive: true });
   const configFile = join(dataDir, 'bench-config.json');
-  writeFileSync(configFile, JSON.stringify({ mqtt: { rateLimit: { devicePerSecond: 0 } }, http: { rateLimitPerMinute: 0 } }));
+  writeFileSync(configFile, JSON.stringify(merged({ mqtt: { rateLimit: { devicePerSecond: 0 } }, http: { rateLimitPerMinute: 0 } }, GATEWAY_CONFIG)));
   // profiles of the load phase only (bench/profile-hook.mjs, toggled by SIGUSR2 around the first gateway run)
   const profDir = args['cpu-prof'] ? resolve(args['cpu-prof']) : undefined;
   if (profDir) mkdirSync(profDir, { recursive: true });
@@ -168,6 +198,8 @@ async function startGateway(dataDir: string): Promise<{ proc: ChildProcess; http
   const http = `http://127.0.0.1:${httpPort}`;
   for (let i = 0; i < 300; i++) {
     try { if ((await fetch(`${http}/readyz`)).status === 200) return { proc, http, mqttPort }; } catch { /* starting */ }
+    // e.g. a --gateway-config key it refused (its one line is on stderr above)
+    if (proc.exitCode !== null) { rmSync(dataDir, { recursive: true, force: true }); throw new Error(`gateway exited with code ${proc.exitCode} before it was ready`); }
     await new Promise((r) => setTimeout(r, 100));
   }
   proc.kill('SIGKILL');
@@ -361,7 +393,7 @@ async function openLoopPhase(gw: { http: string; mqttPort: number; dataDir: stri
     const cpu = (await gatewayCpuSeconds(gw.http)) - gwCpu0;
     const b = await batchTotals(gw.http);
     const n = b.count - batch0.count;
-    log(`open loop: gateway CPU ${(100 * cpu / ((performance.now() - wall0) / 1000)).toFixed(0)} % of one core (its main thread ${mainThreadPct} %), ${(1e6 * cpu / load.acked).toFixed(0)} µs per message; event-loop delay p50 ${lag('p50')} / p99 ${lag('p99')} / max ${lag('max')} ms; ${n} group commits of ${((b.messages - batch0.messages) / n).toFixed(1)} messages, ${(1000 * (b.seconds - batch0.seconds) / n).toFixed(2)} ms each, ${n - (b.upTo100ms - batch0.upTo100ms)} over 100 ms, ${n - (b.upTo250ms - batch0.upTo250ms)} over 250 ms; WAL ${(wal / 1048576).toFixed(1)} MB`);
+    log(`open loop: gateway CPU ${(100 * cpu / ((performance.now() - wall0) / 1000)).toFixed(0)} % of one core (its main thread ${mainThreadPct} %), ${(1e6 * cpu / load.acked).toFixed(0)} µs per message; event-loop delay p50 ${lag('p50')} / p99 ${lag('p99')} / max ${lag('max')} ms; ${n} group commits of ${((b.messages - batch0.messages) / n).toFixed(1)} messages, ${(1000 * (b.seconds - batch0.seconds) / n).toFixed(2)} ms each, ${n - (b.upTo5ms - batch0.upTo5ms)} over 5 ms, ${n - (b.upTo10ms - batch0.upTo10ms)} over 10, ${n - (b.upTo25ms - batch0.upTo25ms)} over 25, ${n - (b.upTo100ms - batch0.upTo100ms)} over 100, ${n - (b.upTo250ms - batch0.upTo250ms)} over 250; WAL ${(wal / 1048576).toFixed(1)} MB`);
   }
   stop = true;
   await Promise.all([probes, bins]);
