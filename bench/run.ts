@@ -73,12 +73,17 @@ const { values: args } = parseArgs({
     generator: { type: 'string', default: 'lean' },
   },
 });
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
 let GATEWAY_CONFIG: Record<string, unknown> = {};
 if (args['gateway-config'] !== undefined) {
   try {
     const parsed: unknown = JSON.parse(args['gateway-config']);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
-    GATEWAY_CONFIG = parsed as Record<string, unknown>;
+    if (!isObject(parsed)) throw new Error('not a JSON object');
+    GATEWAY_CONFIG = parsed;
   } catch (err) {
     process.stderr.write(`bench: --gateway-config: ${(err as Error).message}\n`);
     process.exit(2);
@@ -90,8 +95,7 @@ function merged(base: Record<string, unknown>, over: Record<string, unknown>): R
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
-    const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-    out[k] = isObj(b) && isObj(v) ? merged(b, v) : v;
+    out[k] = isObject(b) && isObject(v) ? merged(b, v) : v;
   }
   return out;
 }
@@ -199,7 +203,7 @@ async function startGateway(dataDir: string): Promise<{ proc: ChildProcess; http
   for (let i = 0; i < 300; i++) {
     try { if ((await fetch(`${http}/readyz`)).status === 200) return { proc, http, mqttPort }; } catch { /* starting */ }
     // e.g. a --gateway-config key it refused (its one line is on stderr above)
-    if (proc.exitCode !== null) { rmSync(dataDir, { recursive: true, force: true }); throw new Error(`gateway exited with code ${proc.exitCode} before it was ready`); }
+    if (proc.exitCode !== null) { if (!args['keep-data']) rmSync(dataDir, { recursive: true, force: true }); throw new Error(`gateway exited with code ${proc.exitCode} before it was ready`); }
     await new Promise((r) => setTimeout(r, 100));
   }
   proc.kill('SIGKILL');
