@@ -15,7 +15,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
-import { percentile } from './load.js';
+import { median, percentile } from './load.js';
 
 export interface ConnectionsOptions { connections: number; rate: number; interval: number; hold: number; json: boolean }
 
@@ -153,12 +153,6 @@ async function sampleRss(pid: number, seconds: number, also?: () => Promise<void
     await also?.();
   }
   return out;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 export async function closeAll(clients: MqttClient[]): Promise<void> {

@@ -74,6 +74,13 @@ export async function runLoad(clients: LoadClient[], devices: LoadDevice[], opts
   return { acked, failed, perDeviceAcked, ackLatenciesMs: Float64Array.from(latencies), seconds };
 }
 
+/** the middle value (the mean of the two middle ones for an even count); NaN for none */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)]! / 2 + s[Math.ceil((s.length - 1) / 2)]! / 2;
+}
+
 export function percentile(values: ArrayLike<number>, p: number): number {
   if (values.length === 0) return NaN;
   const sorted = Float64Array.from(values as ArrayLike<number>).sort();

@@ -24,7 +24,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
-import { connectAll, percentile, runLoad, type Generator, type LoadClient, type LoadDevice, type LoadResult } from './load.js';
+import { connectAll, median, percentile, runLoad, type Generator, type LoadClient, type LoadDevice, type LoadResult } from './load.js';
 import { histogram, onSchedule, percentiles, recordMs, runOpenLoop, type Histogram, type OpenLoopResult } from './open-loop.js';
 import { sweepSvg, type SweepPoint } from './chart.js';
 import { readSse } from './sse.js';
@@ -312,7 +312,7 @@ async function closedLoopSeries(gw: { http: string; proc: ChildProcess }, client
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const r3 = (v: number) => Math.round(v * 1000) / 1000;
-  return { min: r3(s[0]!), median: r3(s[Math.floor((s.length - 1) / 2)]! / 2 + s[Math.ceil((s.length - 1) / 2)]! / 2), max: r3(s[s.length - 1]!) };
+  return { min: r3(s[0]!), median: r3(median(s)), max: r3(s[s.length - 1]!) };
 };
 
 /**

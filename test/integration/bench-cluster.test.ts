@@ -5,21 +5,8 @@
  * other two. The figures themselves are machine-dependent; what is asserted is that each
  * target carried load, the probes crossed nodes, and nothing acknowledged went missing.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/gateway.js';
-
-function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/run.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('exit', (code) => res({ code, stdout, stderr }));
-  });
-}
+import { runBench as bench } from '../helpers/bench.js';
 
 describe('npm run bench -- --cluster', () => {
   it('refuses a node count that is not a whole number from 1 to 16, and a URL of the wrong kind', async () => {

@@ -4,27 +4,20 @@
  * sampled once a second through the hold, the median reported with the lowest and highest
  * sample beside it (one sample at the end read whatever the last collection had left).
  */
-import { createServer, type Server } from 'node:net';
-import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAll, rssMb, scaleConnections } from '../../bench/connections.js';
+import { plainAedes } from '../helpers/bench.js';
 
-let broker: Aedes;
-let server: Server;
+let aedes: Awaited<ReturnType<typeof plainAedes>>;
 let port: number;
 let received = 0;
 
 beforeAll(async () => {
-  broker = await Aedes.createBroker();
-  broker.subscribe('devices/#', (_packet, cb) => { received++; cb(); }, () => undefined);
-  server = createServer(broker.handle);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  port = (server.address() as { port: number }).port;
+  aedes = await plainAedes();
+  aedes.broker.subscribe('devices/#', (_packet, cb) => { received++; cb(); }, () => undefined);
+  port = aedes.port;
 });
-afterAll(async () => {
-  await new Promise<void>((r) => server.close(() => r()));
-  await new Promise<void>((r) => broker.close(() => r()));
-});
+afterAll(() => aedes.close());
 
 describe('bench/connections.ts', () => {
   it('connects every device, and reports RSS per connection as the median of one sample a second through the hold', async () => {

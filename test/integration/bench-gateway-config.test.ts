@@ -4,23 +4,10 @@
  * defaults; JSON that is not an object stops the bench, and a key the gateway refuses
  * stops it at once with the gateway's own line naming the key.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/gateway.js';
-
-function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
-  const t0 = performance.now();
-  return new Promise((res) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/run.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('exit', (code) => res({ code, stdout, stderr, ms: performance.now() - t0 }));
-  });
-}
+import { runBench as bench } from '../helpers/bench.js';
 
 describe('npm run bench -- --gateway-config', () => {
   it('refuses JSON that is not an object, and stops at once on a key the gateway refuses', async () => {

@@ -4,29 +4,22 @@
  * callback fires once, on its own PUBACK, and a refused CONNECT is an error. The bench's
  * figures are only as good as this client.
  */
-import { createServer, type Server } from 'node:net';
-import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeanClient } from '../../bench/lean-client.js';
+import { plainAedes } from '../helpers/bench.js';
 
-let broker: Aedes;
-let server: Server;
+let aedes: Awaited<ReturnType<typeof plainAedes>>;
 let port: number;
 const received: Array<{ topic: string; payload: Buffer; qos: number }> = [];
 
 beforeAll(async () => {
-  broker = await Aedes.createBroker({
+  aedes = await plainAedes({
     authenticate: (_client, username, password, done) => done(null, username === 'dev' && password?.toString() === 'secret'),
   });
-  broker.subscribe('load/#', (packet, cb) => { received.push({ topic: packet.topic, payload: Buffer.from(packet.payload as Buffer), qos: packet.qos }); cb(); }, () => undefined);
-  server = createServer(broker.handle);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  port = (server.address() as { port: number }).port;
+  aedes.broker.subscribe('load/#', (packet, cb) => { received.push({ topic: packet.topic, payload: Buffer.from(packet.payload as Buffer), qos: packet.qos }); cb(); }, () => undefined);
+  port = aedes.port;
 });
-afterAll(async () => {
-  await new Promise<void>((r) => server.close(() => r()));
-  await new Promise<void>((r) => broker.close(() => r()));
-});
+afterAll(() => aedes.close());
 
 describe('bench/lean-client.ts', () => {
   it('publishes QoS 1 messages of every length class intact and in order, each callback once on its PUBACK', async () => {
