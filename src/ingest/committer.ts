@@ -1,7 +1,9 @@
 /**
  * Group commit: every message that arrives within a few milliseconds goes into one store
  * transaction, and each message's callback (its PUBACK) fires only after that transaction
- * is durable. One commit is in flight at a time; messages arriving meanwhile form the next.
+ * is durable. One commit is in flight at a time; messages arriving meanwhile form the next,
+ * which goes to the store as soon as the last one's listeners have run, before that one's
+ * acknowledgements are written (the writer commits while this thread writes the PUBACKs).
  *
  * One message's content never decides a neighbour's PUBACK: each entry is checked before it
  * joins a batch (checkEntry), and a batch the store still refuses as data (StoreDataError,
@@ -162,7 +164,17 @@ export class GroupCommitter {
   private async run(): Promise<void> {
     const batch = this.pending.splice(0, this.opts.maxMessages);
     this.lastStart = performance.now();
-    if (batch.length > 0) await this.commitGroup(batch, true);
+    let next = false;
+    if (batch.length > 0) await this.commitGroup(batch, true, () => { next = true; this.next(); });
+    if (!next) this.next();
+  }
+
+  /**
+   * The commit of run() is settled (its listeners have run): the next may begin. Called
+   * before the settled batch's acknowledgements go out, so that the writer commits the next
+   * batch while this thread writes the PUBACKs.
+   */
+  private next(): void {
     this.inFlight = undefined;
     if (this.pending.length === 0) return;
     // what arrived meanwhile has waited for a commit already: under load (a commit as long as
@@ -179,7 +191,7 @@ export class GroupCommitter {
    * Commits `group`; on a data refusal, bisects (a group of one becomes a dead letter, once:
    * `retry` false when the group already is the refused entry's dead letter).
    */
-  private async commitGroup(group: Pending[], retry: boolean): Promise<void> {
+  private async commitGroup(group: Pending[], retry: boolean, settled?: () => void): Promise<void> {
     const write: WriteBatch = { readings: [], events: [], deadLetters: [], seen: new Map() };
     for (const { entry } of group) {
       for (const r of entry.readings) write.readings.push(r);
@@ -201,11 +213,11 @@ export class GroupCommitter {
       if (group.length > 1) {
         const mid = group.length >> 1;
         await this.commitGroup(group.slice(0, mid), true);
-        await this.commitGroup(group.slice(mid), true);
+        await this.commitGroup(group.slice(mid), true, settled);
         return;
       }
       const p = group[0]!;
-      await this.commitGroup([{ entry: this.refuse(p.entry, failure.message), done: p.done }], false);
+      await this.commitGroup([{ entry: this.refuse(p.entry, failure.message), done: p.done }], false, settled);
       return;
     }
     // listeners first (alerts, SSE, counters), then the acknowledgements; a listener's
@@ -216,6 +228,7 @@ export class GroupCommitter {
     } catch (err) {
       this.opts.onListenerError?.(err as Error);
     }
+    settled?.();
     for (const p of group) p.done(failure);
   }
 

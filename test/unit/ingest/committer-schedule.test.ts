@@ -4,7 +4,8 @@
  * commit already and are the next batch as soon as it ends when the commit took batchMaxDelayMs
  * or longer (under load a second wait was in every message's PUBACK latency); after a shorter
  * commit (a light load) the next begins batchMaxDelayMs after the last one began, so commits do
- * not run back to back at a message or two each.
+ * not run back to back at a message or two each. Under load, the next batch goes to the store
+ * before the settled batch's acknowledgements are written, so the writer is not idle meanwhile.
  */
 import { describe, expect, it } from 'vitest';
 import { GroupCommitter, type Entry } from '../../../src/ingest/committer.js';
@@ -63,5 +64,30 @@ describe('GroupCommitter schedule', () => {
     const gap = commits[2]!.start - commits[1]!.start;
     expect(gap).toBeGreaterThanOrEqual(145);
     expect(gap).toBeLessThan(230);
+  });
+
+  it('sends the next batch to the store before acknowledging the batch that committed, after its listeners', async () => {
+    const order: string[] = [];
+    let commits = 0;
+    const store = {
+      commit: async (b: WriteBatch) => {
+        const n = ++commits;
+        order.push(`commit ${n} begins (${b.readings.length})`);
+        await new Promise((r) => setTimeout(r, 30));
+        order.push(`commit ${n} ends`);
+      },
+    } as unknown as TelemetryStore;
+    const c = new GroupCommitter(store, { maxDelayMs: 10, maxMessages: 1000, onCommitted: (entries) => order.push(`listeners (${entries.length})`) });
+    const acked = (n: number) => () => order.push(`ack ${n}`);
+    const first = c.submit(entry(0)).then(acked(0));
+    await new Promise((r) => setTimeout(r, 20)); // the first commit runs ~10..40 ms
+    const second = [c.submit(entry(1)).then(acked(1)), c.submit(entry(2)).then(acked(2))];
+    await Promise.all([first, ...second]);
+    expect(order).toEqual([
+      'commit 1 begins (1)', 'commit 1 ends', 'listeners (1)',
+      // the second batch is on its way before the first batch's PUBACK
+      'commit 2 begins (2)', 'ack 0',
+      'commit 2 ends', 'listeners (2)', 'ack 1', 'ack 2',
+    ]);
   });
 });
