@@ -118,6 +118,8 @@ export function refusedEntry(entry: Entry, reason: string): Entry {
 export class GroupCommitter {
   private pending: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** when the armed timer is due (performance.now()) */
+  private dueAt = 0;
   private inFlight: Promise<void> | undefined;
   /** when the last commit began (performance.now()): the next begins maxDelayMs after it at the earliest */
   private lastStart = -Infinity;
@@ -137,7 +139,10 @@ export class GroupCommitter {
     this.store.poll?.();
     const problem = checkEntry(entry);
     this.pending.push({ entry: problem === undefined ? entry : this.refuse(entry, problem), done });
-    if (this.pending.length >= this.opts.maxMessages) this.kick(0);
+    // a timer falls due only once the event loop has worked through the socket reads queued
+    // ahead of it (under load 7-78 ms late for a 1-3 ms wait, the writer idle meanwhile): the
+    // first message past the time it was due for begins the commit instead
+    if (this.pending.length >= this.opts.maxMessages || (this.timer !== undefined && performance.now() >= this.dueAt)) this.kick(0);
     else this.kick(this.opts.maxDelayMs);
   }
 
@@ -155,7 +160,9 @@ export class GroupCommitter {
       this.inFlight = this.run();
       return;
     }
-    this.timer ??= setTimeout(() => {
+    if (this.timer !== undefined) return;
+    this.dueAt = performance.now() + delay;
+    this.timer = setTimeout(() => {
       this.timer = undefined;
       this.inFlight = this.run();
     }, delay);
