@@ -18,15 +18,16 @@ import type { Entry } from '../src/ingest/committer.js';
 import { createMetrics } from '../src/metrics.js';
 import type { Device, DeviceRegistry } from '../src/registry/devices.js';
 import { openDatabase } from '../src/storage/database.js';
+import { waterIndex } from './fleet.js';
 
 const DEVICES = Number(process.argv[2] ?? 500);
 const MESSAGES = Number(process.argv[3] ?? 400_000);
 const BATCH = 1000;
-const KINDS: Array<{ model: string; metric: string; value: (seq: number) => number | boolean }> = [
+const KINDS: Array<{ model: string; metric: string; value: (seq: number, ts: number) => number | boolean }> = [
   { model: 'generic.water-quality', metric: 'ph', value: (seq) => 7 + (seq % 50) / 100 },
   { model: 'generic.bin-fill', metric: 'fill_pct', value: (seq) => 10 + (seq % 60) },
   { model: 'generic.parking', metric: 'occupied', value: (seq) => seq % 2 === 0 },
-  { model: 'generic.water-meter', metric: 'water_volume_m3', value: (seq) => 100 + seq * 0.001 },
+  { model: 'generic.water-meter', metric: 'water_volume_m3', value: (_seq, ts) => waterIndex(ts) },
   { model: 'generic.electricity-meter', metric: 'energy_import_kwh', value: (seq) => 5000 + seq * 0.01 },
   { model: 'generic.door-access', metric: 'door_open', value: (seq) => seq % 2 === 1 },
 ];
@@ -58,7 +59,7 @@ function batch(): Entry[] {
     const k = KINDS[d % KINDS.length]!;
     const s = seq[d]!++;
     const ts = (lastTs[d] = Math.max(t, lastTs[d]! + 1));
-    const r: Reading = { deviceId: ids[d]!, metric: k.metric, value: k.value(s), unit: null, ts, receivedAt: t, quality: 'ok' };
+    const r: Reading = { deviceId: ids[d]!, metric: k.metric, value: k.value(s, ts), unit: null, ts, receivedAt: t, quality: 'ok' };
     out.push({ readings: [r], events: [], deviceId: ids[d]!, receivedAt: t });
   }
   return out;

@@ -2,12 +2,41 @@
 
 export const TOKEN = 'bench-admin-token-0123456789';
 
+const HOUR = 3_600_000;
+/** Asia/Shanghai, the default rules' zone (no daylight saving since 1991) */
+const SHANGHAI = 8 * HOUR;
+/**
+ * when a bench water meter's index stays put, local time: the default water_leak_suspected's
+ * night (config/rules.yaml: nightStart 2, nightEnd 4), from ten minutes before it, since the
+ * night's first reading counts the flow since the reading before it
+ */
+const NIGHT = [2 * HOUR - 10 * 60_000, 4 * HOUR] as const;
+
+/**
+ * A bench water meter's index at `ts`: a litre per second of the day, none at night. The
+ * default rules open water_leak_suspected on flow between 02:00 and 04:00 Asia/Shanghai, and at
+ * the bench's rates every later message of the meter repeated the open alert (a row, an outbox
+ * row, an MQTT publish, an SSE event each): a run between 18:00 and 20:00 UTC measured 1/6 of its
+ * messages as alert updates, 32 k readings/s where the same code did 46-49 k (2026-12-04). The
+ * load is meant to be quiet for the rules at any hour (the alert probe measures alerts), so the
+ * index stays put from 01:50 to 04:00 there; outside it, it rises with every message as before (each
+ * message is at least a millisecond after the last, test/unit/bench/fleet.test.ts).
+ */
+export function waterIndex(ts: number): number {
+  const local = ts + SHANGHAI;
+  const day = Math.floor(local / (24 * HOUR));
+  const inDay = local - day * 24 * HOUR;
+  const dayMs = inDay < NIGHT[0] ? inDay : inDay < NIGHT[1] ? NIGHT[0] : inDay - (NIGHT[1] - NIGHT[0]);
+  // milliseconds outside the night since 2026-01-01 (day 20 454), a litre per second
+  return 100 + ((day - 20_454) * (24 * HOUR - (NIGHT[1] - NIGHT[0])) + dayMs) / 1e6;
+}
+
 /** The bench's mix of readings: six kinds of device in turn, each with the payload it publishes. */
 export const KINDS = [
   { model: 'generic.water-quality', payload: (ts: number, seq: number) => ({ ts, ph: 7 + (seq % 50) / 100 }) },
   { model: 'generic.bin-fill', payload: (ts: number, seq: number) => ({ ts, fill_pct: 10 + (seq % 60) }) },
   { model: 'generic.parking', payload: (ts: number, seq: number) => ({ ts, occupied: seq % 2 === 0 }) },
-  { model: 'generic.water-meter', payload: (ts: number, seq: number) => ({ ts, water_volume_m3: 100 + seq * 0.001 }) },
+  { model: 'generic.water-meter', payload: (ts: number) => ({ ts, water_volume_m3: waterIndex(ts) }) },
   { model: 'generic.electricity-meter', payload: (ts: number, seq: number) => ({ ts, energy_import_kwh: 5000 + seq * 0.01 }) },
   { model: 'generic.door-access', payload: (ts: number, seq: number) => ({ ts, door_open: seq % 2 === 1 }) },
 ];
