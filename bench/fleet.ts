@@ -3,14 +3,24 @@
 export const TOKEN = 'bench-admin-token-0123456789';
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 /** Asia/Shanghai, the default rules' zone (no daylight saving since 1991) */
 const SHANGHAI = 8 * HOUR;
 /**
- * when a bench water meter's index stays put, local time: the default water_leak_suspected's
+ * where a meter's flow would count as night flow, local time: the default water_leak_suspected's
  * night (config/rules.yaml: nightStart 2, nightEnd 4), from ten minutes before it, since the
  * night's first reading counts the flow since the reading before it
  */
 const NIGHT = [2 * HOUR - 10 * 60_000, 4 * HOUR] as const;
+
+/**
+ * When `ts` falls where a meter's flow would count as night flow (01:50 to 04:00 in
+ * Asia/Shanghai): when that stretch began that day (01:50 there); else undefined.
+ */
+export function leakNightFrom(ts: number): number | undefined {
+  const inDay = (((ts + SHANGHAI) % DAY) + DAY) % DAY;
+  return inDay >= NIGHT[0] && inDay < NIGHT[1] ? ts - inDay + NIGHT[0] : undefined;
+}
 
 /**
  * A bench water meter's index at `ts`: a litre per second of the day, none at night. The
@@ -19,16 +29,17 @@ const NIGHT = [2 * HOUR - 10 * 60_000, 4 * HOUR] as const;
  * row, an MQTT publish, an SSE event each): a run between 18:00 and 20:00 UTC measured 1/6 of its
  * messages as alert updates, 32 k readings/s where the same code did 46-49 k (2026-12-04). The
  * load is meant to be quiet for the rules at any hour (the alert probe measures alerts), so the
- * index stays put from 01:50 to 04:00 there; outside it, it rises with every message as before (each
- * message is at least a millisecond after the last, test/unit/bench/fleet.test.ts).
+ * index stays put from 01:50 to 04:00 there (leakNightFrom); outside it, it rises with every
+ * message as before (each message is at least a millisecond after the last,
+ * test/unit/bench/fleet.test.ts).
  */
 export function waterIndex(ts: number): number {
   const local = ts + SHANGHAI;
-  const day = Math.floor(local / (24 * HOUR));
-  const inDay = local - day * 24 * HOUR;
+  const day = Math.floor(local / DAY);
+  const inDay = local - day * DAY;
   const dayMs = inDay < NIGHT[0] ? inDay : inDay < NIGHT[1] ? NIGHT[0] : inDay - (NIGHT[1] - NIGHT[0]);
   // milliseconds outside the night since 2026-01-01 (day 20 454), a litre per second
-  return 100 + ((day - 20_454) * (24 * HOUR - (NIGHT[1] - NIGHT[0])) + dayMs) / 1e6;
+  return 100 + ((day - 20_454) * (DAY - (NIGHT[1] - NIGHT[0])) + dayMs) / 1e6;
 }
 
 /** The bench's mix of readings: six kinds of device in turn, each with the payload it publishes. */

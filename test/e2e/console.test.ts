@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { MqttClient } from 'mqtt';
+import { leakNightFrom } from '../../bench/fleet.js';
 import { ROOT, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { connect, eventually, publish } from '../helpers/mqtt.js';
 
@@ -42,14 +43,6 @@ async function device(id: string, model: string, site: string): Promise<void> {
   clients[id] = await connect(gw.mqttPort, { username: id, password: r.body.credentials.password });
 }
 const send = (id: string, body: unknown) => publish(clients[id]!, `devices/${id}/up`, JSON.stringify(body));
-/**
- * When `now` is in water_leak_suspected's night in Asia/Shanghai (02:00–04:00, from a minute
- * before): 01:59 today there, a time for meter readings that must not count as night flow.
- */
-const nightFlowAt = (now: number): number | undefined => {
-  const inDay = (now + 8 * 3_600_000) % 86_400_000;
-  return inDay >= 2 * 3_600_000 - 60_000 && inDay < 4 * 3_600_000 ? now - inDay + 2 * 3_600_000 - 60_000 : undefined;
-};
 const alertOf = async (rule: string, dev: string) =>
   (await gw.api(`/api/v1/alerts?rule=${rule}&device=${dev}&status=open,acknowledged,resolved`)).body.items[0];
 
@@ -114,7 +107,7 @@ beforeAll(async () => {
   await device('water-e2e', 'generic.water-meter', B5);
   // half a cubic metre today, and no alert: between 02:00 and 04:00 in Asia/Shanghai (the site's
   // zone and the default rules') that much flow would be a suspected leak, a fourth open alert
-  const night = nightFlowAt(Date.now());
+  const night = leakNightFrom(Date.now());
   await send('water-e2e', { ...(night && { ts: night - 30_000 }), water_volume_m3: 100 });
   await send('water-e2e', { ...(night && { ts: night }), water_volume_m3: 100.5 });
   await device('power-e2e', 'generic.electricity-meter', B5);

@@ -6,21 +6,12 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import pino from 'pino';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KINDS, waterIndex } from '../../../bench/fleet.js';
-import { MODELS } from '../../../devices/index.js';
-import { AlertService } from '../../../src/alerts/service.js';
-import { loadRules } from '../../../src/alerts/rules.js';
-import { ModelCatalogue } from '../../../src/core/catalogue.js';
-import type { Reading } from '../../../src/core/types.js';
+import { fleetAlerts, fleetEntry } from '../../../bench/fleet-alerts.js';
+import { KINDS, leakNightFrom, waterIndex } from '../../../bench/fleet.js';
 import type { Entry } from '../../../src/ingest/committer.js';
-import { createMetrics } from '../../../src/metrics.js';
-import type { Device, DeviceRegistry } from '../../../src/registry/devices.js';
-import { openDatabase } from '../../../src/storage/database.js';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
 const dirs: string[] = [];
 afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
 
@@ -28,32 +19,14 @@ afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, f
 async function openedUnder(start: number, messages: number): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'gw-bench-fleet-'));
   dirs.push(dir);
-  const catalogue = new ModelCatalogue(MODELS);
-  const devices = new Map<string, Device>();
-  for (let i = 0; i < 2 * KINDS.length; i++) {
-    const model = catalogue.get(KINDS[i % KINDS.length]!.model)!;
-    const id = `bench-${i}`;
-    devices.set(id, { id, model: model.id, kind: model.kind, name: null, site: 'bench/estate/b0', attributes: {}, lorawan: null, createdAt: start, updatedAt: start, lastSeen: start });
-  }
   let now = start;
-  const alerts = new AlertService({
-    db: openDatabase({ dataDir: dir }),
-    registry: { get: (id: string) => devices.get(id), all: () => devices.values(), get size() { return devices.size; } } as unknown as DeviceRegistry,
-    rules: loadRules(join(ROOT, 'config/rules.yaml'), true, { models: catalogue.all() }),
-    getModel: (id) => catalogue.get(id), publish: () => {}, webhooks: [], retry: { initialMs: 1000, maxMs: 60_000, timeoutMs: 5000 },
-    metrics: createMetrics(), log: pino({ level: 'silent' }), clock: () => now, saveStates: async () => {},
-  });
+  const { alerts, ids } = fleetAlerts({ devices: 2 * KINDS.length, dataDir: dir, clock: () => now });
   try {
-    const ids = [...devices.keys()];
     for (let seq = 0; seq < messages; seq += 10) {
       const batch: Entry[] = [];
       for (let k = seq; k < seq + 10; k++) {
         now = start + k;
-        ids.forEach((id, i) => {
-          const { ts, ...values } = KINDS[i % KINDS.length]!.payload(now, k) as { ts: number } & Record<string, number | boolean>;
-          const readings: Reading[] = Object.entries(values).map(([metric, value]) => ({ deviceId: id, metric, value, unit: null, ts, receivedAt: now, quality: 'ok' }));
-          batch.push({ readings, events: [], deviceId: id, receivedAt: now });
-        });
+        for (let d = 0; d < ids.length; d++) batch.push(fleetEntry(ids, d, k, now, now));
       }
       alerts.onCommitted(batch);
     }
@@ -85,5 +58,12 @@ describe('the bench fleet', () => {
     expect(waterIndex(shanghai(4) + 1)).toBeGreaterThan(waterIndex(shanghai(4)));
     // a day's index is where the night left it, plus a litre a second
     expect(waterIndex(shanghai(5)) - waterIndex(shanghai(4))).toBeCloseTo(3.6, 6);
+  });
+
+  it('tells where the night flow begins counting, 01:50 to 04:00 in Asia/Shanghai', () => {
+    expect(leakNightFrom(shanghai(3, 20))).toBe(shanghai(1, 50));
+    expect(leakNightFrom(shanghai(1, 50))).toBe(shanghai(1, 50));
+    expect(leakNightFrom(shanghai(1, 50) - 1)).toBeUndefined();
+    expect(leakNightFrom(shanghai(4))).toBeUndefined();
   });
 });
