@@ -52,14 +52,26 @@ async function commitSteps(s: Side, devices: number, steps: number): Promise<num
   return devices * steps;
 }
 
-/** readings in the database file alone: what checkpoints have copied out of the WAL */
+/**
+ * readings in the database file alone: what checkpoints have copied out of the WAL. A plain
+ * file copy is not a snapshot: one taken while the thread writes pages into the file can be
+ * torn (SQLITE_CORRUPT), and counts as NaN here, which no wait below accepts; a later copy,
+ * once the checkpoint is through, is whole.
+ */
 function readingsInMainFile(s: Side): number {
   const copy = tempDir('gw-ckpt-copy-');
   try {
     copyFileSync(join(s.dir, 'gateway.db'), join(copy, 'alone.db'));
     expect(existsSync(join(copy, 'alone.db-wal'))).toBe(false);
     const db = new Database(join(copy, 'alone.db'), { readonly: true });
-    try { return db.prepare('SELECT count(*) FROM readings_all').pluck().get() as number; } finally { db.close(); }
+    try {
+      return db.prepare('SELECT count(*) FROM readings_all').pluck().get() as number;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CORRUPT') return NaN;
+      throw err;
+    } finally {
+      db.close();
+    }
   } finally {
     rmSync(copy, { recursive: true, force: true });
   }
