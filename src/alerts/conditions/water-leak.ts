@@ -35,6 +35,8 @@ function localHour(ts: number, tz: string): number {
   return h;
 }
 
+const inNight = (h: number, c: WaterLeakCondition) => h >= c.nightStart && h < c.nightEnd;
+
 export const waterLeak: ConditionType<WaterLeakCondition, WaterLeakState> = {
   schema,
   initial: () => ({ active: false }),
@@ -44,7 +46,7 @@ export const waterLeak: ConditionType<WaterLeakCondition, WaterLeakState> = {
     if (!reading || reading.quality !== 'ok' || typeof reading.value !== 'number') return keep(s);
     const nightLimit = thresholdFor('night_flow_m3h', c.nightFlowM3h, ctx.device, ctx.sites);
     const h = localHour(reading.ts, c.tz);
-    const night = h >= c.nightStart && h < c.nightEnd;
+    const night = inNight(h, c);
     if (reading.metric === 'water_flow_m3h') {
       if (night && reading.value > nightLimit) return set(s, true, { metric: 'water_flow_m3h', value: reading.value, threshold: nightLimit });
       return keep(s);
@@ -55,6 +57,8 @@ export const waterLeak: ConditionType<WaterLeakCondition, WaterLeakState> = {
     if (!prev) { s.prev = { v: reading.value, ts: reading.ts }; return keep(s); }
     const dv = reading.value - prev.v;
     const hours = (reading.ts - prev.ts) / HOUR;
+    // night flow is what flowed in the night: both readings in it, or the interval holds the evening's use too
+    const nightFlow = night && hours > 0 && hours <= 2 && inNight(localHour(prev.ts, c.tz), c);
     prev.v = reading.value;
     prev.ts = reading.ts;
     const hour = Math.floor(reading.ts / HOUR) * HOUR;
@@ -66,7 +70,7 @@ export const waterLeak: ConditionType<WaterLeakCondition, WaterLeakState> = {
     for (let k = 0; k < used.length; k++) { const x = used[k]!; if (x > since && x !== drop) used[kept++] = x; }
     used.length = kept;
     if (dv > 0 && !used.includes(hour)) used.push(hour);
-    if (night && hours > 0 && hours <= 2 && dv / hours > nightLimit) return set(s, true, { metric: 'water_flow_m3h', value: Math.round((dv / hours) * 1000) / 1000, threshold: nightLimit });
+    if (nightFlow && dv / hours > nightLimit) return set(s, true, { metric: 'water_flow_m3h', value: Math.round((dv / hours) * 1000) / 1000, threshold: nightLimit });
     let allHours = true;
     for (let k = 0; k < c.hoursWithoutZero && allHours; k++) allHours = used.includes(hour - k * HOUR);
     if (allHours) return set(s, true, { metric: 'water_volume_m3', value: reading.value, threshold: c.hoursWithoutZero });

@@ -99,6 +99,20 @@ describe('evaluate', () => {
     expect(run(r, [reading('water_volume_m3', 10, day), reading('water_volume_m3', 10.1, day + 30 * 60_000)], c).steps).toEqual(['-', '-']);
   });
 
+  it('water leak: an interval that began before 02:00 is not night flow, one inside the night is', () => {
+    const r = rule('water_leak_suspected');
+    const c = ctx({ kind: 'water_meter' });
+    const at = (hhmm: string) => Date.parse(`2026-11-22T${hhmm}:00+08:00`);
+    // an hourly meter: the evening's 2.5 m3 read at 02:04 is not a leak; the same from 02:04 to 03:04 is
+    expect(run(r, [reading('water_volume_m3', 10, at('01:04')), reading('water_volume_m3', 12.5, at('02:04'))], c).steps).toEqual(['-', '-']);
+    expect(run(r, [reading('water_volume_m3', 10, at('02:04')), reading('water_volume_m3', 12.5, at('03:04'))], c).steps).toEqual(['-', 'open']);
+    // a meter every minute: the first minute inside the night counts, the one across 02:00 does not
+    expect(run(r, [reading('water_volume_m3', 10, at('01:59')), reading('water_volume_m3', 10.01, at('02:00'))], c).steps).toEqual(['-', '-']);
+    expect(run(r, [reading('water_volume_m3', 10, at('02:00')), reading('water_volume_m3', 10.01, at('02:01'))], c).steps).toEqual(['-', 'open']);
+    // and what ends at 04:00 or later is day again
+    expect(run(r, [reading('water_volume_m3', 10, at('03:30')), reading('water_volume_m3', 11, at('04:00'))], c).steps).toEqual(['-', '-']);
+  });
+
   it('water leak: consumption in every hour of the last 24 h', () => {
     const r = rule('water_leak_suspected');
     const c = ctx({ kind: 'water_meter' });
