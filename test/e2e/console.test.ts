@@ -3,16 +3,16 @@
  * playwright-core) against a real gateway: real MQTT publishes, the SSE alert stream,
  * clicks, taps and keys. Screenshots for review go to test/artifacts/ (git-ignored).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { MqttClient } from 'mqtt';
 import { leakNightFrom } from '../../bench/fleet.js';
+import { launchChromium, newContext } from '../helpers/browser.js';
 import { ROOT, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { connect, eventually, publish } from '../helpers/mqtt.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test/artifacts');
 const B3 = 'jiangnan/yuhua-garden/b3/u1';
 const B5 = 'jiangnan/yuhua-garden/b5';
@@ -27,13 +27,7 @@ const contexts: BrowserContext[] = [];
 
 /** Not a skip: CI must go red when the browser is missing. */
 async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: the console's end-to-end tests need Debian's Chromium. Install it with: apt-get install -y chromium`);
-  }
-  browser ??= await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser ??= await launchChromium();
   return browser;
 }
 
@@ -51,7 +45,7 @@ interface Session { page: Page; context: BrowserContext; problems: string[] }
 /** A browser context signed in with `token`; collects script errors and CSP refusals. */
 async function signIn(token: string, options: Parameters<Browser['newContext']>[0] = {}): Promise<Session> {
   const b = await launchBrowser();
-  const context = await b.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', ...options });
+  const context = await newContext(b, { viewport: { width: 1280, height: 900 }, locale: 'en-US', ...options });
   contexts.push(context);
   context.setDefaultTimeout(20_000);
   const page = await context.newPage();

@@ -4,18 +4,16 @@
  * box for a built-in model and for a user codec, a payload that does not decode, and the
  * Chinese strings.
  */
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium, newContext } from '../helpers/browser.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 let gw: TestGateway;
 let browser: Browser;
 let crewToken: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
   gw = await startGateway();
   const k = await gw.api('/api/v1/api-keys', { method: 'POST', json: { name: 'crew-models-e2e', role: 'crew' } });
   crewToken = k.body.token;
@@ -28,7 +26,7 @@ beforeAll(async () => {
     },
   });
   expect(m.status, m.text).toBe(201);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
@@ -37,7 +35,7 @@ afterAll(async () => {
 }, 60_000);
 
 async function signIn(locale = 'en-US'): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale });
+  const context = await newContext(browser, { viewport: { width: 1280, height: 900 }, locale });
   context.setDefaultTimeout(20_000);
   const page = await context.newPage();
   const problems: string[] = [];

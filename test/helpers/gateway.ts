@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import pino from 'pino';
 import { ConfigSchema, type Config } from '../../src/config.js';
 import { Gateway } from '../../src/gateway.js';
+import { clockEnv } from './clock.js';
 import { freePort, tempDir } from './net.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -93,7 +94,7 @@ export async function spawnGateway(env: Record<string, string>, opts: { waitRead
   const mqttPort = Number(env.GATEWAY_MQTT_PORT ?? (await freePort()));
   const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts')], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, GATEWAY_HOST: '127.0.0.1', GATEWAY_LOG_LEVEL: 'warn', ...env, GATEWAY_HTTP_PORT: String(httpPort), GATEWAY_MQTT_PORT: String(mqttPort) },
+    env: { PATH: process.env.PATH, ...clockEnv(), GATEWAY_HOST: '127.0.0.1', GATEWAY_LOG_LEVEL: 'warn', ...env, GATEWAY_HTTP_PORT: String(httpPort), GATEWAY_MQTT_PORT: String(mqttPort) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
+import { withoutPreload } from './clock.js';
 import { freePort, tempDir } from './net.js';
 
 export const REDIS_SERVER = ['/usr/bin/redis-server', '/usr/sbin/redis-server'].find((p) => existsSync(p));
@@ -27,7 +28,7 @@ export async function startRedis(): Promise<Redis> {
   const handle: Redis = {
     url: `redis://127.0.0.1:${port}`, port,
     start: async () => {
-      proc = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+      proc = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore', env: withoutPreload() });
       for (let i = 0; i < 100; i++) {
         if (await ping(port)) return;
         await new Promise((r) => setTimeout(r, 50));

@@ -3,9 +3,8 @@
  * status with a response schema and its 4xx responses; error codes are listed; /docs loads
  * in a real Chromium without CSP refusals or script errors.
  */
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { ERROR_CODES } from '../../src/api/common.js';
 
@@ -69,9 +68,7 @@ describe('/openapi.json', () => {
 
 describe('/docs', () => {
   it('loads in Chromium without CSP refusals or script errors', async () => {
-    const CHROMIUM = '/usr/bin/chromium';
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const problems: string[] = [];
