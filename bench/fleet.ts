@@ -7,15 +7,16 @@ const DAY = 24 * HOUR;
 /** Asia/Shanghai, the default rules' zone (no daylight saving since 1991) */
 const SHANGHAI = 8 * HOUR;
 /**
- * where a meter's flow would count as night flow, local time: the default water_leak_suspected's
- * night (config/rules.yaml: nightStart 2, nightEnd 4), from ten minutes before it, since the
- * night's first reading counts the flow since the reading before it
+ * where the bench's meters stand still, local time: the default water_leak_suspected's night
+ * (config/rules.yaml: nightStart 2, nightEnd 4) and ten minutes before it, a margin from when the
+ * rule counted an interval by its later reading alone (until bda40e3, the night's first reading
+ * counted the flow since the reading before it; now both readings must be in the night)
  */
 const NIGHT = [2 * HOUR - 10 * 60_000, 4 * HOUR] as const;
 
 /**
- * When `ts` falls where a meter's flow would count as night flow (01:50 to 04:00 in
- * Asia/Shanghai): when that stretch began that day (01:50 there); else undefined.
+ * When `ts` falls where the bench's meters stand still (01:50 to 04:00 in Asia/Shanghai):
+ * when that stretch began that day (01:50 there); else undefined.
  */
 export function leakNightFrom(ts: number): number | undefined {
   const inDay = (((ts + SHANGHAI) % DAY) + DAY) % DAY;

@@ -9,11 +9,13 @@
 import type { BrowserContext } from 'playwright-core';
 
 const swept = () => process.env.FAKETIME !== undefined;
+/** the tests' environment entries whose names `keep` accepts */
+const envWhere = (keep: (name: string) => boolean): Record<string, string> =>
+  Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && keep(e[0])));
 
 /** the environment entries that move a child's clock with the tests' own (empty outside a sweep) */
 export function clockEnv(): Record<string, string> {
-  if (!swept()) return {};
-  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && (e[0] === 'LD_PRELOAD' || e[0].startsWith('FAKETIME'))));
+  return swept() ? envWhere((name) => name === 'LD_PRELOAD' || name.startsWith('FAKETIME')) : {};
 }
 
 /**
@@ -21,8 +23,7 @@ export function clockEnv(): Record<string, string> {
  * stops answering): the tests' without it; undefined outside a sweep (the spawner's default)
  */
 export function withoutPreload(): Record<string, string> | undefined {
-  if (!swept()) return undefined;
-  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && e[0] !== 'LD_PRELOAD'));
+  return swept() ? envWhere((name) => name !== 'LD_PRELOAD') : undefined;
 }
 
 /** a new context's pages live at the tests' time, flowing (before the first page is opened) */
