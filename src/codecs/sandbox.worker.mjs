@@ -43,9 +43,12 @@ function run(job) {
   try {
     rt.setMemoryLimit(limits.memoryBytes);
     rt.setMaxStackSize(limits.stackBytes);
-    // a deadline for loading the source and another for the call; the thread's watchdog
-    // (sandbox.ts) terminates the thread when QuickJS stays in C code past its interrupt checks
-    let deadline = Date.now() + limits.timeMs;
+    // a deadline for loading the source and another for the call, both started once the
+    // sandbox's own set-up (context, prelude) is done: that is not the codec's time, and on a
+    // busy machine it can take longer than a codec's whole limit. The thread's watchdog
+    // (sandbox.ts) bounds the set-up, and terminates the thread when QuickJS stays in C code
+    // past its interrupt checks.
+    let deadline = Infinity;
     rt.setInterruptHandler(() => Date.now() > deadline);
     ctx = rt.newContext();
     // taken before the codec loads, so a codec replacing JSON.stringify does not change how
@@ -56,10 +59,12 @@ function run(job) {
       return function (v) { var t = stringify(v === undefined ? null : v, mark); return typeof t === 'string' ? t : 'null'; };
     })(JSON.stringify, isFinite)`, 'prelude.js');
     if (prelude.error) {
+      const reason = reasonOf(ctx, prelude.error, limits);
       prelude.error.dispose();
-      return { ok: false, reason: 'sandbox failure: prelude' };
+      return { ok: false, reason: `sandbox failure: prelude: ${reason}` };
     }
     serialize = prelude.value;
+    deadline = Date.now() + limits.timeMs;
     const loaded = ctx.evalCode(job.source, 'codec.js');
     if (loaded.error) {
       const reason = reasonOf(ctx, loaded.error, limits);
