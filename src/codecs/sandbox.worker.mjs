@@ -1,14 +1,58 @@
 // The user-codec sandbox thread: each call runs in a fresh QuickJS runtime (WebAssembly, a
-// separate JS engine with its own heap) with a memory limit, a stack limit and an interrupt
-// deadline, and nothing of the host inside it: no require, process, timers, I/O or host
-// functions. The runtime is disposed after the call, so nothing a codec does (globals,
-// prototype changes) survives into the next call. Plain .mjs: it runs without the TS loader.
+// separate JS engine with its own heap) with a memory limit, a stack limit and a time budget
+// (CPU time, checked by an interrupt handler), and nothing of the host inside it: no require,
+// process, timers, I/O or host functions. The runtime is disposed after the call, so nothing
+// a codec does (globals, prototype changes) survives into the next call. Plain .mjs: it runs
+// without the TS loader.
+import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { getQuickJS } from 'quickjs-emscripten';
 
 const QuickJS = await getQuickJS();
 /** the key a non-finite number is sent as (src/codecs/mapping.ts NON_FINITE) */
 const NON_FINITE = '\\u0000nonFinite';
+
+/**
+ * This thread's CPU time in ms (Linux: the first field of /proc/thread-self/schedstat, in ns),
+ * or undefined where the kernel does not offer it. A codec's time limit is charged in CPU
+ * time: on a busy machine the thread waits for a core, and that wait is not the codec's.
+ */
+function threadCpuMs() {
+  try {
+    const ns = Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ', 1)[0]);
+    return Number.isFinite(ns) && ns > 0 ? ns / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const CPU_CLOCK = threadCpuMs() !== undefined;
+
+/**
+ * A time budget for one phase of a call, checked by QuickJS's interrupt handler. The wall
+ * clock is checked first (cheap); only once it has passed the budget is the thread's CPU
+ * time read, and if the codec has used less than its budget the wall deadline moves on by
+ * what is left. Without a CPU clock the budget is wall-clock time. The watchdog in
+ * sandbox.ts bounds the wall time of a whole call in any case.
+ */
+class Budget {
+  wallDeadline = Infinity;
+  cpuStart = 0;
+  ms = 0;
+  start(ms) {
+    this.ms = ms;
+    this.wallDeadline = Date.now() + ms;
+    if (CPU_CLOCK) this.cpuStart = threadCpuMs() ?? 0;
+  }
+  exceeded() {
+    const now = Date.now();
+    if (now <= this.wallDeadline) return false;
+    if (!CPU_CLOCK) return true;
+    const used = (threadCpuMs() ?? Infinity) - this.cpuStart;
+    if (used >= this.ms) return true;
+    this.wallDeadline = now + Math.max(1, this.ms - used);
+    return false;
+  }
+}
 
 function reasonOf(ctx, handle, limits) {
   let name = '';
@@ -43,13 +87,13 @@ function run(job) {
   try {
     rt.setMemoryLimit(limits.memoryBytes);
     rt.setMaxStackSize(limits.stackBytes);
-    // a deadline for loading the source and another for the call, both started once the
+    // a budget for loading the source and another for the call, both started once the
     // sandbox's own set-up (context, prelude) is done: that is not the codec's time, and on a
     // busy machine it can take longer than a codec's whole limit. The thread's watchdog
     // (sandbox.ts) bounds the set-up, and terminates the thread when QuickJS stays in C code
     // past its interrupt checks.
-    let deadline = Infinity;
-    rt.setInterruptHandler(() => Date.now() > deadline);
+    const budget = new Budget();
+    rt.setInterruptHandler(() => budget.exceeded());
     ctx = rt.newContext();
     // taken before the codec loads, so a codec replacing JSON.stringify does not change how
     // its output reaches the host; NaN and ±Infinity (null in JSON) are marked, so the host
@@ -64,7 +108,7 @@ function run(job) {
       return { ok: false, reason: `sandbox failure: prelude: ${reason}` };
     }
     serialize = prelude.value;
-    deadline = Date.now() + limits.timeMs;
+    budget.start(limits.timeMs);
     const loaded = ctx.evalCode(job.source, 'codec.js');
     if (loaded.error) {
       const reason = reasonOf(ctx, loaded.error, limits);
@@ -72,7 +116,7 @@ function run(job) {
       return { ok: false, reason: `codec failed to load: ${reason}` };
     }
     loaded.value.dispose();
-    deadline = Date.now() + limits.timeMs;
+    budget.start(limits.timeMs);
     const input = job.input
       // a JSON text is a JavaScript expression (ES2019); recvTime is a Date, as in The Things Stack
       ? `Object.assign(${JSON.stringify({ bytes: job.input.bytes, fPort: job.input.fPort, ...(job.input.json !== undefined ? { json: job.input.json } : {}) })}, { recvTime: new Date(${Number(job.input.recvTime)}) })`
@@ -88,7 +132,7 @@ function run(job) {
     }
     if (result.error) {
       // reading the exception may run the codec's getters: give it a moment of its own
-      deadline = Date.now() + 10;
+      budget.start(10);
       const reason = reasonOf(ctx, result.error, limits);
       result.error.dispose();
       return { ok: false, reason };

@@ -1,6 +1,11 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CodecSandbox } from '../../../src/codecs/sandbox.js';
+
+const ROOT = join(import.meta.dirname, '../../..');
 
 const sandbox = new CodecSandbox({ timeMs: 1, memoryMb: 16, stackKb: 512, outputBytes: 262_144, queuePerCodec: 10_000, watchdogMs: 5000 }, pino({ level: 'silent' }));
 afterAll(() => sandbox.stop());
@@ -16,5 +21,16 @@ describe('codec sandbox time limit', () => {
     const setup = reasons.filter((r) => r.startsWith('sandbox failure'));
     expect(setup, setup[0]).toEqual([]);
     expect(sandbox.stats.restarts).toBe(0);
+  }, 60_000);
+
+  it('charges a codec the CPU time it used, not the time its thread waited for a core', async () => {
+    // one core shared with three busy processes: a codec of ~15 ms of CPU takes several times
+    // that in wall time, more than its 30 ms limit; on a wall clock every call failed
+    const { stdout } = await promisify(execFile)('taskset', ['-c', '0', process.execPath, '--import', 'tsx', join(ROOT, 'test/helpers/sandbox-contended.ts'), '30', '15'], { cwd: ROOT, timeout: 50_000 });
+    const r = JSON.parse(stdout) as { calibratedMs: number; calls: Array<{ ok: boolean; reason?: string }>; wallMsPerCall: number; over: Array<{ ok: boolean; reason?: string }> };
+    expect(r.calibratedMs).toBeLessThan(30);
+    expect(r.wallMsPerCall, 'the contention made calls longer than the limit in wall time').toBeGreaterThan(30);
+    expect(r.calls.filter((c) => !c.ok), JSON.stringify(r)).toEqual([]);
+    for (const c of r.over) expect(c.reason).toBe('codec exceeded its time limit (1 ms)');
   }, 60_000);
 });
