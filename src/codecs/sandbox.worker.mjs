@@ -4,7 +4,7 @@
 // process, timers, I/O or host functions. The runtime is disposed after the call, so nothing
 // a codec does (globals, prototype changes) survives into the next call. Plain .mjs: it runs
 // without the TS loader.
-import { readFileSync } from 'node:fs';
+import { openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { getQuickJS } from 'quickjs-emscripten';
 
@@ -17,9 +17,21 @@ const NON_FINITE = '\\u0000nonFinite';
  * or undefined where the kernel does not offer it. A codec's time limit is charged in CPU
  * time: on a busy machine the thread waits for a core, and that wait is not the codec's.
  */
-function threadCpuMs() {
+const SCHEDSTAT = (() => {
   try {
-    const ns = Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ', 1)[0]);
+    // opened by this thread, so it names this thread's file for as long as it is open
+    return openSync('/proc/thread-self/schedstat', 'r');
+  } catch {
+    return undefined;
+  }
+})();
+const statBuf = Buffer.alloc(128);
+function threadCpuMs() {
+  if (SCHEDSTAT === undefined) return undefined;
+  try {
+    const n = readSync(SCHEDSTAT, statBuf, 0, statBuf.length, 0);
+    const text = statBuf.toString('latin1', 0, n);
+    const ns = Number(text.slice(0, text.indexOf(' ')));
     return Number.isFinite(ns) && ns > 0 ? ns / 1e6 : undefined;
   } catch {
     return undefined;
