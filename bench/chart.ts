@@ -17,6 +17,8 @@ export interface SweepPoint {
   mainThreadPct?: number;
   /** % of all the machine's cores busy during the step */
   machineCpuPct?: number;
+  /** % of the step the gateway's main thread spent in garbage-collection pauses */
+  gcPausePct?: number;
 }
 
 const SERIES: Array<{ key: keyof SweepPoint; label: string; color: string; dash?: string }> = [

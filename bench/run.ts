@@ -27,6 +27,7 @@ import mqtt from 'mqtt';
 import { connectAll, median, percentile, runLoad, type Generator, type LoadClient, type LoadDevice, type LoadResult } from './load.js';
 import { histogram, onSchedule, percentiles, recordMs, runOpenLoop, type Histogram, type OpenLoopResult } from './open-loop.js';
 import { sweepSvg, type SweepPoint } from './chart.js';
+import { gcOver, gcTotals, readMetrics } from './gc.js';
 import { readSse } from './sse.js';
 import { closeAll, ensureFileLimit, scaleConnections, waitExit, type ConnectionsOptions } from './connections.js';
 import { KINDS, TOKEN, api, provision } from './fleet.js';
@@ -137,9 +138,7 @@ function peakRssMb(pid: number): number {
 
 /** one scrape of the gateway's /metrics: a lookup of unlabelled (or fully spelled) sample lines */
 async function scrape(http: string): Promise<(name: string) => number> {
-  const text = await (await fetch(`${http}/metrics`)).text();
-  const esc = (name: string) => name.replace(/[{}".]/g, (ch) => `\\${ch}`);
-  return (name) => Number(new RegExp(`^${esc(name)} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return readMetrics(await (await fetch(`${http}/metrics`)).text());
 }
 
 async function batchTotals(http: string): Promise<{ count: number; messages: number; seconds: number; upTo5ms: number; upTo10ms: number; upTo25ms: number; upTo100ms: number; upTo250ms: number }> {
@@ -376,6 +375,7 @@ async function openLoopPhase(gw: { http: string; mqttPort: number; dataDir: stri
   const main0 = mainThreadCpuSeconds(gw.proc.pid!);
   const machine0 = machineJiffies();
   const batch0 = await batchTotals(gw.http);
+  const gc0 = gcTotals(await scrape(gw.http));
   // prom-client resets its event-loop delay histogram at every scrape: the next one covers the phase
   await fetch(`${gw.http}/metrics`).then((r) => r.text());
   const wall0 = performance.now();
@@ -390,14 +390,18 @@ async function openLoopPhase(gw: { http: string; mqttPort: number; dataDir: stri
   const machineCpuPct = machinePct(machine0, machineJiffies());
   log(`open loop: the bench process (generator, probes) used ${((gc.user + gc.system) / 10 / (performance.now() - genWall)).toFixed(0)} % of one core; the machine's ${cpus().length} cores were ${machineCpuPct} % busy`);
   noDelay(clients, false);
+  let gcPhase: ReturnType<typeof gcOver>;
   {
     const wal = (() => { try { return statSync(join(gw.dataDir, 'gateway.db-wal')).size; } catch { return 0; } })();
+    // one scrape: each resets the event-loop delay histogram
     const m = await scrape(gw.http);
+    gcPhase = gcOver(gc0, gcTotals(m), (performance.now() - wall0) / 1000);
     const lag = (q: string) => Math.round(1000 * m(`gateway_nodejs_eventloop_lag_${q}_seconds`));
     const cpu = (await gatewayCpuSeconds(gw.http)) - gwCpu0;
     const b = await batchTotals(gw.http);
     const n = b.count - batch0.count;
     log(`open loop: gateway CPU ${(100 * cpu / ((performance.now() - wall0) / 1000)).toFixed(0)} % of one core (its main thread ${mainThreadPct} %), ${(1e6 * cpu / load.acked).toFixed(0)} µs per message; event-loop delay p50 ${lag('p50')} / p99 ${lag('p99')} / max ${lag('max')} ms; ${n} group commits of ${((b.messages - batch0.messages) / n).toFixed(1)} messages, ${(1000 * (b.seconds - batch0.seconds) / n).toFixed(2)} ms each, ${n - (b.upTo5ms - batch0.upTo5ms)} over 5 ms, ${n - (b.upTo10ms - batch0.upTo10ms)} over 10, ${n - (b.upTo25ms - batch0.upTo25ms)} over 25, ${n - (b.upTo100ms - batch0.upTo100ms)} over 100, ${n - (b.upTo250ms - batch0.upTo250ms)} over 250; WAL ${(wal / 1048576).toFixed(1)} MB`);
+    log(`open loop: the gateway's main thread in GC pauses ${gcPhase.pausePct} % of the phase: ${gcPhase.scavenges} scavenges of ${gcPhase.scavengeMeanMs} ms on average (${gcPhase.scavengesOver10ms} over 10 ms), ${gcPhase.majorCount} major GCs (${gcPhase.majorMs} ms in all)`);
   }
   stop = true;
   await Promise.all([probes, bins]);
@@ -414,7 +418,7 @@ async function openLoopPhase(gw: { http: string; mqttPort: number; dataDir: stri
   if (opened.size > 0 || resolved.length > 0) log(`open loop: the bin's events as received: ${trace.join(', ')}`);
   if (opened.size > 0 || resolved.length > 0) log(`open loop: alert events not seen: opened for fill ${[...opened.keys()].join(', ') || '-'}; ${resolved.length} resolutions`);
   if (probeErrors > 0 || missed > 0) log(`open loop probes: ${probeErrors} REST errors, ${missed} probes never seen (counted with the time waited)`);
-  return { load, queryable, alert, missed, mainThreadPct, machineCpuPct };
+  return { load, queryable, alert, missed, mainThreadPct, machineCpuPct, gc: gcPhase };
 }
 
 async function main() {
@@ -483,7 +487,7 @@ async function main() {
       const step = await openLoopPhase({ ...gw, dataDir }, clients, devices, creds, rate, SWEEP_DURATION);
       step.load.perDeviceAcked.forEach((n, i) => { perDeviceAcked[i]! += n; });
       const sm = summarise(step);
-      sweep.push({ pctOfMax: pct, rate, achieved: Math.round(step.load.acked / step.load.seconds), ackP50Ms: sm.ack.p50Ms, ackP99Ms: sm.ack.p99Ms, ackP999Ms: sm.ack.p999Ms, queryableP99Ms: sm.queryable.count ? sm.queryable.p99Ms : null, alertP99Ms: sm.alert.count ? sm.alert.p99Ms : null, mainThreadPct: step.mainThreadPct, machineCpuPct: step.machineCpuPct });
+      sweep.push({ pctOfMax: pct, rate, achieved: Math.round(step.load.acked / step.load.seconds), ackP50Ms: sm.ack.p50Ms, ackP99Ms: sm.ack.p99Ms, ackP999Ms: sm.ack.p999Ms, queryableP99Ms: sm.queryable.count ? sm.queryable.p99Ms : null, alertP99Ms: sm.alert.count ? sm.alert.p99Ms : null, mainThreadPct: step.mainThreadPct, machineCpuPct: step.machineCpuPct, gcPausePct: step.gc.pausePct });
       log(`sweep ${pct} % (${rate}/s): PUBACK p99 ${sm.ack.p99Ms} ms, p99.9 ${sm.ack.p999Ms} ms; queryable p99 ${sm.queryable.p99Ms} ms; alert p99 ${sm.alert.p99Ms} ms; main thread ${step.mainThreadPct} % of one core, machine ${step.machineCpuPct} % busy`);
     }
     const file = resolve(String(args['sweep-out']));
@@ -507,7 +511,7 @@ async function main() {
         capacity: found.capacity, limitedBy: found.limitedBy, closedLoopMax: Math.round(maxRate), rate: half,
         ackP50Ms: sm.ack.p50Ms, ackP99Ms: sm.ack.p99Ms, ackP999Ms: sm.ack.p999Ms,
         queryableP99Ms: sm.queryable.p99Ms, alertP99Ms: sm.alert.p99Ms, senderLagP99Ms: sm.sendLag.p99Ms,
-        mainThreadPct: ph.mainThreadPct, machineCpuPct: ph.machineCpuPct,
+        mainThreadPct: ph.mainThreadPct, machineCpuPct: ph.machineCpuPct, gc: ph.gc,
         plainAedes: { ackP50Ms: rawHalf.ack.p50Ms, ackP99Ms: rawHalf.ack.p99Ms, ackP999Ms: rawHalf.ack.p999Ms, cpuPct: rawHalf.cpuPct, machineCpuPct: rawHalf.machineCpuPct },
         steps: found.steps,
       };
@@ -566,6 +570,8 @@ async function main() {
       mainThreadPct: ol.mainThreadPct,
       // % of all the machine's cores busy (gateway, generator, everything): near 100 every thread queues for a core
       machineCpuPct: ol.machineCpuPct,
+      // the gateway main thread's garbage-collection pauses over the phase (bench/run.ts gcOver)
+      gc: ol.gc,
       // the same schedule on plain aedes, after the gateway's phase (cpuPct: its one thread)
       plainAedes: rawOl ? { ackP50Ms: rawOl.ack.p50Ms, ackP99Ms: rawOl.ack.p99Ms, ackP999Ms: rawOl.ack.p999Ms, senderLagP99Ms: rawOl.sendLag.p99Ms, cpuPct: rawOl.cpuPct, machineCpuPct: rawOl.machineCpuPct } : null,
     } : null,
