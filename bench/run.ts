@@ -570,7 +570,7 @@ async function main() {
       mainThreadPct: ol.mainThreadPct,
       // % of all the machine's cores busy (gateway, generator, everything): near 100 every thread queues for a core
       machineCpuPct: ol.machineCpuPct,
-      // the gateway main thread's garbage-collection pauses over the phase (bench/run.ts gcOver)
+      // the gateway main thread's garbage-collection pauses over the phase (bench/gc.ts gcOver)
       gc: ol.gc,
       // the same schedule on plain aedes, after the gateway's phase (cpuPct: its one thread)
       plainAedes: rawOl ? { ackP50Ms: rawOl.ack.p50Ms, ackP99Ms: rawOl.ack.p99Ms, ackP999Ms: rawOl.ack.p999Ms, senderLagP99Ms: rawOl.sendLag.p99Ms, cpuPct: rawOl.cpuPct, machineCpuPct: rawOl.machineCpuPct } : null,
