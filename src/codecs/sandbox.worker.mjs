@@ -4,7 +4,7 @@
 // process, timers, I/O or host functions. The runtime is disposed after the call, so nothing
 // a codec does (globals, prototype changes) survives into the next call. Plain .mjs: it runs
 // without the TS loader.
-import { openSync, readSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { getQuickJS } from 'quickjs-emscripten';
 
@@ -16,21 +16,13 @@ const NON_FINITE = '\\u0000nonFinite';
  * This thread's CPU time in ms (Linux: the first field of /proc/thread-self/schedstat, in ns),
  * or undefined where the kernel does not offer it. A codec's time limit is charged in CPU
  * time: on a busy machine the thread waits for a core, and that wait is not the codec's.
+ * Read afresh each time: open, read and close cost about what one read of a descriptor kept
+ * open does (~10 µs here, most of it the kernel formatting the file), and nothing is held
+ * across the thread's life.
  */
-const SCHEDSTAT = (() => {
-  try {
-    // opened by this thread, so it names this thread's file for as long as it is open
-    return openSync('/proc/thread-self/schedstat', 'r');
-  } catch {
-    return undefined;
-  }
-})();
-const statBuf = Buffer.alloc(128);
 function threadCpuMs() {
-  if (SCHEDSTAT === undefined) return undefined;
   try {
-    const n = readSync(SCHEDSTAT, statBuf, 0, statBuf.length, 0);
-    const text = statBuf.toString('latin1', 0, n);
+    const text = readFileSync('/proc/thread-self/schedstat', 'latin1');
     const ns = Number(text.slice(0, text.indexOf(' ')));
     return Number.isFinite(ns) && ns > 0 ? ns / 1e6 : undefined;
   } catch {
