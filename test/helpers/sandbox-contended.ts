@@ -1,5 +1,5 @@
 /**
- * Run by test/unit/codecs/sandbox.test.ts under `taskset -c 0`: a codec that uses about
+ * Run by test/unit/codecs/sandbox.test.ts pinned to one core (`taskset -c <core>`): a codec that uses about
  * `cpuMs` of CPU per call, called while three busy processes share this process's core, so
  * each call takes several times its CPU time in wall time. Prints one JSON line:
  * {calibratedMs, calls: [{ok, reason?}], wallMsPerCall, over: [{ok, reason?}]} (`over`: the same

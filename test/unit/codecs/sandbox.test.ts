@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
@@ -26,7 +27,9 @@ describe('codec sandbox time limit', () => {
   it('charges a codec the CPU time it used, not the time its thread waited for a core', async () => {
     // one core shared with three busy processes: a codec of ~15 ms of CPU takes several times
     // that in wall time, more than its 30 ms limit; on a wall clock every call failed
-    const { stdout } = await promisify(execFile)('taskset', ['-c', '0', process.execPath, '--import', 'tsx', join(ROOT, 'test/helpers/sandbox-contended.ts'), '30', '15'], { cwd: ROOT, timeout: 50_000 });
+    // the first core this process may run on (a container's cpuset need not include core 0)
+    const core = /^Cpus_allowed_list:\s*(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
+    const { stdout } = await promisify(execFile)('taskset', ['-c', core, process.execPath, '--import', 'tsx', join(ROOT, 'test/helpers/sandbox-contended.ts'), '30', '15'], { cwd: ROOT, timeout: 50_000 });
     const r = JSON.parse(stdout) as { calibratedMs: number; calls: Array<{ ok: boolean; reason?: string }>; wallMsPerCall: number; over: Array<{ ok: boolean; reason?: string }> };
     expect(r.calibratedMs).toBeLessThan(30);
     expect(r.wallMsPerCall, 'the contention made calls longer than the limit in wall time').toBeGreaterThan(30);
