@@ -30,6 +30,7 @@ import { freePort } from '../test/helpers/net.js';
 import { startPostgres, type Postgres } from '../test/helpers/postgres.js';
 import { startRedis, type Redis } from '../test/helpers/redis.js';
 import { KINDS, TOKEN, api, provision } from './fleet.js';
+import { scrapeMetrics } from './metrics.js';
 
 export interface ClusterBenchOptions {
   nodes: number;
@@ -49,11 +50,6 @@ const GATEWAY_NODE_FLAGS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 
   .split(' ').filter((a) => a.startsWith('--') && a !== '--import');
 
 interface Node { name: string; proc: ChildProcess; http: string; mqttPort: number; dataDir: string; profDir?: string }
-
-async function metricsOf(http: string): Promise<(name: string) => number> {
-  const text = await (await fetch(`${http}/metrics`)).text();
-  return (name) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
-}
 
 /** a gateway child process started like `npm start`, with this config; ready when /readyz answers 200 */
 async function startNode(name: string, config: Record<string, unknown>, profRoot: string | undefined): Promise<Node> {
@@ -276,7 +272,7 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
     cleanup.push(() => Promise.all(nodeClients.flat().map((c) => c.endAsync())).then(() => undefined));
 
     // ---- cluster closed loop, with the cross-node probes ----
-    const cpu0 = await Promise.all(nodes.map(async (n) => (await metricsOf(n.http))('gateway_process_cpu_seconds_total')));
+    const cpu0 = await Promise.all(nodes.map(async (n) => (await scrapeMetrics(n.http))('gateway_process_cpu_seconds_total')));
     // the PostgreSQL backends exist by now (the nodes' pools), so the process trees are taken once
     const groups = { nodes: nodes.map((n) => n.proc.pid!), postgres: pgNeedle ? processTree(pgNeedle) : null, redis: redisNeedle ? processTree(redisNeedle) : null, loadGenerator: [process.pid] };
     const sched0 = Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, schedOf(pids)]));
@@ -293,7 +289,7 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
     // pg_stat_* are sent by the backends when idle, at most every 10 s (PGSTAT_MIN_INTERVAL): a short wait so the last ones are in
     await new Promise((r) => setTimeout(r, 1200));
     const pg1 = await pgStats();
-    const nodeMetrics = await Promise.all(nodes.map((n) => metricsOf(n.http)));
+    const nodeMetrics = await Promise.all(nodes.map((n) => scrapeMetrics(n.http)));
     const c = merged(perNodeLoad);
     const qMs = probeResults.flatMap((p) => p.ms);
 
@@ -366,7 +362,7 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
     const sCreds = await provision(single.http, [...rows, { id: sProbe, model: 'generic.water-quality', site: 'bench/estate/pump' }]);
     const sDevices = loadDevices(ids, sCreds);
     const sClients = await connectAll(`mqtt://127.0.0.1:${single.mqttPort}`, sDevices);
-    const sCpu0 = (await metricsOf(single.http))('gateway_process_cpu_seconds_total');
+    const sCpu0 = (await scrapeMetrics(single.http))('gateway_process_cpu_seconds_total');
     const sSched0 = { node: schedOf([single.proc.pid!]), loadGenerator: schedOf([process.pid]) };
     let stopS = false;
     const sProbeRun = sampleQueryable(single, single, sProbe, sCreds.get(sProbe)!, () => stopS);
@@ -376,7 +372,7 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<'done' | 're
     const sSched = { wallS: r2(sLoad.seconds), node: diff(sSched0.node, schedOf([single.proc.pid!])), loadGenerator: diff(sSched0.loadGenerator, schedOf([process.pid])) };
     stopS = true;
     const sQ = await sProbeRun;
-    const sM = await metricsOf(single.http);
+    const sM = await scrapeMetrics(single.http);
     const sCpu = sM('gateway_process_cpu_seconds_total') - sCpu0;
     await Promise.all(sClients.map((cl) => cl.endAsync()));
     if (profRoot) await new Promise((r) => setTimeout(r, 1500));

@@ -3,12 +3,6 @@
  * /metrics (prom-client's default `gateway_nodejs_gc_duration_seconds` histogram).
  */
 
-/** a lookup of one sample of a Prometheus text exposition by its full name and labels, as printed (NaN when absent) */
-export function readMetrics(text: string): (name: string) => number {
-  const esc = (name: string) => name.replace(/[{}".]/g, (ch) => `\\${ch}`);
-  return (name) => Number(new RegExp(`^${esc(name)} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
-}
-
 export interface GcTotals { minorCount: number; minorSeconds: number; minorUpTo10ms: number; majorCount: number; majorSeconds: number; incrementalSeconds: number }
 
 /** the gateway's garbage-collection pauses so far (prom-client's gateway_nodejs_gc_duration_seconds, by kind) */

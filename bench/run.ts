@@ -27,7 +27,8 @@ import mqtt from 'mqtt';
 import { connectAll, median, percentile, runLoad, type Generator, type LoadClient, type LoadDevice, type LoadResult } from './load.js';
 import { histogram, onSchedule, percentiles, recordMs, runOpenLoop, type Histogram, type OpenLoopResult } from './open-loop.js';
 import { sweepSvg, type SweepPoint } from './chart.js';
-import { gcOver, gcTotals, readMetrics } from './gc.js';
+import { gcOver, gcTotals } from './gc.js';
+import { scrapeMetrics } from './metrics.js';
 import { readSse } from './sse.js';
 import { closeAll, ensureFileLimit, scaleConnections, waitExit, type ConnectionsOptions } from './connections.js';
 import { KINDS, TOKEN, api, provision } from './fleet.js';
@@ -137,9 +138,7 @@ function peakRssMb(pid: number): number {
 }
 
 /** one scrape of the gateway's /metrics: a lookup of unlabelled (or fully spelled) sample lines */
-async function scrape(http: string): Promise<(name: string) => number> {
-  return readMetrics(await (await fetch(`${http}/metrics`)).text());
-}
+const scrape = scrapeMetrics;
 
 async function batchTotals(http: string): Promise<{ count: number; messages: number; seconds: number; upTo5ms: number; upTo10ms: number; upTo25ms: number; upTo100ms: number; upTo250ms: number }> {
   const m = await scrape(http);

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CodecSandbox } from '../../../src/codecs/sandbox.js';
+import { CodecLimitsSchema, CodecSandbox } from '../../../src/codecs/sandbox.js';
 
 const ROOT = join(import.meta.dirname, '../../..');
 
-const sandbox = new CodecSandbox({ timeMs: 1, memoryMb: 16, stackKb: 512, outputBytes: 262_144, queuePerCodec: 10_000, watchdogMs: 5000 }, pino({ level: 'silent' }));
+const sandbox = new CodecSandbox(CodecLimitsSchema.parse({ timeMs: 1, queuePerCodec: 10_000, watchdogMs: 5000 }), pino({ level: 'silent' }));
 afterAll(() => sandbox.stop());
 
 describe('codec sandbox time limit', () => {
